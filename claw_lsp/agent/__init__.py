@@ -1,0 +1,1 @@
+"""The agent harness: editor-agnostic loop, events, transcripts, permissions, hooks."""

@@ -1,0 +1,99 @@
+"""The tool contract: a pydantic input model (its JSON schema is what the model sees) and `run`.
+
+A tool never talks to the user or the editor directly: it reads and writes through the
+`WorkspaceView` in its `ToolContext`, emits events through `ctx.emit`, and returns a `ToolOutput`
+(or raises `ToolError`, which becomes an `is_error` result the model reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel
+
+from claw_lsp.agent.events import ToolKind
+
+if TYPE_CHECKING:
+    from claw_lsp.workspace.view import FileSnapshot, WorkspaceView
+
+
+class ToolError(Exception):
+    """A tool failed in a way the model should read and can act on."""
+
+
+@dataclass
+class ToolOutput:
+    """What goes back to the model as the tool_result."""
+
+    content: str
+    is_error: bool = False
+
+
+class DiagnosticsSource(Protocol):
+    """Where the `Diagnostics` tool and the diagnostics loop get the editor's diagnostics."""
+
+    async def diagnostics(self, paths: list[Path] | None) -> dict[Path, list[dict[str, Any]]]:
+        """Current diagnostics per file: dicts with range/severity/message/source (LSP shape)."""
+        ...
+
+
+@dataclass
+class SessionState:
+    """Per-session state tools share across calls (lives as long as the session's runs)."""
+
+    # Files read in this session: path -> the snapshot the model saw (Edit/Write preconditions).
+    read_files: dict[Path, FileSnapshot] = field(default_factory=dict)
+    # Bash's working directory, persisted between calls.
+    cwd: Path | None = None
+    # Paths the agent changed in this session (for saveDocuments before Bash, diagnostics loop).
+    touched: set[Path] = field(default_factory=set)
+
+
+@dataclass
+class ToolContext:
+    """What a running tool may use."""
+
+    workspace: WorkspaceView
+    state: SessionState
+    tool_call_id: str = ""
+    emit: Callable[[BaseModel], None] = lambda _event: None
+    diagnostics: DiagnosticsSource | None = None
+    bash_timeout_ms: int = 120_000
+    # Called by a tool to refine the visible step, e.g. "Running: pytest -q".
+    set_title: Callable[[str], None] = lambda _title: None
+    # Extra environment for Bash (never API keys).
+    env: dict[str, str] = field(default_factory=dict)
+
+
+class Tool(Protocol):
+    """A tool the model can call."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    input_model: ClassVar[type[BaseModel]]
+    kind: ClassVar[ToolKind]
+    read_only: ClassVar[bool]
+
+    def title(self, args: Any, ctx: ToolContext) -> str:
+        """A short human line for progress, e.g. "Reading src/app.py"."""
+        ...
+
+    def subject(self, args: Any, ctx: ToolContext) -> str | None:
+        """What permission rules match against: the Bash command, or the absolute path."""
+        ...
+
+    async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
+        """Do the work; raise ToolError for failures the model should see."""
+        ...
+
+
+def tool_schema(tool: Tool) -> dict[str, Any]:
+    """The JSON schema the model sees for a tool's input."""
+    schema = tool.input_model.model_json_schema(by_alias=True)
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+    return schema
