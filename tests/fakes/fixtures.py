@@ -1,0 +1,29 @@
+"""Fixtures shared by every test suite (fake model server, temp workspaces, isolated state)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point XDG state/config/data dirs at a temp dir so nothing lands in the user's home."""
+    root = tmp_path_factory.mktemp("xdg")
+    for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+        (root / name).mkdir()
+        monkeypatch.setenv(name, str(root / name))
+    for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+                "CLAW_MODEL", "CLAW_PROVIDER"):
+        monkeypatch.delenv(key, raising=False)
+    yield root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """An empty workspace folder (resolved, so symlinked tmp dirs compare equal)."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws.resolve()
