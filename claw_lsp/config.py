@@ -7,9 +7,14 @@ Bad values fall back to their defaults with one clear warning naming the key, th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 
@@ -46,24 +51,248 @@ class Settings(BaseModel):
 
     provider: Literal["anthropic", "openai", "scripted"] = "anthropic"
     model: str | None = None
-    permissionMode: PermissionMode = "default"  # noqa: N815
+    permissionMode: PermissionMode = "default"
     permissions: PermissionRules = Field(default_factory=PermissionRules)
-    maxTurns: int = Field(default=50, ge=1)  # noqa: N815
-    bashTimeoutMs: int = Field(default=120_000, ge=1000, le=600_000)  # noqa: N815
-    autoCompactTokens: int | None = Field(default=None, ge=1000)  # noqa: N815
-    maxBudgetUsd: float | None = Field(default=None, gt=0)  # noqa: N815
-    maxTokensPerRun: int | None = Field(default=None, ge=1)  # noqa: N815
-    maxOutputTokens: int = Field(default=16000, ge=256)  # noqa: N815
+    maxTurns: int = Field(default=50, ge=1)
+    bashTimeoutMs: int = Field(default=120_000, ge=1000, le=600_000)
+    autoCompactTokens: int | None = Field(default=None, ge=1000)
+    maxBudgetUsd: float | None = Field(default=None, gt=0)
+    maxTokensPerRun: int | None = Field(default=None, ge=1)
+    maxOutputTokens: int = Field(default=16000, ge=256)
     # Per-model price overrides: {"model-id": {"input": 3.0, "output": 15.0, ...}} in USD per MTok.
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     hooks: dict[str, list[HookMatcher]] = Field(default_factory=dict)
     # scripted provider: path of the JSONL file of model turns.
-    scriptPath: str | None = None  # noqa: N815
+    scriptPath: str | None = None
     # openai provider: base URL override (else OPENAI_BASE_URL).
-    baseUrl: str | None = None  # noqa: N815
+    baseUrl: str | None = None
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
         """A copy with `overrides` (already-validated keys) applied on top."""
         data = self.model_dump()
         data.update(overrides)
         return Settings.model_validate(data)
+
+
+# -- directories ----------------------------------------------------------------------------------
+
+
+def _xdg(var: str, default: str) -> Path:
+    value = os.environ.get(var, "")
+    base = Path(value) if value and os.path.isabs(value) else Path.home() / default
+    return base / "claw"
+
+
+def config_dir() -> Path:
+    """Where user settings live: $XDG_CONFIG_HOME/claw (default ~/.config/claw)."""
+    return _xdg("XDG_CONFIG_HOME", ".config")
+
+
+def state_dir() -> Path:
+    """Where sessions and other state live: $XDG_STATE_HOME/claw (default ~/.local/state/claw)."""
+    return _xdg("XDG_STATE_HOME", ".local/state")
+
+
+# -- layered loading ------------------------------------------------------------------------------
+
+_RULE_KINDS = ("allow", "ask", "deny")
+_HOOK_EVENTS = ("PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop")
+_SECRET_KEY = re.compile(r"(api[_-]?key|secret|token|password|auth)", re.IGNORECASE)
+_RULE_SYNTAX = re.compile(r"\s*[A-Za-z0-9_\-*.]+\s*(\(.*\))?\s*", re.DOTALL)
+
+
+@dataclass
+class LoadedSettings:
+    """The effective settings, the warnings to show the user once, and the files that were read."""
+
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
+
+
+def load_settings(
+    workspace_root: Path | None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    home_config: Path | None = None,
+) -> LoadedSettings:
+    """Merge every settings layer; bad values fall back with one warning each. Never raises."""
+    loader = _Loader(workspace_root)
+    user_file = home_config if home_config is not None else config_dir() / "settings.json"
+    loader.file_layer(user_file)
+    if workspace_root is not None:
+        for name in ("settings.json", "settings.local.json"):
+            loader.file_layer(workspace_root / ".claude" / name, permissions_only=True)
+        for name in ("settings.json", "settings.local.json"):
+            loader.file_layer(workspace_root / ".claw" / name)
+    env = {
+        key: os.environ[var]
+        for key, var in (("model", "CLAW_MODEL"), ("provider", "CLAW_PROVIDER"))
+        if os.environ.get(var)
+    }
+    loader.layer(env, "environment", secrets_ok=True, warn_unknown=False)
+    if overrides:
+        given = {k: v for k, v in overrides.items() if v is not None}
+        loader.layer(given, "options", warn_unknown=False)
+    return loader.result()
+
+
+class _Loader:
+    """Accumulates validated values layer by layer."""
+
+    def __init__(self, root: Path | None) -> None:
+        self.root = root
+        self.values: dict[str, Any] = {}
+        self.rules: dict[str, list[str]] = {kind: [] for kind in _RULE_KINDS}
+        self.hooks: dict[str, list[HookMatcher]] = {}
+        self.warnings: list[str] = []
+        self.sources: list[Path] = []
+
+    def label(self, path: Path) -> str:
+        if self.root is not None:
+            try:
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
+        home = Path.home()
+        try:
+            return "~/" + path.relative_to(home).as_posix()
+        except ValueError:
+            return str(path)
+
+    def warn(self, where: str, message: str) -> None:
+        text = f"{where}: {message}"
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def file_layer(self, path: Path, *, permissions_only: bool = False) -> None:
+        label = self.label(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return
+        except (OSError, UnicodeDecodeError) as exc:
+            self.warn(label, f"could not be read ({exc}); file ignored")
+            return
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            self.warn(
+                label, f"invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); file ignored"
+            )
+            return
+        if not isinstance(data, dict):
+            self.warn(label, "does not hold a JSON object; file ignored")
+            return
+        self.sources.append(path)
+        if permissions_only:
+            data = {"permissions": data["permissions"]} if "permissions" in data else {}
+        self.layer(data, label)
+
+    def layer(
+        self, data: dict[str, Any], label: str, *, secrets_ok: bool = False, warn_unknown: bool = True
+    ) -> None:
+        fields = Settings.model_fields
+        for key, value in data.items():
+            if key not in fields:
+                if _SECRET_KEY.search(key) and not secrets_ok:
+                    self.warn(
+                        label,
+                        f"{key}: API keys and secrets do not belong in settings files; "
+                        "set them in environment variables (ANTHROPIC_API_KEY, OPENAI_API_KEY); ignored",
+                    )
+                elif warn_unknown:
+                    self.warn(label, f"unknown key {key!r} ignored")
+                continue
+            if key == "permissions":
+                self.permissions(value, label)
+            elif key == "hooks":
+                self.hook_layer(value, label)
+            else:
+                self.scalar(key, value, label)
+
+    def scalar(self, key: str, value: Any, label: str) -> None:
+        try:
+            Settings.model_validate({key: value})
+        except ValidationError as exc:
+            current = self.values.get(key, Settings.model_fields[key].get_default(call_default_factory=True))
+            reason = _reason(key, value, exc)
+            self.warn(label, f"{key}: {reason}; using {current!r}")
+            return
+        self.values[key] = value
+
+    def permissions(self, value: Any, label: str) -> None:
+        if not isinstance(value, dict):
+            self.warn(
+                label,
+                f"permissions: expected an object with allow/ask/deny lists, got {_kind(value)}; ignored",
+            )
+            return
+        for kind in _RULE_KINDS:
+            rules = value.get(kind)
+            if rules is None:
+                continue
+            if not isinstance(rules, list):
+                self.warn(label, f"permissions.{kind}: expected a list of rules, got {_kind(rules)}; ignored")
+                continue
+            for rule in rules:
+                if not isinstance(rule, str) or not _RULE_SYNTAX.fullmatch(rule):
+                    self.warn(
+                        label, f"permissions.{kind}: {rule!r} is not a rule like Bash(npm test:*); ignored"
+                    )
+                elif rule not in self.rules[kind]:
+                    self.rules[kind].append(rule)
+
+    def hook_layer(self, value: Any, label: str) -> None:
+        if not isinstance(value, dict):
+            self.warn(label, f"hooks: expected an object keyed by event name, got {_kind(value)}; ignored")
+            return
+        for event, matchers in value.items():
+            if event not in _HOOK_EVENTS:
+                self.warn(label, f"hooks.{event}: unknown event (known: {', '.join(_HOOK_EVENTS)}); ignored")
+                continue
+            if not isinstance(matchers, list):
+                self.warn(
+                    label, f"hooks.{event}: expected a list of matchers, got {_kind(matchers)}; ignored"
+                )
+                continue
+            for k, raw in enumerate(matchers):
+                try:
+                    matcher = HookMatcher.model_validate(raw)
+                    if matcher.matcher not in ("", "*"):
+                        re.compile(matcher.matcher)
+                except ValidationError as exc:
+                    first = exc.errors()[0]
+                    where = ".".join(str(p) for p in first["loc"])
+                    self.warn(label, f"hooks.{event}[{k}]: {where}: {first['msg']}; ignored")
+                    continue
+                except re.error as exc:
+                    self.warn(
+                        label,
+                        f"hooks.{event}[{k}]: matcher {matcher.matcher!r} is not a regex ({exc}); ignored",
+                    )
+                    continue
+                self.hooks.setdefault(event, []).append(matcher)
+
+    def result(self) -> LoadedSettings:
+        data = dict(self.values)
+        data["permissions"] = self.rules
+        data["hooks"] = self.hooks
+        return LoadedSettings(Settings.model_validate(data), self.warnings, self.sources)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _reason(key: str, value: Any, exc: ValidationError) -> str:
+    """A short human reason for a rejected value."""
+    error = exc.errors()[0]
+    annotation = Settings.model_fields[key].annotation
+    choices = [a for a in get_args(annotation) if isinstance(a, str)]
+    if error["type"] == "literal_error" and choices:
+        return f"{value!r} is not one of {', '.join(choices)}"
+    message = str(error["msg"])
+    return f"{value!r} is invalid ({message[0].lower() + message[1:]})"

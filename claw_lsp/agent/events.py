@@ -14,9 +14,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from claw_lsp.agent.messages import Usage
 
-StopReason = Literal[
-    "end_turn", "max_turns", "budget", "error", "cancelled", "refusal", "max_tokens"
-]
+StopReason = Literal["end_turn", "max_turns", "budget", "error", "cancelled", "refusal", "max_tokens"]
 ToolKind = Literal["read", "edit", "delete", "move", "search", "execute", "think", "fetch", "other"]
 ToolStatus = Literal["pending", "in_progress", "completed", "failed"]
 
@@ -73,7 +71,7 @@ class PlanEntry(BaseModel):
 
     content: str
     status: Literal["pending", "in_progress", "completed"] = "pending"
-    activeForm: str = ""  # noqa: N815 - Claude Code's field name
+    activeForm: str = ""
 
 
 class PlanUpdated(BaseModel):

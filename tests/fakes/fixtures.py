@@ -7,16 +7,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.fake_messages_api import FakeMessagesAPI
+
 
 @pytest.fixture(autouse=True)
-def isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point XDG state/config/data dirs at a temp dir so nothing lands in the user's home."""
     root = tmp_path_factory.mktemp("xdg")
     for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         (root / name).mkdir()
         monkeypatch.setenv(name, str(root / name))
-    for key in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                "CLAW_MODEL", "CLAW_PROVIDER"):
+    for key in (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "CLAW_MODEL",
+        "CLAW_PROVIDER",
+    ):
         monkeypatch.delenv(key, raising=False)
     yield root
 
@@ -27,3 +37,10 @@ def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
     ws.mkdir()
     return ws.resolve()
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeMessagesAPI]:
+    """A running fake Messages API server (see tests/fakes/fake_messages_api.py); stopped after."""
+    with FakeMessagesAPI() as api:
+        yield api

@@ -1,0 +1,105 @@
+"""Assembles an `Agent` from settings: model, tools, workspace view, permissions, hooks, prompt.
+
+The CLI and the language server both build agents here, so a run behaves the same in both.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claw_lsp.agent.loop import Agent, AgentHooks
+
+if TYPE_CHECKING:
+    from claw_lsp.agent.permissions import PermissionEngine, Prompter
+    from claw_lsp.agent.session import Session
+    from claw_lsp.config import Settings
+    from claw_lsp.providers.base import Model
+    from claw_lsp.tools.base import DiagnosticsSource, SessionState
+    from claw_lsp.workspace.view import BufferSource, ChangeApplier
+
+
+def resolve_provider(settings: Settings) -> tuple[str, str | None]:
+    """The provider and model to use: CLAW_PROVIDER / CLAW_MODEL override settings."""
+    provider = os.environ.get("CLAW_PROVIDER") or settings.provider
+    model = os.environ.get("CLAW_MODEL") or settings.model
+    return provider, model
+
+
+def make_settings_model(settings: Settings, root: Path) -> Model:
+    """Build the model client the settings name."""
+    from claw_lsp.providers import make_model
+
+    provider, model = resolve_provider(settings)
+    if provider == "scripted":
+        script = os.environ.get("CLAW_SCRIPT") or settings.scriptPath
+        return make_model("scripted", model, script_path=script, workspace=str(root))
+    if provider == "openai":
+        return make_model("openai", model, base_url=settings.baseUrl, prices=settings.prices)
+    return make_model("anthropic", model, prices=settings.prices)
+
+
+def build_agent(
+    *,
+    root: Path,
+    folders: list[Path],
+    settings: Settings,
+    session: Session,
+    prompter: Prompter,
+    buffers: BufferSource | None = None,
+    applier: ChangeApplier | None = None,
+    diagnostics: DiagnosticsSource | None = None,
+    state: SessionState | None = None,
+    hooks: AgentHooks | None = None,
+    model: Model | None = None,
+    permissions: PermissionEngine | None = None,
+    extra_system: str | None = None,
+) -> Agent:
+    """An agent on `session`, reading through `buffers` and writing through `applier`."""
+    from claw_lsp.agent.hooks import HookRunner
+    from claw_lsp.agent.permissions import PermissionEngine
+    from claw_lsp.agent.prompts import build_system_prompt
+    from claw_lsp.tools.registry import default_tools
+    from claw_lsp.workspace.view import WorkspaceView
+
+    folders = [f.resolve() for f in (folders or [root])]
+    model = model or make_settings_model(settings, root)
+    workspace = WorkspaceView(folders, buffers=buffers, applier=applier)
+    if permissions is None:
+        permissions = PermissionEngine(
+            settings, folders, local_settings_path=root / ".claw" / "settings.local.json"
+        )
+    tools = default_tools()
+    system = build_system_prompt(
+        folders,
+        model=model.name,
+        permission_mode=settings.permissionMode,
+        tool_names=[t.name for t in tools],
+        extra=extra_system,
+    )
+    hook_runner = None
+    if settings.hooks:
+        hook_runner = HookRunner(
+            settings.hooks,
+            cwd=root,
+            session_id=session.id,
+            transcript_path=session.path,
+            permission_mode=settings.permissionMode,
+        )
+    if model.provider == "scripted":
+        session.set_meta(scripted=True, provider="scripted")
+    return Agent(
+        model=model,
+        tools=list(tools),
+        workspace=workspace,
+        settings=settings,
+        session=session,
+        prompter=prompter,
+        permissions=permissions,
+        system_prompt=system,
+        hook_runner=hook_runner,
+        diagnostics=diagnostics,
+        state=state,
+        hooks=hooks,
+    )

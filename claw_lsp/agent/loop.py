@@ -1,0 +1,652 @@
+"""The agent loop: `Agent.start(prompt)` streams model turns, runs tools, and emits events.
+
+Editor-agnostic: the language server, the CLI and the tests consume the same `Run` event stream.
+One run is one asyncio task. It stops on `end_turn`, `maxTurns`, a token or cost budget, an error,
+or cancellation; whichever way it stops, the transcript is left consistent (every `tool_use` has its
+`tool_result`) so the session resumes cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from claw_lsp.agent.compaction import estimate_tokens
+from claw_lsp.agent.events import (
+    Notice,
+    RunFinished,
+    RunStarted,
+    StopReason,
+    TextDelta,
+    ThoughtDelta,
+    ToolCallStarted,
+    ToolCallUpdated,
+    UsageUpdated,
+)
+from claw_lsp.agent.messages import (
+    ContentBlock,
+    Message,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+)
+from claw_lsp.agent.permissions import PermissionRequest
+from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
+from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput, tool_schema
+
+if TYPE_CHECKING:
+    from claw_lsp.agent.hooks import HookRunner
+    from claw_lsp.agent.permissions import PermissionEngine, Prompter
+    from claw_lsp.agent.session import Session
+    from claw_lsp.config import Settings
+    from claw_lsp.providers.base import Model
+    from claw_lsp.tools.base import DiagnosticsSource
+    from claw_lsp.workspace.view import WorkspaceView
+
+INTERRUPTED = "[Request interrupted by user]"
+CANCELLED_TOOL = "Cancelled: the user interrupted the run before this tool finished."
+MAX_RESULT_CHARS = 100_000  # a last-resort cap; each tool caps its own output more tightly
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
+
+
+class RunStopped(Exception):
+    """The run must stop for a reason that is not an error (a limit, a hook)."""
+
+    def __init__(self, stop_reason: StopReason, message: str) -> None:
+        super().__init__(message)
+        self.stop_reason: StopReason = stop_reason
+
+
+@dataclass
+class AgentHooks:
+    """Front-end callbacks into the loop (the language server uses them; the CLI needs none).
+
+    `before_tool(name, input)` runs before a permitted tool and may return a note appended to the
+    tool's result (e.g. files still unsaved in the editor before Bash). `after_edits(paths)` runs
+    after a batch of tool calls that changed files and may return text for the model (e.g. new
+    errors the editor reports in those files).
+    """
+
+    before_tool: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None
+    after_edits: Callable[[set[Path]], Awaitable[str | None]] | None = None
+
+
+@dataclass
+class _RunTotals:
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    turns: int = 0
+    last_context_tokens: int = 0
+
+
+class Agent:
+    """A conversation (one session) that runs prompts with a model and tools."""
+
+    def __init__(
+        self,
+        *,
+        model: Model,
+        tools: list[Tool],
+        workspace: WorkspaceView,
+        settings: Settings,
+        session: Session,
+        prompter: Prompter,
+        permissions: PermissionEngine,
+        system_prompt: str,
+        hook_runner: HookRunner | None = None,
+        diagnostics: DiagnosticsSource | None = None,
+        state: SessionState | None = None,
+        hooks: AgentHooks | None = None,
+        retry_delay: float = 1.0,
+    ) -> None:
+        self.model = model
+        self.tools = {tool.name: tool for tool in tools}
+        self.workspace = workspace
+        self.settings = settings
+        self.session = session
+        self.prompter = prompter
+        self.permissions = permissions
+        self.system_prompt = system_prompt
+        self.hook_runner = hook_runner
+        self.diagnostics = diagnostics
+        self.state = state or SessionState()
+        self.hooks = hooks or AgentHooks()
+        self.retry_delay = retry_delay
+        self.messages: list[Message] = session.load_messages()
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.last_context_tokens = 0
+        self.current: Run | None = None
+
+    @property
+    def session_id(self) -> str:
+        """The id of the session this agent appends to."""
+        return self.session.id
+
+    def start(self, prompt: str, context: str | None = None) -> Run:
+        """Start a run now (as a task on the running loop) and return its handle."""
+        if self.current is not None and not self.current.done:
+            raise RuntimeError(f"session {self.session_id} is busy with run {self.current.id}")
+        run = Run(self, prompt, context)
+        self.current = run
+        run.begin()
+        return run
+
+    def tool_specs(self) -> list[ToolSpec]:
+        """The tools as the model sees them."""
+        return [ToolSpec(t.name, t.description, tool_schema(t)) for t in self.tools.values()]
+
+    def record(self, message: Message) -> None:
+        """Append a message to the conversation and the transcript."""
+        self.messages.append(message)
+        self.session.append_message(message)
+
+    def set_messages(self, messages: list[Message]) -> None:
+        """Replace the in-memory conversation (after compaction)."""
+        self.messages = messages
+
+
+class Run:
+    """One prompt's run: an asyncio task, its event stream and its outcome."""
+
+    def __init__(self, agent: Agent, prompt: str, context: str | None) -> None:
+        self.agent = agent
+        self.prompt = prompt
+        self.context = context
+        self.id = "r-" + uuid.uuid4().hex[:10]
+        self.session_id = agent.session_id
+        self.totals = _RunTotals()
+        self.result: RunFinished | None = None
+        self._listeners: list[Callable[[BaseModel], None]] = []
+        self._queues: list[asyncio.Queue[BaseModel | None]] = []
+        self._task: asyncio.Task[RunFinished] | None = None
+        self._cancel_reason: str | None = None
+        self._started = time.monotonic()
+        self._last_text = ""
+        self._pending_results: dict[str, ToolResultBlock] = {}
+        self._open_tool_uses: list[ToolUseBlock] = []
+        self._running = False
+
+    # -- public handle -------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True once the run has finished (its RunFinished was emitted)."""
+        return self.result is not None
+
+    def subscribe(self, listener: Callable[[BaseModel], None]) -> None:
+        """Call `listener` synchronously for every event from now on."""
+        self._listeners.append(listener)
+
+    async def events(self) -> AsyncIterator[BaseModel]:
+        """Iterate the run's events until (and including) RunFinished."""
+        queue: asyncio.Queue[BaseModel | None] = asyncio.Queue()
+        self._queues.append(queue)
+        if self.result is not None:
+            queue.put_nowait(self.result)
+            queue.put_nowait(None)
+        while True:
+            event = await queue.get()
+            if event is None:
+                return
+            yield event
+
+    def cancel(self, reason: str = "cancelled by user") -> None:
+        """Ask the run to stop; it finishes with stop reason `cancelled`."""
+        if self._task is None or self._task.done() or self._cancel_reason is not None:
+            return
+        self._cancel_reason = reason
+        if self._running:
+            self._task.cancel()
+
+    async def wait(self) -> RunFinished:
+        """Wait for the run to finish and return its RunFinished event."""
+        assert self._task is not None
+        return await asyncio.shield(self._task)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Create the run's task."""
+        self._task = asyncio.get_running_loop().create_task(self._main(), name=f"claw-run-{self.id}")
+
+    def emit(self, event: BaseModel, *, persist: bool = True) -> None:
+        """Send an event to listeners and iterators, and (unless a delta) to the transcript."""
+        if persist:
+            self.agent.session.append_event(event)
+        for listener in list(self._listeners):
+            listener(event)
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    def _finish(self, event: RunFinished) -> RunFinished:
+        self.result = event
+        self.emit(event)
+        for queue in self._queues:
+            queue.put_nowait(None)
+        return event
+
+    async def _main(self) -> RunFinished:
+        agent = self.agent
+        stop_reason: StopReason = "end_turn"
+        error: str | None = None
+        self.emit(
+            RunStarted(run_id=self.id, session_id=self.session_id, model=agent.model.name, prompt=self.prompt)
+        )
+        self._running = True
+        try:
+            if self._cancel_reason is not None:  # cancelled before the task first ran
+                raise asyncio.CancelledError
+            await self._conversation()
+        except asyncio.CancelledError:
+            stop_reason = "cancelled"
+        except RunStopped as stop:
+            stop_reason = stop.stop_reason
+            error = str(stop) if stop.stop_reason in ("error", "budget", "max_turns") else None
+            if stop.stop_reason != "end_turn":
+                self.emit(Notice(level="warning", message=str(stop)))
+        except ProviderError as exc:
+            stop_reason, error = "error", str(exc)
+            self.emit(Notice(level="error", message=str(exc)))
+        except Exception as exc:  # a bug must not leave the transcript broken
+            stop_reason, error = "error", f"internal error: {type(exc).__name__}: {exc}"
+            self.emit(Notice(level="error", message=error))
+        finally:
+            self._close_open_tool_uses(stop_reason)
+        if stop_reason == "cancelled":
+            agent.record(Message.user(INTERRUPTED))
+        return self._finish(
+            RunFinished(
+                run_id=self.id,
+                session_id=self.session_id,
+                stop_reason=stop_reason,
+                result=self._last_text,
+                error=error,
+                turns=self.totals.turns,
+                usage=self.totals.usage,
+                cost_usd=round(self.totals.cost_usd, 6),
+                duration_ms=int((time.monotonic() - self._started) * 1000),
+            )
+        )
+
+    def _close_open_tool_uses(self, stop_reason: StopReason) -> None:
+        """Answer every tool_use of the last assistant message, so the transcript stays valid."""
+        if not self._open_tool_uses:
+            return
+        blocks: list[ContentBlock] = []
+        for tool_use in self._open_tool_uses:
+            result = self._pending_results.get(tool_use.id)
+            if result is None:
+                text = CANCELLED_TOOL if stop_reason == "cancelled" else "Not run: the run stopped."
+                result = ToolResultBlock(tool_use_id=tool_use.id, content=text, is_error=True)
+                self.emit(ToolCallUpdated(tool_call_id=tool_use.id, status="failed", output=text))
+            blocks.append(result)
+        self._open_tool_uses = []
+        self._pending_results = {}
+        self.agent.record(Message(role="user", content=blocks))
+
+    async def _conversation(self) -> None:
+        agent = self.agent
+        prompt = self.prompt
+        if prompt.strip().startswith("/compact"):
+            instructions = prompt.strip()[len("/compact") :].strip() or None
+            await self._compact(manual=True, instructions=instructions)
+            return
+        if agent.hook_runner is not None:
+            outcome = await agent.hook_runner.user_prompt_submit(prompt)
+            if outcome.blocked:
+                raise RunStopped("end_turn", f"A UserPromptSubmit hook blocked the prompt: {outcome.reason}")
+            if outcome.additional_context:
+                prompt = f"{prompt}\n\n{outcome.additional_context}"
+        text = prompt if not self.context else f"{self.context}\n\n{prompt}"
+        agent.record(Message.user(text))
+        while True:
+            self._check_limits()
+            await self._maybe_compact()
+            turn_message = await self._model_turn()
+            tool_uses = turn_message.tool_uses()
+            if not tool_uses:
+                if agent.hook_runner is not None:
+                    outcome = await agent.hook_runner.stop()
+                    if outcome.blocked and outcome.reason:
+                        agent.record(Message.user(f"A Stop hook asks you to continue: {outcome.reason}"))
+                        continue
+                return
+            self._open_tool_uses = tool_uses
+            self._pending_results = {}
+            await self._run_tools(tool_uses)
+            extra = await self._after_edits()
+            blocks: list[ContentBlock] = [self._pending_results[t.id] for t in tool_uses]
+            if extra:
+                blocks.append(TextBlock(text=extra))
+            self._open_tool_uses = []
+            self._pending_results = {}
+            agent.record(Message(role="user", content=blocks))
+
+    def _check_limits(self) -> None:
+        settings = self.agent.settings
+        if self.totals.turns >= settings.maxTurns:
+            raise RunStopped("max_turns", f"Stopped after {self.totals.turns} turns (maxTurns).")
+        if (
+            settings.maxTokensPerRun is not None
+            and self.totals.usage.total_tokens >= settings.maxTokensPerRun
+        ):
+            raise RunStopped(
+                "budget", f"Stopped: the run used {self.totals.usage.total_tokens} tokens (maxTokensPerRun)."
+            )
+        if settings.maxBudgetUsd is not None and self.totals.cost_usd >= settings.maxBudgetUsd:
+            raise RunStopped("budget", f"Stopped: the run cost ${self.totals.cost_usd:.4f} (maxBudgetUsd).")
+
+    def _request(self) -> ModelRequest:
+        agent = self.agent
+        return ModelRequest(
+            system=agent.system_prompt,
+            messages=normalize_messages(agent.messages),
+            tools=agent.tool_specs(),
+            max_tokens=agent.settings.maxOutputTokens,
+        )
+
+    async def _model_turn(self) -> Message:
+        agent = self.agent
+        streamed: list[str] = []
+
+        def on_delta(delta: Delta) -> None:
+            if delta.kind == "text":
+                streamed.append(delta.text)
+                self.emit(TextDelta(text=delta.text), persist=False)
+            elif delta.kind == "thinking":
+                self.emit(ThoughtDelta(text=delta.text), persist=False)
+
+        try:
+            try:
+                turn = await agent.model.complete(self._request(), on_delta)
+            except ProviderError as exc:
+                if exc.kind != "invalid_request" or "too long" not in str(exc).lower():
+                    raise
+                # The context overflowed before our threshold caught it: compact and retry once.
+                self.emit(Notice(message="The conversation is too long for the model; compacting."))
+                await self._compact(manual=False)
+                streamed.clear()
+                turn = await agent.model.complete(self._request(), on_delta)
+        except asyncio.CancelledError:
+            partial = "".join(streamed)
+            if partial:
+                agent.record(Message(role="assistant", content=[TextBlock(text=partial)]))
+            raise
+        self.totals.turns += 1
+        self._account(turn.usage, turn.cost_usd)
+        message = turn.message
+        if not message.content:
+            message = Message(role="assistant", content=[TextBlock(text="(no response)")])
+        agent.record(message)
+        text = message.text()
+        if text:
+            self._last_text = text
+        if turn.stop_reason == "refusal":
+            raise RunStopped("refusal", "The model declined to continue.")
+        if turn.stop_reason == "max_tokens" and not message.tool_uses():
+            raise RunStopped("max_tokens", "The model's answer hit the output token limit.")
+        return message
+
+    def _account(self, usage: Usage, cost: float) -> None:
+        agent = self.agent
+        self.totals.usage = self.totals.usage + usage
+        self.totals.cost_usd += cost
+        agent.usage = agent.usage + usage
+        agent.cost_usd += cost
+        agent.last_context_tokens = usage.context_tokens + usage.output_tokens
+        self.emit(
+            UsageUpdated(
+                request=usage,
+                total=self.totals.usage,
+                cost_usd=round(self.totals.cost_usd, 6),
+                context_tokens=agent.last_context_tokens,
+            )
+        )
+
+    # -- compaction ----------------------------------------------------------------------------
+
+    def _threshold(self) -> int:
+        from claw_lsp.agent.compaction import compaction_threshold
+
+        return compaction_threshold(self.agent.model.context_window, self.agent.settings.autoCompactTokens)
+
+    async def _maybe_compact(self) -> None:
+        from claw_lsp.agent.compaction import should_compact
+
+        agent = self.agent
+        estimate = len(agent.system_prompt) // 4 + estimate_tokens(agent.messages)
+        estimate = max(agent.last_context_tokens, estimate)
+        if should_compact(estimate, self._threshold()):
+            await self._compact(manual=False)
+
+    async def _compact(self, *, manual: bool, instructions: str | None = None) -> None:
+        from claw_lsp.agent.compaction import compact
+
+        agent = self.agent
+        self.emit(Notice(message="Compacting the conversation…"))
+        result = await compact(agent.model, agent.messages, instructions=instructions)
+        if result.replaced == 0:
+            self.emit(Notice(message="Nothing to compact yet."))
+            if manual:
+                self._last_text = "Nothing to compact yet."
+            return
+        self._account(result.usage, result.cost_usd)
+        agent.session.append_compaction(result.summary, result.kept)
+        agent.set_messages(result.messages)
+        agent.last_context_tokens = len(agent.system_prompt) // 4 + estimate_tokens(agent.messages)
+        message = f"Compacted {result.replaced} earlier messages into a summary."
+        self.emit(Notice(message=message))
+        if manual:
+            self._last_text = message
+
+    # -- tools ---------------------------------------------------------------------------------
+
+    async def _run_tools(self, tool_uses: list[ToolUseBlock]) -> None:
+        """Run read-only tools of a batch concurrently and mutating tools in order."""
+        index = 0
+        while index < len(tool_uses):
+            tool = self.agent.tools.get(tool_uses[index].name)
+            if tool is not None and tool.read_only:
+                group = []
+                while index < len(tool_uses):
+                    candidate = self.agent.tools.get(tool_uses[index].name)
+                    if candidate is None or not candidate.read_only:
+                        break
+                    group.append(tool_uses[index])
+                    index += 1
+                await asyncio.gather(*(self._call(t) for t in group))
+            else:
+                await self._call(tool_uses[index])
+                index += 1
+
+    def _context(self, tool_use: ToolUseBlock) -> ToolContext:
+        agent = self.agent
+
+        def set_title(title: str) -> None:
+            self.emit(ToolCallUpdated(tool_call_id=tool_use.id, status="in_progress", title=title))
+
+        return ToolContext(
+            workspace=agent.workspace,
+            state=agent.state,
+            tool_call_id=tool_use.id,
+            emit=self.emit,
+            diagnostics=agent.diagnostics,
+            bash_timeout_ms=agent.settings.bashTimeoutMs,
+            set_title=set_title,
+        )
+
+    def _settle(self, tool_use: ToolUseBlock, output: ToolOutput) -> None:
+        content = output.content
+        if len(content) > MAX_RESULT_CHARS:
+            cut = len(content) - MAX_RESULT_CHARS
+            content = content[:MAX_RESULT_CHARS] + f"\n… [{cut} characters cut]"
+        self._pending_results[tool_use.id] = ToolResultBlock(
+            tool_use_id=tool_use.id, content=content, is_error=output.is_error
+        )
+        self.emit(
+            ToolCallUpdated(
+                tool_call_id=tool_use.id,
+                status="failed" if output.is_error else "completed",
+                output=content,
+            )
+        )
+
+    async def _call(self, tool_use: ToolUseBlock) -> None:
+        """Validate, authorize, hook and run one tool call; always settles a result."""
+        agent = self.agent
+        tool = agent.tools.get(tool_use.name)
+        if tool is None:
+            self.emit(ToolCallStarted(tool_call_id=tool_use.id, name=tool_use.name, title=tool_use.name))
+            known = ", ".join(agent.tools)
+            self._settle(tool_use, ToolOutput(f"Unknown tool {tool_use.name!r}. Tools: {known}.", True))
+            return
+        ctx = self._context(tool_use)
+        try:
+            args = tool.input_model.model_validate(tool_use.input)
+        except ValidationError as exc:
+            self.emit(
+                ToolCallStarted(tool_call_id=tool_use.id, name=tool.name, title=tool.name, kind=tool.kind)
+            )
+            self._settle(tool_use, ToolOutput(f"Invalid input for {tool.name}: {_brief(exc)}", True))
+            return
+        title = _safe(lambda: tool.title(args, ctx), tool.name)
+        subject = _safe(lambda: tool.subject(args, ctx), None)
+        self.emit(
+            ToolCallStarted(
+                tool_call_id=tool_use.id,
+                name=tool.name,
+                title=title,
+                kind=tool.kind,
+                input=tool_use.input,
+                locations=[subject] if subject and tool.name != "Bash" else [],
+            )
+        )
+        refusal = await self._authorize(tool, tool_use, title, subject)
+        if refusal is not None:
+            self._settle(tool_use, ToolOutput(refusal, True))
+            return
+        note = None
+        if agent.hooks.before_tool is not None:
+            note = await agent.hooks.before_tool(tool.name, tool_use.input)
+        self.emit(ToolCallUpdated(tool_call_id=tool_use.id, status="in_progress", title=title))
+        try:
+            output = await tool.run(args, ctx)
+        except ToolError as exc:
+            output = ToolOutput(str(exc), True)
+        except (OSError, ValueError) as exc:
+            output = ToolOutput(f"{tool.name} failed: {exc}", True)
+        if note:
+            output = ToolOutput(f"{output.content}\n\n{note}", output.is_error)
+        if agent.hook_runner is not None:
+            post = await agent.hook_runner.post_tool_use(
+                tool.name,
+                tool_use.input,
+                {"content": output.content, "is_error": output.is_error},
+                tool_use.id,
+            )
+            if post.blocked and post.reason:
+                output = ToolOutput(f"{output.content}\n\nPostToolUse hook: {post.reason}", output.is_error)
+            elif post.additional_context:
+                output = ToolOutput(f"{output.content}\n\n{post.additional_context}", output.is_error)
+        self._settle(tool_use, output)
+
+    async def _authorize(
+        self, tool: Tool, tool_use: ToolUseBlock, title: str, subject: str | None
+    ) -> str | None:
+        """Return None when the call may run, else the refusal the model reads."""
+        agent = self.agent
+        hook_permission = None
+        if agent.hook_runner is not None:
+            outcome = await agent.hook_runner.pre_tool_use(tool.name, tool_use.input, tool_use.id)
+            if outcome.blocked:
+                return f"Blocked by a PreToolUse hook: {outcome.reason}"
+            hook_permission = outcome.permission
+        decision = agent.permissions.decide(tool.name, tool.read_only, subject, tool_use.input)
+        if decision.behavior == "deny":
+            return f"Permission denied: {decision.reason}" if decision.reason else "Permission denied."
+        if hook_permission == "deny":
+            return "Permission denied by a PreToolUse hook."
+        if decision.behavior == "allow" or hook_permission == "allow":
+            return None
+        self.emit(
+            ToolCallUpdated(
+                tool_call_id=tool_use.id, status="pending", title=f"Waiting for permission: {title}"
+            )
+        )
+        answer = await agent.prompter.ask_permission(
+            PermissionRequest(
+                tool_call_id=tool_use.id,
+                tool_name=tool.name,
+                title=title,
+                subject=subject,
+                suggested_rule=decision.suggested_rule,
+                input=dict(tool_use.input),
+            )
+        )
+        if answer.outcome == "allow_always" and decision.suggested_rule:
+            agent.permissions.add_rule("allow", decision.suggested_rule)
+        elif answer.outcome == "reject_always" and decision.suggested_rule:
+            agent.permissions.add_rule("deny", decision.suggested_rule)
+        if answer.allowed:
+            return None
+        message = "The user denied permission for this tool call."
+        if answer.feedback:
+            message += f" Their feedback: {answer.feedback}"
+        return message
+
+    async def _after_edits(self) -> str | None:
+        agent = self.agent
+        if agent.hooks.after_edits is None:
+            return None
+        touched = {
+            Path(str(t.input.get("file_path")))
+            for t in self._open_tool_uses
+            if t.name in EDIT_TOOLS
+            and isinstance(t.input.get("file_path"), str)
+            and not self._pending_results[t.id].is_error
+        }
+        if not touched:
+            return None
+        return await agent.hooks.after_edits(touched)
+
+
+def normalize_messages(messages: list[Message]) -> list[Message]:
+    """Merge consecutive same-role messages (the API wants alternating roles)."""
+    merged: list[Message] = []
+    for message in messages:
+        if merged and merged[-1].role == message.role:
+            previous = merged[-1]
+            content = list(previous.content) + list(message.content)
+            # tool_result blocks must come first in a user message.
+            if message.role == "user":
+                content.sort(key=lambda b: 0 if isinstance(b, ToolResultBlock) else 1)
+            merged[-1] = Message(role=message.role, content=content)
+        else:
+            merged.append(message)
+    if merged and merged[0].role == "assistant":
+        merged.insert(0, Message.user("(continuing an earlier conversation)"))
+    return merged
+
+
+def _brief(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "input"
+        parts.append(f"{loc}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+def _safe(fn: Callable[[], Any], default: Any) -> Any:
+    with contextlib.suppress(Exception):
+        return fn()
+    return default

@@ -1,0 +1,500 @@
+"""Sessions: one JSONL transcript per conversation, appended and fsync'd as things happen.
+
+Transcripts live in `$XDG_STATE_HOME/claw/projects/<workspace key>/<session id>.jsonl`. The first
+line is a `meta` record; then `message`, `event`, `compaction` and `meta_update` records, one JSON
+object per line. A torn last line (a crash mid-write) is skipped on load and cut off before the
+next append, never fatal. Secrets (the values of the API key variables, `sk-...` keys) are scrubbed
+from every record before it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ValidationError
+
+from claw_lsp.agent.compaction import is_summary, summary_message
+from claw_lsp.agent.events import event_to_json
+from claw_lsp.agent.messages import Message, ToolResultBlock
+from claw_lsp.workspace.view import workspace_key
+
+log = logging.getLogger(__name__)
+
+TRANSCRIPT_VERSION = 1
+TITLE_MAX = 80
+INTERRUPTED = "interrupted: the tool call did not finish (the run was stopped)"
+SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
+REDACTED = "[REDACTED]"
+_KEY_PATTERN = re.compile(r"sk-(?:ant-)?[A-Za-z0-9_\-]{16,}")
+_SESSION_ID = re.compile(r"^[0-9a-fA-F-]+$")
+
+
+class SessionNotFound(Exception):
+    """No session matches the given id or prefix (or the prefix is ambiguous)."""
+
+
+def scrub_secrets(text: str) -> str:
+    """The text with API keys (env var values, `sk-...` strings) replaced by a placeholder."""
+    for name in SECRET_ENV_VARS:
+        value = os.environ.get(name, "")
+        if len(value) >= 8 and value in text:
+            text = text.replace(value, REDACTED)
+    return _KEY_PATTERN.sub(REDACTED, text)
+
+
+def scrub(value: Any) -> Any:
+    """A copy of a JSON-like value with every string (keys included) scrubbed of secrets."""
+    if isinstance(value, str):
+        return scrub_secrets(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts() -> str:
+    return _now().isoformat(timespec="milliseconds")
+
+
+def _parse_time(value: object, fallback: datetime) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return fallback
+
+
+def make_title(prompt: str) -> str:
+    """A session title from its first prompt: one line, whitespace collapsed, truncated."""
+    title = " ".join(prompt.split())
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def default_state_dir() -> Path:
+    """`$XDG_STATE_HOME/claw`, defaulting to `~/.local/state/claw`."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "claw"
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """(line number, record or None when unparseable) for each non-empty line."""
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                yield n, None
+                continue
+            yield n, record if isinstance(record, dict) else None
+
+
+def repair_transcript(messages: list[Message]) -> list[Message]:
+    """Make a transcript consistent: every tool_use answered right after, no orphan tool_results.
+
+    Missing results (a crash or cancellation mid-tool) get synthetic `is_error` "interrupted"
+    results, put at the front of the following user message or in a new one.
+    """
+    out: list[Message] = []
+    pending: list[str] = []  # tool_use ids of the previous assistant message
+    for m in messages:
+        if m.role == "assistant":
+            if pending:
+                out.append(_interrupted(pending, []))
+            pending = [b.id for b in m.tool_uses()]
+            out.append(m)
+            continue
+        answered = {r.tool_use_id for r in m.tool_results()}
+        content = [b for b in m.content if not isinstance(b, ToolResultBlock) or b.tool_use_id in pending]
+        missing = [i for i in pending if i not in answered]
+        pending = []
+        if missing:
+            out.append(_interrupted(missing, content))
+        elif content:
+            out.append(m if len(content) == len(m.content) else Message(role="user", content=content))
+    if pending:
+        out.append(_interrupted(pending, []))
+    return out
+
+
+def _interrupted(ids: list[str], rest: list[Any]) -> Message:
+    results = [ToolResultBlock(tool_use_id=i, content=INTERRUPTED, is_error=True) for i in ids]
+    answered = [b for b in rest if isinstance(b, ToolResultBlock)]
+    others = [b for b in rest if not isinstance(b, ToolResultBlock)]
+    return Message(role="user", content=[*answered, *results, *others])
+
+
+@dataclass
+class SessionInfo:
+    """A summary of one stored session, for listings."""
+
+    session_id: str
+    path: Path
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    messages: int
+    model: str
+    scripted: bool
+    provider: str = ""
+    forked_from: str | None = None
+
+
+class Session:
+    """One conversation's transcript file, open for appending."""
+
+    def __init__(self, store: SessionStore, session_id: str, path: Path, meta: dict[str, Any]) -> None:
+        self.id = session_id
+        self.path = path
+        self.store = store
+        self._meta = meta
+        self._file: TextIO | None = None
+        self._lock = threading.Lock()
+        self._warned = False
+
+    def __repr__(self) -> str:
+        return f"Session({self.id!r}, {str(self.path)!r})"
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The meta record with every later `meta_update` applied."""
+        return dict(self._meta)
+
+    @property
+    def title(self) -> str:
+        """The session's title (its first prompt, truncated), or "" before the first prompt."""
+        return str(self._meta.get("title") or "")
+
+    def _handle(self) -> TextIO:
+        if self._file is None or self._file.closed:
+            _heal_tail(self.path)
+            self._file = self.path.open("a", encoding="utf-8")
+        return self._file
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as one JSON line, flushed and fsync'd before returning."""
+        self.append_many([record])
+
+    def append_many(self, records: list[dict[str, Any]]) -> None:
+        """Write records as JSON lines with one flush and fsync."""
+        data = "".join(
+            json.dumps(scrub(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+        )
+        with self._lock:
+            f = self._handle()
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append_message(self, message: Message) -> None:
+        """Record a conversation message (the first user prompt also names the session)."""
+        if not self._meta.get("title") and message.role == "user" and not is_summary(message):
+            text = message.text().strip()
+            if text and not message.tool_results():
+                self.set_meta(title=make_title(text))
+        self.append({"type": "message", "message": message.to_api(), "ts": _ts()})
+
+    def append_event(self, event: BaseModel) -> None:
+        """Record an agent event (tool calls, plan, usage, run start/finish; not text deltas)."""
+        self.append({"type": "event", "event": event_to_json(event), "ts": _ts()})
+
+    def append_compaction(self, summary: str, kept: list[Message]) -> None:
+        """Record a compaction boundary: the context is now the summary plus `kept`.
+
+        A summary message at the head of `kept` (e.g. `CompactionResult.messages`) is dropped,
+        since `summary` stands for it.
+        """
+        while kept and is_summary(kept[0]):
+            kept = kept[1:]
+        self.append(
+            {
+                "type": "compaction",
+                "summary": summary,
+                "kept": [m.to_api() for m in kept],
+                "ts": _ts(),
+            }
+        )
+
+    def set_meta(self, **fields: Any) -> None:
+        """Update meta fields (e.g. `scripted=True`), recorded as a `meta_update` line if any changed."""
+        fields = {k: v for k, v in fields.items() if self._meta.get(k, object()) != v}
+        if not fields:
+            return
+        self._meta.update(fields)
+        self.append({"type": "meta_update", "fields": fields, "ts": _ts()})
+
+    def note_provider(self, provider: str, model: str) -> None:
+        """Record the provider/model a run uses; once scripted, the transcript stays marked scripted."""
+        changes: dict[str, Any] = {}
+        if self._meta.get("provider") != provider:
+            changes["provider"] = provider
+        if self._meta.get("model") != model:
+            changes["model"] = model
+        if provider == "scripted" and not self._meta.get("scripted"):
+            changes["scripted"] = True
+        if changes:
+            self.set_meta(**changes)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every readable record in order (unparseable lines skipped, logged once)."""
+        for n, record in _read_lines(self.path):
+            if record is None:
+                if not self._warned:
+                    self._warned = True
+                    log.warning("session %s: skipped unreadable line %d of %s", self.id, n, self.path)
+                continue
+            yield record
+
+    def load_messages(self) -> list[Message]:
+        """The current context: the last compaction's summary and kept messages, then later ones."""
+        messages: list[Message] = []
+        for record in self.records():
+            kind = record.get("type")
+            try:
+                if kind == "message":
+                    messages.append(Message.model_validate(record["message"]))
+                elif kind == "compaction":
+                    kept = [Message.model_validate(m) for m in record.get("kept", [])]
+                    messages = [summary_message(str(record.get("summary", ""))), *kept]
+            except (KeyError, ValidationError) as e:
+                log.warning("session %s: skipped a malformed %s record: %s", self.id, kind, e)
+        return repair_transcript(messages)
+
+    def close(self) -> None:
+        """Close the transcript file (a later append reopens it)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _heal_tail(path: Path) -> None:
+    """Before appending: end the file on a newline, cutting off a torn (unparseable) last line."""
+    try:
+        with path.open("rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            start = max(0, size - (1 << 20))
+            f.seek(start)
+            tail = f.read()
+            cut = tail.rfind(b"\n") + 1
+            try:
+                json.loads(tail[cut:])
+            except ValueError:
+                log.warning("%s: cut off a torn last line (%d bytes)", path, len(tail) - cut)
+                f.truncate(start + cut)
+                return
+            f.write(b"\n")
+    except FileNotFoundError:
+        return
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """The meta record with its updates applied, and the first user prompt's title as a fallback."""
+    meta: dict[str, Any] = {}
+    with contextlib.suppress(OSError):
+        for _, record in _read_lines(path):
+            if record is None:
+                continue
+            kind = record.get("type")
+            if kind == "meta" and not meta:
+                meta = {k: v for k, v in record.items() if k != "type"}
+            elif kind == "meta_update" and isinstance(record.get("fields"), dict):
+                meta.update(record["fields"])
+    return meta
+
+
+class SessionStore:
+    """The sessions of one workspace, under the state directory."""
+
+    def __init__(self, workspace_root: Path, state_dir: Path | None = None) -> None:
+        self.workspace_root = workspace_root.resolve()
+        base = state_dir if state_dir is not None else default_state_dir()
+        self.dir: Path = base / "projects" / workspace_key(self.workspace_root)
+
+    def _path(self, session_id: str) -> Path:
+        return self.dir / f"{session_id}.jsonl"
+
+    def create(
+        self,
+        *,
+        model: str,
+        provider: str,
+        title: str | None = None,
+        forked_from: str | None = None,
+    ) -> Session:
+        """Start a new session; its meta record is written at once."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        session_id = str(uuid.uuid4())
+        path = self._path(session_id)
+        meta: dict[str, Any] = {
+            "session_id": session_id,
+            "workspace": str(self.workspace_root),
+            "model": model,
+            "provider": provider,
+            "scripted": provider == "scripted",
+            "created_at": _ts(),
+            "version": TRANSCRIPT_VERSION,
+            "forked_from": forked_from,
+        }
+        if title:
+            meta["title"] = make_title(title)
+        session = Session(self, session_id, path, meta)
+        session.append({"type": "meta", **meta})
+        return session
+
+    def _resolve(self, session_id: str) -> Path:
+        key = session_id.strip().lower()
+        if not key or not _SESSION_ID.match(key):
+            raise SessionNotFound(f"no session {session_id!r}")
+        exact = self._path(key)
+        if exact.is_file():
+            return exact
+        matches = sorted(self.dir.glob(f"{key}*.jsonl")) if self.dir.is_dir() else []
+        if not matches:
+            raise SessionNotFound(f"no session {session_id!r} in {self.dir}")
+        if len(matches) > 1:
+            raise SessionNotFound(f"session id {session_id!r} is ambiguous ({len(matches)} sessions)")
+        return matches[0]
+
+    def open(self, session_id: str) -> Session:
+        """Open a stored session by full id or unique prefix (raises SessionNotFound)."""
+        path = self._resolve(session_id)
+        meta = _read_meta(path)
+        sid = str(meta.get("session_id") or path.stem)
+        return Session(self, sid, path, meta)
+
+    def _paths_newest_first(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        stamped: list[tuple[int, str, Path]] = []
+        for p in self.dir.glob("*.jsonl"):
+            with contextlib.suppress(OSError):
+                stamped.append((p.stat().st_mtime_ns, _last_ts(p), p))
+        stamped.sort(key=lambda s: (s[0], s[1]), reverse=True)
+        return [p for _, _, p in stamped]
+
+    def latest(self) -> Session | None:
+        """The most recently updated session, or None when there is none."""
+        paths = self._paths_newest_first()
+        return self.open(paths[0].stem) if paths else None
+
+    def list(self) -> list[SessionInfo]:
+        """Every session of the workspace, newest first."""
+        infos = []
+        for path in self._paths_newest_first():
+            info = self.info(path)
+            if info is not None:
+                infos.append(info)
+        return infos
+
+    def info(self, path: Path) -> SessionInfo | None:
+        """A listing entry for one transcript file (None when it cannot be read)."""
+        try:
+            updated = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            meta: dict[str, Any] = {}
+            count = 0
+            first_prompt = ""
+            with path.open("r", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if line.startswith('{"type":"message"'):
+                        count += 1
+                        if not first_prompt and '"role":"user"' in line:
+                            first_prompt = _prompt_text(line)
+                    elif line.startswith('{"type":"meta'):
+                        with contextlib.suppress(json.JSONDecodeError):
+                            record = json.loads(line)
+                            if record.get("type") == "meta" and not meta:
+                                meta = record
+                            elif isinstance(record.get("fields"), dict):
+                                meta.update(record["fields"])
+        except OSError:
+            return None
+        return SessionInfo(
+            session_id=str(meta.get("session_id") or path.stem),
+            path=path,
+            title=str(meta.get("title") or make_title(first_prompt)),
+            created_at=_parse_time(meta.get("created_at"), updated),
+            updated_at=updated,
+            messages=count,
+            model=str(meta.get("model", "")),
+            scripted=bool(meta.get("scripted", False)),
+            provider=str(meta.get("provider", "")),
+            forked_from=meta.get("forked_from"),
+        )
+
+    def fork(self, session_id: str) -> Session:
+        """A new session holding a copy of the transcript; the original is left untouched."""
+        source = self.open(session_id)
+        meta = source.meta
+        fork = self.create(
+            model=str(meta.get("model", "")),
+            provider=str(meta.get("provider", "")),
+            title=meta.get("title"),
+            forked_from=source.id,
+        )
+        if meta.get("scripted") and not fork.meta.get("scripted"):
+            fork.set_meta(scripted=True)
+        fork.append_many([r for r in source.records() if r.get("type") not in ("meta", "meta_update")])
+        return fork
+
+
+def _last_ts(path: Path) -> str:
+    """The `ts` of the file's last complete record ("" when unknown): breaks mtime ties."""
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 65536))
+        for line in reversed(f.read().splitlines()):
+            match = re.search(rb'"ts":"([^"]+)"', line)
+            if match:
+                return match.group(1).decode("ascii", "replace")
+    return ""
+
+
+def _prompt_text(line: str) -> str:
+    with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
+        message = json.loads(line)["message"]
+        texts = [b.get("text", "") for b in message["content"] if b.get("type") == "text"]
+        if any(b.get("type") == "tool_result" for b in message["content"]):
+            return ""
+        return "".join(texts)
+    return ""
+
+
+__all__ = [
+    "Session",
+    "SessionInfo",
+    "SessionNotFound",
+    "SessionStore",
+    "repair_transcript",
+    "scrub",
+    "scrub_secrets",
+]

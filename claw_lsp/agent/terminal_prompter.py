@@ -1,0 +1,73 @@
+"""Asks permission questions on the terminal (the CLI's prompter when stdin is a TTY).
+
+The question goes to stderr (stdout may carry JSON output); the answer is read from stdin in a
+worker thread (`asyncio.to_thread`) so the event loop keeps running and the run can be cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from claw_lsp.agent.permissions import DenyingPrompter, PermissionAnswer, PermissionRequest, Prompter
+
+
+class TerminalPrompter:
+    """Prompts `1 allow once / 2 always allow <rule> / 3 deny (with optional feedback)`."""
+
+    def __init__(self, stdin: TextIO | None = None, stderr: TextIO | None = None) -> None:
+        self.stdin = stdin or sys.stdin
+        self.out = stderr or sys.stderr
+        self._lock = asyncio.Lock()  # one question at a time
+
+    async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
+        """Show the exact command or path and read the user's choice."""
+        async with self._lock:
+            return await asyncio.to_thread(self._ask, request)
+
+    def _write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def _readline(self) -> str | None:
+        line = self.stdin.readline()
+        return None if line == "" else line.rstrip("\r\n")
+
+    def _ask(self, request: PermissionRequest) -> PermissionAnswer:
+        subject = request.subject or ""
+        lines = [f"\nclaw wants to use {request.tool_name}: {request.title}"]
+        if subject and subject not in request.title:
+            lines.append(f"    {subject}")
+        options = ["  1) Allow once"]
+        if request.suggested_rule:
+            options.append(f"  2) Always allow {request.suggested_rule}")
+        options.append("  3) Deny (you may add feedback for the model)")
+        self._write("\n".join(lines + options) + "\n")
+        while True:
+            self._write("Choice [1/2/3]: ")
+            line = self._readline()
+            if line is None:
+                return PermissionAnswer("reject_once", "Permission denied: the terminal closed.")
+            choice = line.strip().lower()
+            if choice in ("1", "y", "yes"):
+                return PermissionAnswer("allow_once")
+            if choice in ("2", "a", "always") and request.suggested_rule:
+                return PermissionAnswer("allow_always")
+            if choice in ("3", "n", "no", "d", "deny"):
+                self._write("Feedback for the model (Enter to skip): ")
+                feedback = self._readline() or ""
+                return PermissionAnswer("reject_once", feedback.strip())
+            self._write("Please answer 1, 2 or 3.\n" if request.suggested_rule else "Please answer 1 or 3.\n")
+
+
+def terminal_prompter_or_denying(stdin: TextIO | None = None) -> Prompter:
+    """A `TerminalPrompter` when stdin is a TTY, else a `DenyingPrompter` that says why."""
+    stream = stdin or sys.stdin
+    try:
+        interactive = stream.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if interactive:
+        return TerminalPrompter(stream)
+    return DenyingPrompter("stdin is not a terminal, so no one can be asked (non-interactive run)")

@@ -1,0 +1,335 @@
+"""Command-line entry points: `claw-lsp` (the language server) and `claw` (headless agent runs).
+
+Exit codes of `claw`: 0 the run ended normally; 1 it failed (model error, limit reached, tool
+trouble that stopped it); 2 bad usage; 3 configuration problem (no API key, unreadable script,
+unknown session); 130 interrupted (Ctrl-C cancels the run and keeps the session consistent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from claw_lsp import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class CliError(Exception):
+    """A problem reported as one line on stderr, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    """`claw-lsp`: run the language server on stdio."""
+    parser = argparse.ArgumentParser(prog="claw-lsp", description="The claw language server (stdio).")
+    parser.add_argument("--version", action="version", version=f"claw-lsp {__version__}")
+    parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    parser.parse_args(argv)
+    from claw_lsp.server.app import serve_stdio
+
+    serve_stdio()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="claw",
+        description="Run the claw coding agent headless. `claw sessions` lists this project's sessions.",
+    )
+    parser.add_argument("prompt_words", nargs="*", metavar="PROMPT", help="the task (or use -p)")
+    parser.add_argument("-p", "--print", dest="prompt", metavar="PROMPT", help="the task; '-' reads stdin")
+    parser.add_argument("--output-format", choices=["text", "json", "stream-json"], default="text")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-r", "--resume", metavar="ID", help="resume a session by id (or unique prefix)")
+    group.add_argument(
+        "-c", "--continue", dest="cont", action="store_true", help="continue the latest session"
+    )
+    parser.add_argument("--fork-session", action="store_true", help="with --resume/--continue: fork it first")
+    parser.add_argument("--model", help="model id (overrides settings and CLAW_MODEL)")
+    parser.add_argument("--provider", choices=["anthropic", "openai", "scripted"])
+    parser.add_argument("--permission-mode", choices=["default", "acceptEdits", "plan", "bypassPermissions"])
+    parser.add_argument("--max-turns", type=int, metavar="N")
+    parser.add_argument("--script", metavar="FILE", help="scripted provider: JSONL file of model turns")
+    parser.add_argument("--cwd", metavar="DIR", help="the workspace root (default: current directory)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tool calls on stderr")
+    parser.add_argument("--version", action="version", version=f"claw {__version__}")
+    return parser
+
+
+def _sessions_main(argv: list[str]) -> int:
+    from claw_lsp.agent.session import SessionStore
+
+    parser = argparse.ArgumentParser(prog="claw sessions", description="List this project's sessions.")
+    parser.add_argument("--cwd", metavar="DIR")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    root = Path(args.cwd or os.getcwd()).resolve()
+    infos = SessionStore(root).list()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "session_id": i.session_id,
+                        "title": i.title,
+                        "updated_at": i.updated_at.isoformat(),
+                        "messages": i.messages,
+                        "model": i.model,
+                        "scripted": i.scripted,
+                    }
+                    for i in infos
+                ]
+            )
+        )
+        return EXIT_OK
+    if not infos:
+        print("No sessions in this project yet.")
+    for info in infos:
+        flag = " [scripted]" if info.scripted else ""
+        stamp = f"{info.updated_at:%Y-%m-%d %H:%M}"
+        print(f"{info.session_id}  {stamp}  {info.messages:4d} msgs  {info.title}{flag}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`claw`: headless agent runs and session listing."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "sessions":
+        return _sessions_main(argv[1:])
+    args = _parser().parse_args(argv)
+    prompt = args.prompt if args.prompt is not None else " ".join(args.prompt_words)
+    if prompt == "-" or (not prompt and not sys.stdin.isatty()):
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        print("claw: no prompt: give one with -p PROMPT (or pipe it on stdin)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_run(args, prompt))
+    except CliError as exc:
+        print(f"claw: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if args.model:
+        overrides["model"] = args.model
+    if args.provider:
+        overrides["provider"] = args.provider
+    if args.permission_mode:
+        overrides["permissionMode"] = args.permission_mode
+    if args.max_turns is not None:
+        overrides["maxTurns"] = args.max_turns
+    if args.script:
+        overrides["provider"] = args.provider or "scripted"
+        overrides["scriptPath"] = str(Path(args.script).resolve())
+    return overrides
+
+
+def _check_credentials(provider: str) -> None:
+    if provider == "anthropic" and not (
+        os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+    ):
+        raise CliError("no API key: set ANTHROPIC_API_KEY (or use --provider scripted --script FILE)")
+    if (
+        provider == "openai"
+        and not os.environ.get("OPENAI_API_KEY")
+        and not os.environ.get("OPENAI_BASE_URL")
+    ):
+        raise CliError("no API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)")
+
+
+async def _run(args: argparse.Namespace, prompt: str) -> int:
+    from claw_lsp.agent.factory import build_agent, make_settings_model, resolve_provider
+    from claw_lsp.agent.permissions import DenyingPrompter, Prompter
+    from claw_lsp.agent.session import SessionNotFound, SessionStore
+    from claw_lsp.config import load_settings
+    from claw_lsp.providers.base import ProviderError
+
+    root = Path(args.cwd or os.getcwd()).resolve()
+    if not root.is_dir():
+        raise CliError(f"--cwd {root}: not a directory", EXIT_USAGE)
+    overrides = _overrides(args)
+    # Explicit flags beat the CLAW_* environment.
+    if "model" in overrides:
+        os.environ.pop("CLAW_MODEL", None)
+    if "provider" in overrides:
+        os.environ.pop("CLAW_PROVIDER", None)
+    loaded = load_settings(root, overrides)
+    for warning in loaded.warnings:
+        print(f"claw: warning: {warning}", file=sys.stderr)
+    settings = loaded.settings
+    provider, _ = resolve_provider(settings)
+    _check_credentials(provider)
+    try:
+        model = make_settings_model(settings, root)
+    except ProviderError as exc:
+        raise CliError(str(exc)) from exc
+
+    store = SessionStore(root)
+    try:
+        if args.resume:
+            session = store.open(args.resume)
+        elif args.cont:
+            latest = store.latest()
+            if latest is None:
+                raise CliError("no session to continue in this project", EXIT_CONFIG)
+            session = latest
+        else:
+            session = store.create(model=model.name, provider=model.provider, title=prompt.strip()[:80])
+    except SessionNotFound as exc:
+        raise CliError(str(exc)) from exc
+    if args.fork_session and (args.resume or args.cont):
+        session = store.fork(session.id)
+
+    prompter: Prompter
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        from claw_lsp.agent.terminal_prompter import TerminalPrompter
+
+        prompter = TerminalPrompter()
+    else:
+        prompter = DenyingPrompter(
+            "claw is running without a terminal to ask on; allow it with a rule or --permission-mode"
+        )
+    agent = build_agent(
+        root=root, folders=[root], settings=settings, session=session, prompter=prompter, model=model
+    )
+    if model.provider == "scripted":
+        # Continue the script where the resumed session left off.
+        model.position = sum(1 for m in agent.messages if m.role == "assistant")  # type: ignore[attr-defined]
+    run = agent.start(prompt)
+    loop = asyncio.get_running_loop()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        run.cancel("interrupted (Ctrl-C)")
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, on_sigint)
+    except (NotImplementedError, RuntimeError):
+        pass
+    printer = _Printer(args.output_format, args.verbose or sys.stderr.isatty(), sys.stdout, sys.stderr)
+    async for event in run.events():
+        printer.handle(event)
+    finished = await run.wait()
+    session.close()
+    printer.finish(finished)
+    if interrupted or finished.stop_reason == "cancelled":
+        return EXIT_INTERRUPTED
+    if finished.stop_reason == "error" and finished.error and "API key" in finished.error:
+        return EXIT_CONFIG
+    return EXIT_OK if finished.stop_reason == "end_turn" else EXIT_FAILED
+
+
+_SUBTYPES = {
+    "end_turn": "success",
+    "max_turns": "error_max_turns",
+    "budget": "error_max_budget",
+    "cancelled": "error_cancelled",
+}
+
+
+def result_object(finished: Any) -> dict[str, Any]:
+    """Claude Code's `--output-format json` result shape for a finished run."""
+    return {
+        "type": "result",
+        "subtype": _SUBTYPES.get(finished.stop_reason, "error_during_execution"),
+        "is_error": finished.stop_reason != "end_turn",
+        "result": finished.result
+        if finished.stop_reason == "end_turn"
+        else (finished.error or finished.result),
+        "session_id": finished.session_id,
+        "run_id": finished.run_id,
+        "stop_reason": finished.stop_reason,
+        "num_turns": finished.turns,
+        "duration_ms": finished.duration_ms,
+        "usage": finished.usage.model_dump(),
+        "total_cost_usd": finished.cost_usd,
+    }
+
+
+class _Printer:
+    """Renders run events in one of the output formats."""
+
+    def __init__(self, fmt: str, verbose: bool, out: TextIO, err: TextIO) -> None:
+        self.fmt = fmt
+        self.verbose = verbose
+        self.out = out
+        self.err = err
+        self.ended_with_newline = True
+        # A warning/error notice waits for the next event: when that is the run's end with the
+        # same error, `finish` says it once (stderr gets one line, not two).
+        self.held: Any = None
+
+    def handle(self, event: Any) -> None:
+        """Print one event as it happens."""
+        kind = event.type
+        held, self.held = self.held, None
+        if held is not None and not (kind == "run_finished" and event.error == held.message):
+            self._line(f"{held.level}: {held.message}")
+        if self.fmt == "stream-json":
+            if kind != "run_finished":
+                self.out.write(json.dumps(event.model_dump(mode="json")) + "\n")
+                self.out.flush()
+            return
+        if self.fmt == "text" and kind == "agent_message_chunk":
+            self.out.write(event.text)
+            self.out.flush()
+            self.ended_with_newline = event.text.endswith("\n")
+            return
+        if not self.verbose and kind != "notice":
+            return
+        if kind == "tool_call":
+            self._line(f"● {event.title}")
+        elif (
+            kind == "tool_call_update"
+            and event.status in ("completed", "failed")
+            and event.output is not None
+        ):
+            first = event.output.strip().splitlines()[0] if event.output.strip() else ""
+            mark = "✗" if event.status == "failed" else "⎿"
+            self._line(f"  {mark} {first[:120]}")
+        elif kind == "plan":
+            for entry in event.entries:
+                box = {"completed": "[x]", "in_progress": "[~]"}.get(entry.status, "[ ]")
+                self._line(f"  {box} {entry.content}")
+        elif kind == "notice" and event.level != "info":
+            self.held = event
+        elif kind == "notice":
+            self._line(f"{event.level}: {event.message}")
+
+    def _line(self, text: str) -> None:
+        if not self.ended_with_newline:
+            self.out.write("\n")
+            self.out.flush()
+            self.ended_with_newline = True
+        self.err.write(text + "\n")
+        self.err.flush()
+
+    def finish(self, finished: Any) -> None:
+        """Print the run's end: the result object (json formats) or an error line (text)."""
+        if self.fmt in ("json", "stream-json"):
+            self.out.write(json.dumps(result_object(finished)) + "\n")
+        else:
+            if not self.ended_with_newline:
+                self.out.write("\n")
+            if finished.stop_reason != "end_turn":
+                reason = finished.error or finished.stop_reason
+                self.err.write(f"claw: run stopped ({finished.stop_reason}): {reason}\n")
+        self.out.flush()
+        self.err.flush()

@@ -1,0 +1,332 @@
+"""The Anthropic provider: one streamed Messages API turn through the official `anthropic` SDK.
+
+- Streaming with `client.messages.stream(...)`: text, thinking and tool-input deltas go to
+  `on_delta` as they arrive; the turn is `get_final_message()` converted to our `Message`.
+- Prompt caching: `cache_control: ephemeral` on the last tool and on the system block (the stable
+  tools+system prefix), and rolling breakpoints on the last block of the newest message and of the
+  user message before it, so each request reads the prefix the previous one wrote (4 breakpoints
+  at most, as the API allows).
+- Retries: the SDK retries HTTP 408/409/429/5xx itself (`max_retries`, honouring retry-after).
+  It does not retry an `event: error` inside a 200 stream (e.g. overloaded_error) nor a connection
+  dropped mid-stream; we retry those with exponential backoff while no content has been delivered
+  (after that a retry would duplicate what the user already saw, so the error goes up).
+- Errors become `ProviderError`s with a one-line message and a `kind`. The API key is never
+  logged or put in a message (the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL itself).
+
+The SDK is imported lazily: importing it costs about a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from claw_lsp.agent.messages import (
+    ContentBlock,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolUseBlock,
+    Usage,
+)
+from claw_lsp.providers import pricing
+from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
+
+log = logging.getLogger(__name__)
+
+EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
+FALLBACK_MODEL = "claude-sonnet-4-6"
+DEFAULT_CONTEXT_WINDOW = 200_000
+# Models whose window differs from the default (ids without date suffix).
+CONTEXT_WINDOWS: dict[str, int] = {}
+
+_SONNET_ALIAS = re.compile(r"^claude-sonnet-(\d+)(?:-(\d{1,2}))?$")
+
+
+def sdk_models() -> list[str]:
+    """The model ids the installed SDK lists (anthropic.types.model_param.ModelParam)."""
+    from anthropic.types.model_param import ModelParam
+
+    names: list[str] = []
+    for arg in typing.get_args(ModelParam):
+        names.extend(a for a in typing.get_args(arg) if isinstance(a, str))
+    return names
+
+
+def deprecated_models() -> dict[str, str]:
+    """The SDK's deprecated model ids and their end-of-life dates."""
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+    return dict(DEPRECATED_MODELS)
+
+
+def default_model() -> str:
+    """The newest non-deprecated Sonnet alias in the installed SDK's model list."""
+    try:
+        names, deprecated = sdk_models(), deprecated_models()
+    except ImportError:
+        return FALLBACK_MODEL
+    best: tuple[tuple[int, int], str] | None = None
+    for name in names:
+        m = _SONNET_ALIAS.match(name)
+        if not m or name in deprecated:
+            continue
+        version = (int(m.group(1)), int(m.group(2) or 0))
+        if best is None or version > best[0]:
+            best = (version, name)
+    return best[1] if best else FALLBACK_MODEL
+
+
+def _cacheable(block: dict[str, Any]) -> bool:
+    """Whether a content block may carry cache_control (not thinking, not empty text)."""
+    if block.get("type") in ("thinking", "redacted_thinking"):
+        return False
+    return not (block.get("type") == "text" and not block.get("text"))
+
+
+def _mark_last_block(message: dict[str, Any]) -> None:
+    content = message.get("content")
+    if isinstance(content, list):
+        for block in reversed(content):
+            if _cacheable(block):
+                block["cache_control"] = dict(EPHEMERAL)
+                return
+
+
+def build_params(
+    model: str, request: ModelRequest, thinking: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Messages API parameters for `request`, with prompt-cache breakpoints placed."""
+    params: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens}
+    if request.system:
+        params["system"] = [{"type": "text", "text": request.system, "cache_control": dict(EPHEMERAL)}]
+    if request.tools:
+        tools: list[dict[str, Any]] = [
+            {"name": t.name, "description": t.description, "input_schema": t.input_schema}
+            for t in request.tools
+        ]
+        tools[-1]["cache_control"] = dict(EPHEMERAL)
+        params["tools"] = tools
+    messages = [m.to_api() for m in request.messages]
+    if messages:
+        _mark_last_block(messages[-1])
+        # The previous request's rolling breakpoint: the user message before the newest one.
+        earlier_user = [i for i, m in enumerate(messages[:-1]) if m["role"] == "user"]
+        if earlier_user and messages[-1]["role"] == "user":
+            _mark_last_block(messages[earlier_user[-1]])
+    params["messages"] = messages
+    if thinking:
+        params["thinking"] = dict(thinking)
+    return params
+
+
+def _convert_content(blocks: list[Any]) -> list[ContentBlock]:
+    """SDK content blocks -> our blocks (server-side and redacted blocks are dropped)."""
+    out: list[ContentBlock] = []
+    for b in blocks:
+        if b.type == "text":
+            out.append(TextBlock(text=b.text))
+        elif b.type == "thinking":
+            out.append(ThinkingBlock(thinking=b.thinking, signature=b.signature or ""))
+        elif b.type == "tool_use":
+            out.append(ToolUseBlock(id=b.id, name=b.name, input=dict(b.input or {})))
+    return out
+
+
+def _convert_usage(u: Any) -> Usage:
+    return Usage(
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_creation_input_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+        cache_read_input_tokens=getattr(u, "cache_read_input_tokens", None) or 0,
+    )
+
+
+class _StreamRetry(Exception):
+    """A failure inside a stream that may be retried (nothing delivered yet)."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class AnthropicModel:
+    """A `Model` on `anthropic.AsyncAnthropic` streaming, with prompt caching and retries."""
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = 2,
+        stream_retries: int = 3,
+        retry_base_delay: float = 1.0,
+        timeout: float = 600.0,
+        thinking: Mapping[str, Any] | None = None,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        context_window: int | None = None,
+        **_other: object,
+    ) -> None:
+        """Configure the client; unrelated provider options in `_other` are ignored."""
+        self.name = model or default_model()
+        self.context_window = context_window or CONTEXT_WINDOWS.get(
+            re.sub(r"-\d{8}$", "", self.name), DEFAULT_CONTEXT_WINDOW
+        )
+        self._api_key = api_key
+        self._base_url = base_url
+        self.max_retries = max_retries
+        self.stream_retries = stream_retries
+        self.retry_base_delay = retry_base_delay
+        self.timeout = timeout
+        self.thinking = thinking
+        self.prices = prices
+        self._client: Any = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def cost(self, usage: Usage) -> float:
+        """The price in USD of `usage` with this model."""
+        return pricing.cost(self.name, usage, self.prices)
+
+    def _get_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._client_loop is loop:
+            return self._client
+        import anthropic
+
+        kwargs: dict[str, Any] = {"max_retries": self.max_retries, "timeout": self.timeout}
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        if self._base_url:
+            kwargs["base_url"] = self._base_url
+        client = anthropic.AsyncAnthropic(**kwargs)
+        if not (client.api_key or client.auth_token or client.credentials):
+            raise ProviderError(
+                "No Anthropic API key: set the ANTHROPIC_API_KEY environment variable", kind="auth"
+            )
+        self._client, self._client_loop = client, loop
+        return client
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go (for messages; never includes credentials)."""
+        if self._client is not None:
+            return str(self._client.base_url)
+        return self._base_url or "the Anthropic API"
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def complete(
+        self, request: ModelRequest, on_delta: Callable[[Delta], None] | None = None
+    ) -> ModelTurn:
+        """Stream one assistant turn, forwarding deltas; retry in-stream failures before content."""
+        client = self._get_client()
+        params = build_params(self.name, request, self.thinking)
+        attempt = 0
+        while True:
+            try:
+                return await self._stream_once(client, params, on_delta)
+            except _StreamRetry as retry:
+                if attempt >= self.stream_retries:
+                    raise retry.error from retry.__cause__
+                delay = self.retry_base_delay * (2**attempt) * (1 + 0.25 * random.random())
+                attempt += 1
+                log.info("%s; retry %d/%d in %.2fs", retry.error, attempt, self.stream_retries, delay)
+                await asyncio.sleep(delay)
+
+    async def _stream_once(
+        self, client: Any, params: dict[str, Any], on_delta: Callable[[Delta], None] | None
+    ) -> ModelTurn:
+        import anthropic
+        import httpx2
+
+        delivered = False
+        try:
+            async with client.messages.stream(**params) as stream:
+                async for event in stream:
+                    if event.type != "content_block_delta":
+                        continue
+                    d = event.delta
+                    if d.type == "text_delta":
+                        delta = Delta("text", d.text, event.index)
+                    elif d.type == "thinking_delta":
+                        delta = Delta("thinking", d.thinking, event.index)
+                    elif d.type == "input_json_delta":
+                        delta = Delta("tool_input", d.partial_json, event.index)
+                    else:
+                        continue
+                    delivered = True
+                    if on_delta is not None:
+                        on_delta(delta)
+                final = await stream.get_final_message()
+        except anthropic.APIStatusError as e:
+            err = self._status_error(e)
+            if e.status_code == 200 and err.retryable and not delivered:
+                raise _StreamRetry(err) from e
+            raise err from e
+        except anthropic.APIConnectionError as e:
+            raise self._connection_error(e) from e
+        except httpx2.TransportError as e:
+            err = self._connection_error(e)
+            if not delivered:
+                raise _StreamRetry(err) from e
+            raise err from e
+        usage = _convert_usage(final.usage)
+        return ModelTurn(
+            message=Message(role="assistant", content=_convert_content(final.content)),
+            stop_reason=final.stop_reason or "end_turn",
+            usage=usage,
+            model=final.model or self.name,
+            cost_usd=self.cost(usage),
+        )
+
+    def _scrub(self, text: str) -> str:
+        """Remove the API key from a message, should an error ever echo it."""
+        key = self._api_key or (self._client.api_key if self._client is not None else None)
+        return text.replace(key, "***") if key else text
+
+    def _status_error(self, e: Any) -> ProviderError:
+        """An APIStatusError as a one-line ProviderError."""
+        status: int = e.status_code
+        err_type = getattr(e, "type", None) or ""
+        api_msg = getattr(e, "api_message", None) or e.message
+        api_msg = self._scrub(str(api_msg))
+        if status in (401, 403) or err_type in ("authentication_error", "permission_error"):
+            msg = "Anthropic API key rejected: check ANTHROPIC_API_KEY"
+            if status == 403 or err_type == "permission_error":
+                msg += f" ({api_msg})"
+            return ProviderError(msg, kind="auth")
+        if status in (400, 404, 413, 422) or err_type in ("invalid_request_error", "not_found_error"):
+            return ProviderError(f"Anthropic API rejected the request: {api_msg}", kind="invalid_request")
+        if status == 429 or err_type == "rate_limit_error":
+            return ProviderError(
+                f"Anthropic API rate limit reached: {api_msg}", kind="rate_limit", retryable=True
+            )
+        if status == 529 or err_type == "overloaded_error":
+            return ProviderError(f"Anthropic API is overloaded: {api_msg}", kind="overloaded", retryable=True)
+        if status >= 500 or status == 200:
+            return ProviderError(
+                f"Anthropic API error ({err_type or status}): {api_msg}", kind="server", retryable=True
+            )
+        return ProviderError(f"Anthropic API error {status}: {api_msg}", kind="other")
+
+    def _connection_error(self, e: BaseException) -> ProviderError:
+        """A connection failure as a one-line ProviderError."""
+        import anthropic
+
+        reason = str(e.__cause__ or e) if isinstance(e, anthropic.APIConnectionError) else str(e)
+        reason = self._scrub(reason.splitlines()[0] if reason else type(e).__name__)
+        return ProviderError(
+            f"Connection to {self.base_url} failed: {reason}", kind="connection", retryable=True
+        )

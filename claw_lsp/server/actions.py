@@ -1,0 +1,207 @@
+"""Code actions: cheap to list (no model call, no disk walk), each one a `claw.ask` command.
+
+- `Fix with Claw: <message>` (quickfix), one per diagnostic in the request's context;
+- `Claw: <instruction>` for `claw: <instruction>` comments on the range / cursor line;
+- `Ask Claw…` for clients that declared `clientFeatures.input`;
+- `Explain with Claw`, `Document with Claw`, `Write tests with Claw` on a non-empty selection.
+
+Clients that can resolve a code action's `command` lazily get the command in `codeAction/resolve`
+(the `data` field carries the `claw.ask` params); every other client gets it directly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from claw_lsp.server.protocol import CMD_ASK, AskParams, InstructionRef
+from claw_lsp.server.textedit import split_lines
+
+if TYPE_CHECKING:
+    from claw_lsp.server.app import ClawLanguageServer
+
+TITLE_LIMIT = 80
+
+# Comment forms an instruction may live in; block forms first so `<!--` is not read as `--`.
+_INSTRUCTION_PATTERNS = (
+    re.compile(r"<!--\s*claw:\s*(?P<text>.*?)\s*(?:-->|$)", re.IGNORECASE),
+    re.compile(r"/\*+\s*claw:\s*(?P<text>.*?)\s*(?:\*+/|$)", re.IGNORECASE),
+    re.compile(r"^\s*\*+\s*claw:\s*(?P<text>.*?)\s*(?:\*+/\s*)?$", re.IGNORECASE),
+    re.compile(r"(?:#|//|--|;)+\s*claw:\s*(?P<text>.*?)\s*$", re.IGNORECASE),
+)
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A `claw: <instruction>` comment found in a buffer."""
+
+    line: int  # 0-based line number
+    text: str  # the instruction itself
+    comment: str  # the whole comment as written (what gets removed)
+
+
+def truncate(text: str, limit: int = TITLE_LIMIT) -> str:
+    """The first line of `text`, cut to `limit` characters with an ellipsis."""
+    first = text.strip().splitlines()[0].strip() if text.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
+
+
+def find_instruction(line_text: str, line: int) -> Instruction | None:
+    """The instruction comment on one line, if it holds one."""
+    for pattern in _INSTRUCTION_PATTERNS:
+        match = pattern.search(line_text)
+        if match and match.group("text").strip():
+            comment = match.group(0).strip() if pattern.pattern.startswith("^") else match.group(0)
+            return Instruction(line=line, text=match.group("text").strip(), comment=comment.rstrip())
+    return None
+
+
+def find_instructions(lines: list[str], start: int, end: int) -> list[Instruction]:
+    """Instruction comments on lines `start`..`end` (inclusive, clamped to the buffer)."""
+    found = []
+    for number in range(max(start, 0), min(end, len(lines) - 1) + 1):
+        instruction = find_instruction(lines[number], number)
+        if instruction is not None:
+            found.append(instruction)
+    return found
+
+
+def comment_removal(line_text: str, comment: str) -> tuple[int, int, bool] | None:
+    """Where `comment` sits on the line: (start, end) in characters, and whether the whole
+    line goes (it holds nothing else). None when the comment is not on the line."""
+    start = line_text.find(comment)
+    if start < 0:
+        return None
+    end = start + len(comment)
+    rest = line_text[:start] + line_text[end:]
+    if not rest.strip():
+        return 0, len(line_text), True
+    while start > 0 and line_text[start - 1] in " \t":
+        start -= 1
+    return start, end, False
+
+
+def _is_empty(range_: types.Range) -> bool:
+    return range_.start == range_.end
+
+
+def _range_dict(range_: types.Range) -> dict[str, Any]:
+    return {
+        "start": {"line": range_.start.line, "character": range_.start.character},
+        "end": {"line": range_.end.line, "character": range_.end.character},
+    }
+
+
+def diagnostic_dict(diagnostic: types.Diagnostic, converter: Any) -> dict[str, Any]:
+    """A diagnostic as the JSON dict the client sent."""
+    data: dict[str, Any] = converter.unstructure(diagnostic)
+    return data
+
+
+def build_actions(
+    ls: ClawLanguageServer, params: types.CodeActionParams
+) -> list[tuple[str, types.CodeActionKind, AskParams, list[types.Diagnostic] | None]]:
+    """Every Claw action for the request: (title, kind, claw.ask params, diagnostics)."""
+    uri = params.text_document.uri
+    range_ = params.range
+    converter = ls.protocol._converter
+    found: list[tuple[str, types.CodeActionKind, AskParams, list[types.Diagnostic] | None]] = []
+    only = params.context.only
+
+    def wanted(kind: types.CodeActionKind) -> bool:
+        return not only or any(kind == k or kind.value.startswith(f"{k}.") for k in only)
+
+    if wanted(types.CodeActionKind.QuickFix):
+        for diagnostic in params.context.diagnostics:
+            ask = AskParams.model_validate(
+                {
+                    "uri": uri,
+                    "range": _range_dict(diagnostic.range),
+                    "action": "fix",
+                    "diagnostic": diagnostic_dict(diagnostic, converter),
+                }
+            )
+            found.append(
+                (
+                    f"Fix with Claw: {truncate(diagnostic.message)}",
+                    types.CodeActionKind.QuickFix,
+                    ask,
+                    [diagnostic],
+                )
+            )
+
+    if not wanted(types.CodeActionKind.RefactorRewrite):
+        return found
+
+    document = ls.workspace.get_text_document(uri)
+    lines = [line.rstrip("\r\n") for line in split_lines(document.source)]
+    for instruction in find_instructions(lines, range_.start.line, range_.end.line):
+        ask = AskParams.model_validate(
+            {
+                "uri": uri,
+                "range": _range_dict(range_),
+                "action": "instruction",
+                "prompt": instruction.text,
+                "instruction": InstructionRef(line=instruction.line, comment=instruction.comment),
+            }
+        )
+        found.append((f"Claw: {truncate(instruction.text)}", types.CodeActionKind.RefactorRewrite, ask, None))
+
+    if ls.client_features.input:
+        ask = AskParams.model_validate({"uri": uri, "range": _range_dict(range_), "action": "ask"})
+        found.append(("Ask Claw…", types.CodeActionKind.RefactorRewrite, ask, None))
+
+    if not _is_empty(range_):
+        for title, action in (
+            ("Explain with Claw", "explain"),
+            ("Document with Claw", "document"),
+            ("Write tests with Claw", "tests"),
+        ):
+            ask = AskParams.model_validate({"uri": uri, "range": _range_dict(range_), "action": action})
+            found.append((title, types.CodeActionKind.RefactorRewrite, ask, None))
+    return found
+
+
+def ask_command(title: str, ask: AskParams) -> types.Command:
+    """The `claw.ask` command a code action runs."""
+    return types.Command(
+        title=title, command=CMD_ASK, arguments=[ask.model_dump(mode="json", exclude_none=True)]
+    )
+
+
+def register(server: ClawLanguageServer) -> None:
+    """Register textDocument/codeAction and codeAction/resolve."""
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+            resolve_provider=True,
+        ),
+    )
+    def code_action(ls: ClawLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        """List Claw's code actions for the range; remember the diagnostics the client sent."""
+        ls.diagnostics_cache.record(
+            params.text_document.uri, params.range, params.context.diagnostics, ls.protocol._converter
+        )
+        lazy = ls.client_info_resolves_command
+        actions = []
+        for title, kind, ask, diagnostics in build_actions(ls, params):
+            action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics)
+            if lazy:
+                action.data = {"claw": ask.model_dump(mode="json", exclude_none=True)}
+            else:
+                action.command = ask_command(title, ask)
+            actions.append(action)
+        return actions
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    def code_action_resolve(ls: ClawLanguageServer, action: types.CodeAction) -> types.CodeAction:
+        """Fill in the `claw.ask` command of an action listed without one."""
+        data = action.data if isinstance(action.data, dict) else {}
+        if action.command is None and isinstance(data.get("claw"), dict):
+            action.command = ask_command(action.title, AskParams.model_validate(data["claw"]))
+        return action

@@ -1,0 +1,312 @@
+"""The language server object, its lifecycle, settings and document sync.
+
+`ClawLanguageServer` holds all state: the client's capabilities (`ClientInfo`), the settings, the
+document tracker the edit engine confirms edits with, the diagnostics seen in code action
+contexts, and the run manager. `create_server()` composes the feature modules; `serve_stdio()`
+runs it on stdin/stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Coroutine, Generator
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import to_fs_path
+
+from claw_lsp import __version__
+from claw_lsp.config import LoadedSettings, Settings, load_settings
+from claw_lsp.server.applier import ClientInfo, DocumentTracker
+from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures
+from claw_lsp.server.runs import DiagnosticsCache, RunManager
+
+logger = logging.getLogger(__name__)
+
+
+class ClawProtocol(LanguageServerProtocol):
+    """pygls' protocol with one change: utf-16 positions whenever the client offers them."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
+        """Prefer utf-16 (every client supports it); else the client's first supported encoding."""
+        general = params.capabilities.general
+        offered = list(general.position_encodings or []) if general else []
+        if general is not None and offered and types.PositionEncodingKind.Utf16 in offered:
+            offered.remove(types.PositionEncodingKind.Utf16)
+            general.position_encodings = [types.PositionEncodingKind.Utf16, *offered]
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        return result
+
+
+class ClawLanguageServer(LanguageServer):
+    """The claw-lsp server: one object holding every piece of state."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "claw-lsp",
+            __version__,
+            protocol_cls=ClawProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.client_features = ClientFeatures()
+        self.client_info = ClientInfo()
+        self.tracker = DocumentTracker()
+        self.diagnostics_cache = DiagnosticsCache()
+        self.init_options: dict[str, Any] = {}
+        self.config_section: dict[str, Any] = {}
+        self.loaded: LoadedSettings | None = None
+        self.settings = Settings()
+        self.settings_generation = 0
+        self._warned: set[str] = set()
+        self._folders: list[Path] = []
+        self.tasks: set[asyncio.Task[Any]] = set()
+        # Importing the model SDK in two threads at once breaks it: agents wait for the warm-up.
+        self.warmup: asyncio.Task[Any] | None = None
+        self.runs = RunManager(self)
+
+    # -- workspace ---------------------------------------------------------------------------------
+
+    @property
+    def folders(self) -> list[Path]:
+        """The workspace folders (resolved), first one is the root."""
+        folders = []
+        with contextlib.suppress(RuntimeError, AttributeError):
+            for folder in self.workspace.folders.values():
+                path = to_fs_path(folder.uri)
+                if path:
+                    folders.append(Path(path).resolve())
+        if not folders and self._folders:
+            return list(self._folders)
+        return folders or [Path.cwd().resolve()]
+
+    @property
+    def root(self) -> Path:
+        """The first workspace folder: sessions and project settings live under it."""
+        return self.folders[0]
+
+    def relative(self, path: Path) -> str:
+        """A path as the user reads it: relative to its workspace folder, else absolute."""
+        for folder in self.folders:
+            with contextlib.suppress(ValueError):
+                return path.relative_to(folder).as_posix()
+        return str(path)
+
+    # -- client capabilities beyond ClientInfo -----------------------------------------------------
+
+    def _capability(self, dotted: str) -> Any:
+        value: Any = self.client_capabilities
+        for name in dotted.split("."):
+            value = getattr(value, name, None)
+            if value is None:
+                return None
+        return value
+
+    @property
+    def client_info_resolves_command(self) -> bool:
+        """True when the client can resolve a code action's `command` lazily."""
+        properties = self._capability("text_document.code_action.resolve_support.properties") or []
+        return "command" in properties
+
+    @property
+    def supports_progress(self) -> bool:
+        """True when the client handles server-initiated work-done progress."""
+        return bool(self._capability("window.work_done_progress"))
+
+    @property
+    def supports_configuration(self) -> bool:
+        """True when the client answers workspace/configuration."""
+        return bool(self._capability("workspace.configuration"))
+
+    def can_apply_versioned(self) -> bool:
+        """True when the client applies versioned TextDocumentEdits (Neovim does, undeclared)."""
+        return self.client_info.document_changes or self.client_info.name.lower() == "neovim"
+
+    # -- background work ---------------------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "claw") -> asyncio.Task[Any]:
+        """Run `coro` as a tracked task (cancelled on shutdown, errors logged)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+            self.log(
+                f"Claw: internal error in {task.get_name()}: {task.exception()!r}", types.MessageType.Error
+            )
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """window/logMessage."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def show(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        """window/showMessage."""
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- settings ----------------------------------------------------------------------------------
+
+    async def apply_plain_edit(self, uri: str, version: int, edits: list[types.TextEdit], label: str) -> bool:
+        """Send one versioned edit of the server's own (not the agent's) to an open buffer."""
+        if self.can_apply_versioned():
+            edit = types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+                        edits=list(edits),
+                    )
+                ]
+            )
+        else:
+            edit = types.WorkspaceEdit(changes={uri: list(edits)})
+        try:
+            result = await self.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=label)
+            )
+        except Exception as exc:
+            self.log(f"Claw: {label} failed: {exc!r}", types.MessageType.Warning)
+            return False
+        return bool(result and result.applied)
+
+    async def reload_settings(self) -> None:
+        """Re-read settings: files < initializationOptions < workspace/configuration `claw`."""
+        overrides = {**self.init_options, **self.config_section}
+        loaded = await asyncio.to_thread(load_settings, self.root, overrides)
+        self.loaded = loaded
+        if loaded.settings != self.settings:
+            self.settings_generation += 1
+        self.settings = loaded.settings
+        fresh = [w for w in loaded.warnings if w not in self._warned]
+        if fresh:
+            self._warned.update(fresh)
+            self.show("Claw settings: " + "; ".join(fresh), types.MessageType.Warning)
+            for warning in fresh:
+                self.log(f"Claw settings: {warning}", types.MessageType.Warning)
+
+    async def pull_configuration(self) -> None:
+        """Ask the client for section `claw` (only when it supports workspace/configuration)."""
+        if not self.supports_configuration:
+            return
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=CONFIG_SECTION)])
+                ),
+                timeout=5,
+            )
+        except (TimeoutError, Exception) as exc:
+            self.log(f"Claw: workspace/configuration failed: {exc!r}", types.MessageType.Warning)
+            return
+        section = result[0] if result else None
+        self.config_section = dict(section) if isinstance(section, dict) else {}
+
+
+def _path_of(uri: str) -> Path | None:
+    path = to_fs_path(uri)
+    return Path(path) if path else None
+
+
+def register(server: ClawLanguageServer) -> None:
+    """Register lifecycle, settings and document sync handlers."""
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: ClawLanguageServer, params: types.InitializeParams) -> None:
+        """Record the client's capabilities, features and options; warm up the model SDK."""
+        options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
+        options = dict(options)
+        features = options.pop("clientFeatures", None)
+        ls.client_features = ClientFeatures.model_validate(features if isinstance(features, dict) else {})
+        ls.init_options = options
+        ls.client_info = ClientInfo.from_initialize(
+            params, ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        )
+        folders = [_path_of(f.uri) for f in params.workspace_folders or []]
+        if not folders and params.root_uri:
+            folders = [_path_of(params.root_uri)]
+        ls._folders = [f.resolve() for f in folders if f is not None]
+        ls.warmup = ls.spawn(asyncio.to_thread(_warm_imports), name="claw-warm-imports")
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: ClawLanguageServer, params: types.InitializedParams) -> None:
+        """Load settings (asking the client for section `claw`)."""
+        await ls.pull_configuration()
+        await ls.reload_settings()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: ClawLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        """Re-read settings: from the notification when it carries section `claw`, else pull."""
+        pushed = params.settings.get(CONFIG_SECTION) if isinstance(params.settings, dict) else None
+        if isinstance(pushed, dict):
+            ls.config_section = dict(pushed)
+        else:
+            await ls.pull_configuration()
+        await ls.reload_settings()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: ClawLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        """Track the opened buffer."""
+        document = params.text_document
+        ls.tracker.opened(document.uri, document.text, document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: ClawLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        """Tell the tracker a buffer changed (pygls has already applied the change)."""
+        document = ls.workspace.get_text_document(params.text_document.uri)
+        ls.tracker.changed(params.text_document.uri, document.source, params.text_document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: ClawLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        """Remember that the buffer matches the disk now."""
+        ls.tracker.saved(params.text_document.uri, params.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: ClawLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        """Forget the closed buffer."""
+        ls.tracker.closed(params.text_document.uri)
+        ls.diagnostics_cache.forget(params.text_document.uri)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: ClawLanguageServer, params: None) -> None:
+        """Cancel every run (killing its processes) and every background task."""
+        await ls.runs.shutdown()
+        for task in list(ls.tasks):
+            task.cancel()
+        if ls.tasks:
+            await asyncio.wait(list(ls.tasks), timeout=2)
+
+
+def _warm_imports() -> None:
+    """Import the model SDK off the event loop (it costs about a second)."""
+    for name in ("anthropic", "claw_lsp.agent.factory", "claw_lsp.tools.registry"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def create_server() -> ClawLanguageServer:
+    """A fresh server with every feature group registered."""
+    from claw_lsp.server import actions, commands, runs
+
+    server = ClawLanguageServer()
+    register(server)
+    actions.register(server)
+    commands.register(server)
+    runs.register(server)
+    return server
+
+
+def serve_stdio() -> None:
+    """Run the language server on stdin/stdout until the client says exit."""
+    create_server().start_io()

@@ -1,0 +1,264 @@
+"""`workspace/executeCommand` handlers: claw.ask, claw.cancel, sessions, review answers, status.
+
+Every command takes one JSON object argument (or none). `claw.ask` answers at once with the run's
+and session's ids; the run goes on as a tracked background task (editors time out long requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
+
+from claw_lsp.server.actions import truncate
+from claw_lsp.server.app import ClawLanguageServer
+from claw_lsp.server.protocol import (
+    CMD_ASK,
+    CMD_CANCEL,
+    CMD_REVIEW_ACCEPT,
+    CMD_REVIEW_REJECT,
+    CMD_SESSIONS_LIST,
+    CMD_SESSIONS_NEW,
+    CMD_SESSIONS_RESUME,
+    CMD_STATUS,
+    METHOD_INPUT,
+    AskParams,
+    CancelParams,
+    InputParams,
+    InputResult,
+    ReviewCommandParams,
+    SessionParams,
+)
+from claw_lsp.server.runs import SessionBusy, _plain, path_of
+
+M = TypeVar("M", bound=BaseModel)
+
+CONTEXT_LINES = 10  # lines shown around a cursor or diagnostic when nothing is selected
+
+ACTION_PROMPTS = {
+    "explain": "Explain what the selected code does and how it works. Do not change any files.",
+    "document": (
+        "Document the selected code: add docstrings or comments in the file's own style. "
+        "Do not change its behaviour."
+    ),
+    "tests": (
+        "Write tests for the selected code, following the project's existing test layout and "
+        "framework, and run them if the project has a test command."
+    ),
+}
+
+
+def _args(model: type[M], args: tuple[Any, ...]) -> M:
+    """The command's single argument object as `model` (InvalidParams when it does not fit)."""
+    raw = args[0] if args else {}
+    if raw is None:
+        raw = {}
+    try:
+        return model.model_validate(_plain(raw))
+    except ValidationError as exc:
+        raise JsonRpcInvalidParams(f"bad arguments: {exc.errors()[0].get('msg', exc)}") from exc
+
+
+async def _document_text(ls: ClawLanguageServer, uri: str) -> str | None:
+    """The buffer's text when open, else the file on disk (read off the event loop)."""
+    document = ls.workspace.text_documents.get(uri)
+    if document is not None:
+        return document.source
+    path = path_of(uri)
+    if path is None:
+        return None
+    try:
+        return await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+async def build_prompt(ls: ClawLanguageServer, ask: AskParams, prompt: str) -> tuple[str, str | None]:
+    """The prompt the model reads and its context (selection, diagnostic, file path)."""
+    from claw_lsp.agent.prompts import selection_context
+    from claw_lsp.server.textedit import position_to_offset, split_lines
+
+    if ask.uri is None:
+        return prompt, None
+    path = path_of(ask.uri)
+    shown = ls.relative(path) if path is not None else ask.uri
+    text = await _document_text(ls, ask.uri)
+    if text is None or ask.range is None:
+        return prompt, f"The user is looking at {shown}." if path is not None else None
+    encoding = ls.client_info.position_encoding
+    start = types.Position(line=ask.range.start.line, character=ask.range.start.character)
+    end = types.Position(line=ask.range.end.line, character=ask.range.end.character)
+    lines = split_lines(text)
+    if start == end or ask.action == "fix":
+        first = max(0, start.line - CONTEXT_LINES)
+        last = min(len(lines) - 1, end.line + CONTEXT_LINES)
+        selected = "".join(lines[first : last + 1])
+        context = selection_context(shown, selected, first + 1, last + 1)
+        context = context.replace("The user selected", "Around the cursor: the user is at", 1)
+        if start == end and ask.action != "fix":
+            context += f"\nThe cursor is on line {start.line + 1}."
+    else:
+        a, b = position_to_offset(text, start, encoding), position_to_offset(text, end, encoding)
+        context = selection_context(shown, text[a:b], start.line + 1, end.line + 1)
+    if ask.action == "fix" and ask.diagnostic:
+        message = str(ask.diagnostic.get("message", "")).strip()
+        source = ask.diagnostic.get("source")
+        line = start.line + 1
+        prompt = f"Fix this problem the editor reports in {shown} at line {line}: {message}"
+        if source:
+            prompt += f" (reported by {source})"
+    return prompt, context
+
+
+def _prompt_for(ask: AskParams) -> str | None:
+    """The prompt an ask carries, or the one its action implies."""
+    if ask.action == "instruction" and ask.prompt and ask.instruction is not None:
+        return (
+            f"{ask.prompt}\n\nThis instruction comes from the comment `{ask.instruction.comment}` on "
+            f"line {ask.instruction.line + 1}. Carry it out, and remove that comment as part of your edit."
+        )
+    if ask.prompt:
+        return ask.prompt
+    if ask.action in ACTION_PROMPTS:
+        return ACTION_PROMPTS[ask.action]
+    if ask.action == "fix" and ask.diagnostic:
+        return "Fix the problem the editor reports."
+    return None
+
+
+async def ask_for_prompt(ls: ClawLanguageServer) -> str | None:
+    """Ask the user for free text with `claw/input` (None: dismissed)."""
+    params = InputParams(title="Ask Claw", prompt="What should Claw do?", placeholder="e.g. add type hints")
+    raw = await ls.protocol.send_request_async(
+        METHOD_INPUT, params.model_dump(mode="json", exclude_none=True)
+    )
+    try:
+        value = InputResult.model_validate(_plain(raw) or {}).value
+    except ValidationError:
+        return None
+    return value if value and value.strip() else None
+
+
+def _session_entry(ls: ClawLanguageServer, info: Any) -> dict[str, Any]:
+    slot = ls.runs.slots.get(info.session_id)
+    return {
+        "sessionId": info.session_id,
+        "title": info.title,
+        "updatedAt": info.updated_at.isoformat(),
+        "messages": info.messages,
+        "active": info.session_id == ls.runs.active_session_id,
+        "running": bool(slot and slot.busy),
+    }
+
+
+def register(server: ClawLanguageServer) -> None:
+    """Register every claw.* command."""
+
+    @server.command(CMD_ASK)
+    async def ask(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Start a run; answer at once with {runId, sessionId}."""
+        params = _args(AskParams, args)
+        prompt = _prompt_for(params)
+        if prompt is None:
+            if not ls.client_features.input:
+                raise JsonRpcInvalidParams("claw.ask needs a prompt (this client cannot ask for one)")
+            prompt = await ask_for_prompt(ls)
+            if prompt is None:
+                return {"runId": None, "sessionId": None, "dismissed": True}
+        prompt_text, context = await build_prompt(ls, params, prompt)
+        instruction = (params.uri, params.instruction) if params.instruction and params.uri else None
+        try:
+            handle = await ls.runs.start(prompt_text, context, params.sessionId, instruction)
+        except SessionBusy as exc:
+            raise JsonRpcInvalidRequest(str(exc)) from exc
+        except Exception as exc:
+            from claw_lsp.agent.session import SessionNotFound
+
+            if isinstance(exc, SessionNotFound):
+                raise JsonRpcInvalidParams(str(exc)) from exc
+            ls.show(f"Claw could not start: {exc}", types.MessageType.Error)
+            raise JsonRpcInternalError(f"could not start the run: {exc}") from exc
+        return {"runId": handle.run.id, "sessionId": handle.run.session_id}
+
+    @server.command(CMD_CANCEL)
+    def cancel(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Cancel one run, or every run when no runId is given."""
+        params = _args(CancelParams, args)
+        return {"cancelled": ls.runs.cancel(params.runId)}
+
+    @server.command(CMD_SESSIONS_LIST)
+    async def sessions_list(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """The workspace's sessions, newest first."""
+        infos = await asyncio.to_thread(ls.runs.store.list)
+        return {"sessions": [_session_entry(ls, info) for info in infos]}
+
+    @server.command(CMD_SESSIONS_RESUME)
+    async def sessions_resume(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Make a stored session the active one."""
+        from claw_lsp.agent.session import SessionNotFound
+
+        params = _args(SessionParams, args)
+        try:
+            slot = await ls.runs.open_session(params.sessionId)
+        except SessionNotFound as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+        ls.runs.active_session_id = slot.session.id
+        return {"sessionId": slot.session.id}
+
+    @server.command(CMD_SESSIONS_NEW)
+    async def sessions_new(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Start a fresh session; it becomes the active one."""
+        slot = await ls.runs.new_session()
+        return {"sessionId": slot.session.id}
+
+    def _review(ls: ClawLanguageServer, args: tuple[Any, ...], accept: bool) -> dict[str, Any]:
+        params = _args(ReviewCommandParams, args)
+        for handle in ls.runs.running():
+            reviewer = handle.reviewer
+            if reviewer is not None and params.changeId in reviewer.pending:
+                ok = reviewer.resolve_from_command(params.changeId, accept, params.hunk, params.feedback)
+                return {"ok": ok}
+        return {"ok": False}
+
+    @server.command(CMD_REVIEW_ACCEPT)
+    def review_accept(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Accept an open review (or one hunk of it)."""
+        return _review(ls, args, True)
+
+    @server.command(CMD_REVIEW_REJECT)
+    def review_reject(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Reject an open review (or one hunk of it), with optional feedback for the model."""
+        return _review(ls, args, False)
+
+    @server.command(CMD_STATUS)
+    def status(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Model, provider, mode, active session, runs, usage and cost."""
+        provider, model = ls.runs.provider_and_model()
+        runs = [
+            {
+                "runId": h.run.id,
+                "sessionId": h.run.session_id,
+                "prompt": truncate(h.summary),
+                "step": h.step,
+                "running": not h.finished,
+                "stopReason": h.result.stop_reason if h.result else None,
+            }
+            for h in ls.runs.runs.values()
+        ]
+        for h in ls.runs.running():
+            agent = h.slot.agent
+            if agent is not None:
+                model = agent.model.name
+        return {
+            "model": model,
+            "provider": provider,
+            "permissionMode": ls.settings.permissionMode,
+            "sessionId": ls.runs.active_session_id,
+            "runs": runs,
+            "usage": ls.runs.totals.usage.model_dump(mode="json"),
+            "costUsd": round(ls.runs.totals.cost_usd, 6),
+            "workspace": str(ls.root),
+        }

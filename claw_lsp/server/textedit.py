@@ -1,0 +1,455 @@
+"""Pure text functions behind the server's edits: positions, minimal TextEdits, hunks, rebase.
+
+Offsets are Python `str` indices (code points). LSP positions count a line's characters in the
+negotiated position encoding: utf-8 bytes, utf-16 code units (characters outside the BMP count 2)
+or utf-32 code points. Lines end at `\\n`, `\\r\\n` or `\\r`, as LSP defines them; an edit never
+splits a `\\r\\n` pair.
+
+Line-level diffs use `difflib.SequenceMatcher` on the part between the common prefix and suffix
+lines, so a one-line change in a 10,000-line file costs a scan, not a quadratic match, and becomes
+one small `TextEdit`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lsprotocol import types
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+
+Encoding = types.PositionEncodingKind | str
+
+
+def _units(s: str, encoding: Encoding) -> int:
+    """The length of `s` in the encoding's code units."""
+    enc = str(encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding)
+    if enc == "utf-32":
+        return len(s)
+    if enc == "utf-8":
+        return len(s.encode("utf-8", "surrogatepass"))
+    if enc == "utf-16":
+        return len(s) + sum(1 for c in s if ord(c) > 0xFFFF)
+    raise ValueError(f"unknown position encoding: {encoding!r}")
+
+
+def _char_units(c: str, encoding: Encoding) -> int:
+    """The length of one code point in the encoding's code units."""
+    return _units(c, encoding)
+
+
+def split_lines(text: str) -> list[str]:
+    """The text's lines, each with its own line ending (the last one may have none)."""
+    lines = _LINE.findall(text)
+    consumed = sum(map(len, lines))
+    if consumed < len(text):
+        lines.append(text[consumed:])
+    return lines
+
+
+class LineIndex:
+    """Line starts of one text, for converting between offsets and LSP positions."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+    def line_end(self, line: int) -> int:
+        """The offset where the line's content ends (before its line ending)."""
+        if line + 1 < len(self.starts):
+            end = self.starts[line + 1]
+            if self.text[end - 2 : end] == "\r\n":
+                return end - 2
+            return end - 1
+        return len(self.text)
+
+    def offset(self, pos: types.Position, encoding: Encoding) -> int:
+        """The offset of an LSP position; past the line's end clamps to it, past the text to its end."""
+        if pos.line >= len(self.starts):
+            return len(self.text)
+        start = self.starts[pos.line]
+        end = self.line_end(pos.line)
+        enc = str(encoding.value if isinstance(encoding, types.PositionEncodingKind) else encoding)
+        if enc == "utf-32":
+            return min(start + pos.character, end)
+        units = 0
+        i = start
+        while i < end:
+            w = _char_units(self.text[i], enc)
+            if units + w > pos.character:
+                break  # inside a character: round down to its start
+            units += w
+            i += 1
+        return i
+
+    def position(self, offset: int, encoding: Encoding) -> types.Position:
+        """The LSP position of an offset; an offset inside a `\\r\\n` pair maps to the line's end."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.starts, offset) - 1
+        start = self.starts[line]
+        col_end = min(offset, self.line_end(line))
+        return types.Position(line=line, character=_units(self.text[start:col_end], encoding))
+
+    def range(self, start: int, end: int, encoding: Encoding) -> types.Range:
+        """The LSP range between two offsets."""
+        return types.Range(start=self.position(start, encoding), end=self.position(end, encoding))
+
+
+def position_to_offset(text: str, pos: types.Position, encoding: Encoding) -> int:
+    """The `str` index of an LSP position in `text`."""
+    return LineIndex(text).offset(pos, encoding)
+
+
+def offset_to_position(text: str, offset: int, encoding: Encoding) -> types.Position:
+    """The LSP position of a `str` index in `text`."""
+    return LineIndex(text).position(offset, encoding)
+
+
+# --- line diffs --------------------------------------------------------------------------------
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _line_opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
+    """All opcodes (equal ones included) turning lines `a` into lines `b`, in order."""
+    n = min(len(a), len(b))
+    pre = 0
+    while pre < n and a[pre] == b[pre]:
+        pre += 1
+    suf = 0
+    while suf < n - pre and a[len(a) - 1 - suf] == b[len(b) - 1 - suf]:
+        suf += 1
+    ops: list[Opcode] = []
+    if pre:
+        ops.append(("equal", 0, pre, 0, pre))
+    a_mid, b_mid = a[pre : len(a) - suf], b[pre : len(b) - suf]
+    if a_mid or b_mid:
+        if not a_mid or not b_mid:
+            tag = "insert" if not a_mid else "delete"
+            ops.append((tag, pre, len(a) - suf, pre, len(b) - suf))
+        else:
+            matcher = difflib.SequenceMatcher(None, a_mid, b_mid, autojunk=False)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                ops.append((tag, i1 + pre, i2 + pre, j1 + pre, j2 + pre))
+    if suf:
+        ops.append(("equal", len(a) - suf, len(a), len(b) - suf, len(b)))
+    return ops
+
+
+def _offsets(lines: Sequence[str]) -> list[int]:
+    """Start offset of each line, plus the total length at the end."""
+    out = [0]
+    for line in lines:
+        out.append(out[-1] + len(line))
+    return out
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A replacement of `old[start:end]` by `text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+def _trim(old: str, new: str, old_range: tuple[int, int], new_range: tuple[int, int]) -> _Span | None:
+    """`old[os_:oe]` -> `new[ns:ne]` without their common prefix and suffix; never splits "\r\n"."""
+    (os_, oe), (ns, ne) = old_range, new_range
+    limit = min(oe - os_, ne - ns)
+    pre = 0
+    while pre < limit and old[os_ + pre] == new[ns + pre]:
+        pre += 1
+    if (
+        pre
+        and old[os_ + pre - 1] == "\r"
+        and (old[os_ + pre : os_ + pre + 1] == "\n" or new[ns + pre : ns + pre + 1] == "\n")
+    ):
+        pre -= 1
+    suf = 0
+    while suf < limit - pre and old[oe - 1 - suf] == new[ne - 1 - suf]:
+        suf += 1
+    if (
+        suf
+        and old[oe - suf] == "\n"
+        and (old[oe - suf - 1 : oe - suf] == "\r" or new[ne - suf - 1 : ne - suf] == "\r")
+    ):
+        suf -= 1
+    start, end = os_ + pre, oe - suf
+    text = new[ns + pre : ne - suf]
+    if start == end and not text:
+        return None
+    return _Span(start, end, text)
+
+
+def _char_spans(old: str, new: str) -> list[_Span]:
+    """Minimal replacements turning `old` into `new`: changed line blocks trimmed to characters.
+
+    A block replacing n lines by n lines is trimmed line by line, so changes on several lines of a
+    block stay several small edits instead of one edit spanning them all.
+    """
+    a, b = split_lines(old), split_lines(new)
+    a_off, b_off = _offsets(a), _offsets(b)
+    spans: list[_Span] = []
+    for tag, i1, i2, j1, j2 in _line_opcodes(a, b):
+        if tag == "equal":
+            continue
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            pairs = [(i, j1 + (i - i1), i + 1, j1 + (i - i1) + 1) for i in range(i1, i2)]
+        else:
+            pairs = [(i1, j1, i2, j2)]
+        for p1, q1, p2, q2 in pairs:
+            span = _trim(old, new, (a_off[p1], a_off[p2]), (b_off[q1], b_off[q2]))
+            if span is not None:
+                spans.append(span)
+    return spans
+
+
+def minimal_text_edits(old: str, new: str, encoding: Encoding) -> list[types.TextEdit]:
+    """Minimal, non-overlapping TextEdits (in document order, against `old`) turning `old` into `new`."""
+    if old == new:
+        return []
+    index = LineIndex(old)
+    return [
+        types.TextEdit(range=index.range(s.start, s.end, encoding), new_text=s.text)
+        for s in _char_spans(old, new)
+    ]
+
+
+def apply_text_edits(
+    text: str,
+    edits: Iterable[types.TextEdit | types.AnnotatedTextEdit],
+    encoding: Encoding,
+) -> str:
+    """Apply TextEdits with LSP semantics: every range refers to `text`; overlapping ranges are an error."""
+    index = LineIndex(text)
+    spans = [
+        (index.offset(e.range.start, encoding), index.offset(e.range.end, encoding), order, e.new_text)
+        for order, e in enumerate(edits)
+    ]
+    spans.sort(key=lambda s: (s[0], s[1], s[2]))
+    out: list[str] = []
+    pos = 0
+    for start, end, _order, new_text in spans:
+        if end < start:
+            raise ValueError(f"edit range ends before it starts: {start}..{end}")
+        if start < pos:
+            raise ValueError("overlapping text edits")
+        out.append(text[pos:start])
+        out.append(new_text)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# --- hunks for review ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """One hunk of a unified diff between two texts (line numbers 1-based, as in `@@ -a,b +c,d @@`)."""
+
+    index: int
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    header: str
+    diff: str
+    old_offsets: tuple[int, int]  # the [start, end) slice of the old text the hunk covers
+    new_offsets: tuple[int, int]  # the [start, end) slice of the new text the hunk covers
+    added: int = 0
+    removed: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """The hunk as `claw/review` sends it."""
+        return {
+            "index": self.index,
+            "oldStart": self.old_start,
+            "oldLines": self.old_lines,
+            "newStart": self.new_start,
+            "newLines": self.new_lines,
+            "header": self.header,
+            "diff": self.diff,
+        }
+
+
+def _group(ops: list[Opcode], context: int) -> list[list[Opcode]]:
+    """Group opcodes into hunks with `context` lines around changes (difflib's grouping)."""
+    if not ops or all(op[0] == "equal" for op in ops):
+        return []
+    codes = list(ops)
+    if codes[0][0] == "equal":
+        _tag, i1, i2, j1, j2 = codes[0]
+        codes[0] = ("equal", max(i1, i2 - context), i2, max(j1, j2 - context), j2)
+    if codes[-1][0] == "equal":
+        _tag, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = ("equal", i1, min(i2, i1 + context), j1, min(j2, j1 + context))
+    nn = context + context
+    groups: list[list[Opcode]] = []
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        start_i, start_j = i1, j1
+        if tag == "equal" and i2 - i1 > nn:
+            group.append((tag, i1, min(i2, i1 + context), j1, min(j2, j1 + context)))
+            groups.append(group)
+            group = []
+            start_i, start_j = max(i1, i2 - context), max(j1, j2 - context)
+        group.append((tag, start_i, i2, start_j, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
+def _diff_line(prefix: str, line: str) -> str:
+    """One diff line: the prefix and the line without its ending, plus the no-newline marker."""
+    body = line.rstrip("\r\n")
+    if body == line:
+        return f"{prefix}{body}\n\\ No newline at end of file\n"
+    return f"{prefix}{body}\n"
+
+
+def compute_hunks(old: str, new: str, context: int = 3) -> list[Hunk]:
+    """The unified-diff hunks turning `old` into `new`, with char offsets for partial application."""
+    a, b = split_lines(old), split_lines(new)
+    a_off, b_off = _offsets(a), _offsets(b)
+    hunks: list[Hunk] = []
+    for group in _group(_line_opcodes(a, b), context):
+        i1, i2 = group[0][1], group[-1][2]
+        j1, j2 = group[0][3], group[-1][4]
+        old_start = i1 + 1 if i2 > i1 else i1
+        new_start = j1 + 1 if j2 > j1 else j1
+        parts: list[str] = []
+        added = removed = 0
+        for tag, g1, g2, h1, h2 in group:
+            if tag == "equal":
+                parts.extend(_diff_line(" ", line) for line in a[g1:g2])
+                continue
+            parts.extend(_diff_line("-", line) for line in a[g1:g2])
+            parts.extend(_diff_line("+", line) for line in b[h1:h2])
+            removed += g2 - g1
+            added += h2 - h1
+        hunks.append(
+            Hunk(
+                index=len(hunks),
+                old_start=old_start,
+                old_lines=i2 - i1,
+                new_start=new_start,
+                new_lines=j2 - j1,
+                header=f"@@ -{old_start},{i2 - i1} +{new_start},{j2 - j1} @@",
+                diff="".join(parts),
+                old_offsets=(a_off[i1], a_off[i2]),
+                new_offsets=(b_off[j1], b_off[j2]),
+                added=added,
+                removed=removed,
+            )
+        )
+    return hunks
+
+
+def apply_hunks(old: str, new: str, accepted: set[int]) -> str:
+    """`old` with only the accepted hunks (by index) of the diff to `new` applied."""
+    out: list[str] = []
+    pos = 0
+    for hunk in compute_hunks(old, new):
+        start, end = hunk.old_offsets
+        out.append(old[pos:start])
+        if hunk.index in accepted:
+            out.append(new[hunk.new_offsets[0] : hunk.new_offsets[1]])
+        else:
+            out.append(old[start:end])
+        pos = end
+    out.append(old[pos:])
+    return "".join(out)
+
+
+def diff_stats(old: str, new: str) -> tuple[int, int]:
+    """(added lines, removed lines) between two texts."""
+    added = removed = 0
+    a, b = split_lines(old), split_lines(new)
+    for tag, i1, i2, j1, j2 in _line_opcodes(a, b):
+        if tag != "equal":
+            removed += i2 - i1
+            added += j2 - j1
+    return added, removed
+
+
+# --- three-way rebase ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LineChange:
+    """Base lines [start, end) replaced by `lines` (start == end: an insertion before line start)."""
+
+    start: int
+    end: int
+    lines: tuple[str, ...]
+
+
+def _line_changes(base: Sequence[str], other: Sequence[str]) -> list[_LineChange]:
+    """The line-range replacements turning `base` into `other`."""
+    return [
+        _LineChange(i1, i2, tuple(other[j1:j2]))
+        for tag, i1, i2, j1, j2 in _line_opcodes(base, other)
+        if tag != "equal"
+    ]
+
+
+def _conflict(x: _LineChange, y: _LineChange) -> bool:
+    """True when two changes touch the same base lines (or insert at the same point)."""
+    if x.start == x.end and y.start == y.end:
+        return x.start == y.start
+    if x.start == x.end:
+        return y.start < x.start < y.end
+    if y.start == y.end:
+        return x.start < y.start < x.end
+    return x.start < y.end and y.start < x.end
+
+
+def rebase(base: str, ours: str, theirs: str) -> str | None:
+    """Three-way merge: `ours` and `theirs` both derive from `base`; None when their changes overlap.
+
+    Changes are compared as ranges of base lines. They overlap when they replace or delete a common
+    base line, when one inserts strictly inside a range the other replaces, or when both insert at
+    the same point with different text. Changes on adjacent lines (one ends where the other starts)
+    do not overlap; an insertion at a replaced range's edge goes before or after it. A change made
+    identically on both sides is taken once.
+    """
+    if theirs in (base, ours):
+        return ours
+    if ours == base:
+        return theirs
+    base_lines = split_lines(base)
+    ours_c = _line_changes(base_lines, split_lines(ours))
+    theirs_c = _line_changes(base_lines, split_lines(theirs))
+    common = set(ours_c) & set(theirs_c)
+    ours_only = [c for c in ours_c if c not in common]
+    theirs_only = [c for c in theirs_c if c not in common]
+    for x in ours_only:
+        for y in [*theirs_only, *common]:
+            if _conflict(x, y):
+                return None
+    for y in theirs_only:
+        for x in common:
+            if _conflict(x, y):
+                return None
+    merged = sorted([*common, *ours_only, *theirs_only], key=lambda c: (c.start, c.end))
+    out: list[str] = []
+    pos = 0
+    for change in merged:
+        if change.start < pos:
+            return None
+        out.extend(base_lines[pos : change.start])
+        out.extend(change.lines)
+        pos = change.end
+    out.extend(base_lines[pos:])
+    result = "".join(out)
+    if split_lines(result) != out:
+        return None  # a "\r" line end met a line starting with "\n": the lines would not survive
+    return result

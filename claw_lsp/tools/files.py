@@ -1,0 +1,582 @@
+"""File tools: Read, Write, Edit, MultiEdit (Claude Code's names, schemas and preconditions).
+
+Every read goes through the workspace view (editor buffer first, then disk); every write is a
+`FileChange` handed to `ctx.workspace.apply`, computed against a fresh read of the file that must
+equal what the model last read. Edits written with "\\n" land in the file's own line-ending style.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import re
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+
+from claw_lsp.agent.events import ToolKind
+from claw_lsp.tools.base import ToolContext, ToolError, ToolOutput
+from claw_lsp.workspace import textio
+from claw_lsp.workspace.view import (
+    ApplyResult,
+    BinaryFileError,
+    FileChange,
+    FileSnapshot,
+    FileTooLargeError,
+    PathOutsideWorkspace,
+)
+
+MAX_LINES = 2000
+MAX_LINE_CHARS = 2000
+# Lines of context shown around an edit in the confirmation snippet, and the snippet's cap.
+SNIPPET_CONTEXT = 4
+SNIPPET_MAX_LINES = 40
+_LINE_PREFIX = re.compile(r"^\s*\d+\t", re.MULTILINE)
+
+
+# -- shared helpers ----------------------------------------------------------------------------
+
+
+def absolute_path(raw: str, ctx: ToolContext, what: str = "file_path") -> Path:
+    """The resolved path of an absolute path argument; a ToolError (with a hint) otherwise."""
+    if not raw:
+        raise ToolError(f"{what} is empty: give the absolute path of a file in the workspace.")
+    if raw.startswith("~"):
+        raise ToolError(
+            f"{what} {raw!r} starts with '~', which is not expanded: give the full absolute path."
+        )
+    if not Path(raw).is_absolute():
+        suggestion = ctx.workspace.resolve(raw, ctx.state.cwd)
+        raise ToolError(
+            f"{what} must be an absolute path, but {raw!r} is relative. Did you mean {suggestion}?"
+        )
+    return ctx.workspace.resolve(raw)
+
+
+def display_path(raw: str, ctx: ToolContext) -> str:
+    """A short workspace-relative form of a path argument, for titles."""
+    if not raw:
+        return ""
+    return ctx.workspace.relative(ctx.workspace.resolve(raw, ctx.state.cwd))
+
+
+def _resolved_subject(raw: str, ctx: ToolContext) -> str | None:
+    return str(ctx.workspace.resolve(raw, ctx.state.cwd)) if raw else None
+
+
+def _similar_names(path: Path) -> str:
+    parent = path.parent
+    if not parent.is_dir():
+        return f" The directory {parent} does not exist either."
+    try:
+        names = [p.name for p in parent.iterdir()]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(str(parent / name) for name in close) + "?"
+
+
+async def not_found_message(path: Path) -> str:
+    """'File does not exist' with the closest names in its directory."""
+    hint = await asyncio.to_thread(_similar_names, path)
+    return f"File does not exist: {path}.{hint}"
+
+
+def format_numbered(lines: list[str], first: int) -> tuple[str, int]:
+    """`cat -n` style text (right-aligned number, tab, line) and how many lines were cut."""
+    out: list[str] = []
+    cut = 0
+    for number, line in enumerate(lines, start=first):
+        shown = line
+        if len(line) > MAX_LINE_CHARS:
+            cut += 1
+            extra = len(line) - MAX_LINE_CHARS
+            shown = f"{line[:MAX_LINE_CHARS]}... [line truncated: {extra} more characters]"
+        out.append(f"{number:>6}\t{shown}")
+    return "\n".join(out), cut
+
+
+def _line_of(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    found: list[int] = []
+    start = text.find(needle)
+    while start != -1:
+        found.append(start)
+        start = text.find(needle, start + len(needle))
+    return found
+
+
+def _list_lines(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:20])
+    return shown + (f" and {len(numbers) - 20} more" if len(numbers) > 20 else "")
+
+
+def _near_misses(text: str, old: str) -> str:
+    """Where the first line of old_string appears when indentation is ignored."""
+    first = next((line.strip() for line in old.split("\n") if line.strip()), "")
+    if not first:
+        return ""
+    hits = [i + 1 for i, line in enumerate(textio.split_lines(text)) if first in line.strip()]
+    if not hits:
+        return ""
+    return (
+        f" Its first line appears (maybe with different whitespace or following lines) at line(s) "
+        f"{_list_lines(hits)}; Read those lines again and copy the text exactly."
+    )
+
+
+def replace_text(text: str, newline: str, old: str, new: str, replace_all: bool) -> str:
+    """`text` with `old` replaced by `new` (exactly once unless replace_all); ToolError otherwise.
+
+    The model writes "\\n": in a CRLF file old/new are matched and written with "\\r\\n" (falling
+    back to the literal strings, for files with mixed endings).
+    """
+    if newline == "\r\n":
+        candidates = [(textio.to_newline(old, "\r\n"), textio.to_newline(new, "\r\n")), (old, new)]
+    else:
+        candidates = [(old, new), (textio.to_newline(old, "\n"), textio.to_newline(new, "\n"))]
+    positions: list[int] = []
+    old_form, new_form = candidates[0]
+    for old_form, new_form in candidates:  # noqa: B007 - the matching pair is used below
+        positions = _find_all(text, old_form)
+        if positions:
+            break
+    if not positions:
+        hint = _near_misses(text, old)
+        if _LINE_PREFIX.search(old):
+            hint += " Do not include the line-number prefixes that Read shows."
+        raise ToolError(
+            "String to replace not found in file (0 matches). old_string must match the file "
+            f"exactly, including whitespace and indentation.{hint}"
+        )
+    if len(positions) > 1 and not replace_all:
+        lines = [_line_of(text, p) for p in positions]
+        raise ToolError(
+            f"Found {len(positions)} matches of old_string, at lines {_list_lines(lines)}, but "
+            "replace_all is false. Add more surrounding context to make it unique, or set "
+            "replace_all to true to replace every occurrence."
+        )
+    if replace_all:
+        return text.replace(old_form, new_form)
+    start = positions[0]
+    return text[:start] + new_form + text[start + len(old_form) :]
+
+
+def edit_snippet(before: str, after: str) -> str:
+    """`cat -n` lines of `after` around the region that differs from `before`."""
+    prefix = 0
+    limit = min(len(before), len(after))
+    while prefix < limit and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]:
+        suffix += 1
+    first = after.count("\n", 0, prefix)
+    last = after.count("\n", 0, max(prefix, len(after) - suffix))
+    lines = textio.split_lines(after)
+    start = max(first - SNIPPET_CONTEXT, 0)
+    end = min(last + SNIPPET_CONTEXT + 1, len(lines), start + SNIPPET_MAX_LINES)
+    body, _ = format_numbered(lines[start:end], start + 1)
+    return body
+
+
+async def current_for_write(path: Path, ctx: ToolContext) -> FileSnapshot:
+    """A fresh read of a file the model read in this session and that has not changed since."""
+    seen = ctx.state.read_files.get(path)
+    if seen is None:
+        if not await ctx.workspace.exists(path):
+            raise ToolError(await not_found_message(path))
+        raise ToolError(f"File has not been read yet: Read {path} first before writing to it.")
+    try:
+        current = await ctx.workspace.read(path)
+    except FileNotFoundError:
+        raise ToolError(f"{path} no longer exists; it was deleted after you read it.") from None
+    except (BinaryFileError, FileTooLargeError, IsADirectoryError) as exc:
+        raise ToolError(f"Cannot edit {path}: {exc}") from None
+    if current.digest != seen.digest:
+        raise ToolError(
+            f"File {path} has been modified since you read it (by the user or another tool). "
+            "Read it again before changing it."
+        )
+    return current
+
+
+async def apply_change(change: FileChange, ctx: ToolContext) -> ApplyResult:
+    """Hand a change to the workspace; a refused path becomes a ToolError."""
+    try:
+        return await ctx.workspace.apply(change)
+    except PathOutsideWorkspace as exc:
+        raise ToolError(str(exc)) from None
+
+
+def record_written(path: Path, text: str, like: FileSnapshot | None, ctx: ToolContext) -> None:
+    """Remember the text now in the file as what the model has seen, and that it touched it."""
+    ctx.state.read_files[path] = FileSnapshot(
+        path=path,
+        text=text,
+        version=None,
+        mtime_ns=None,
+        encoding=like.encoding if like else "utf-8",
+        newline=textio.detect_newline(text),
+        from_buffer=like.from_buffer if like else False,
+    )
+    ctx.state.touched.add(path)
+
+
+def check_write(path: Path, ctx: ToolContext) -> None:
+    """Refuse early (before any read) a path the workspace will not write."""
+    try:
+        ctx.workspace.check_write(path)
+    except PathOutsideWorkspace as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _with_message(text: str, result: ApplyResult) -> str:
+    return f"{text}\n\n{result.message}" if result.message else text
+
+
+# -- Read --------------------------------------------------------------------------------------
+
+
+class ReadInput(BaseModel):
+    """Read's arguments."""
+
+    file_path: str = Field(description="The absolute path to the file to read")
+    offset: int | None = Field(
+        default=None,
+        ge=0,
+        description="The line number to start reading from. Only provide if the file is too "
+        "large to read at once",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="The number of lines to read. Only provide if the file is too large to read at once.",
+    )
+
+
+class Read:
+    """Read a text file with line numbers."""
+
+    name: ClassVar[str] = "Read"
+    description: ClassVar[str] = (
+        "Reads a file from the workspace. The editor's unsaved buffer is read when the file is "
+        "open there.\n\n"
+        "Usage:\n"
+        "- The file_path parameter must be an absolute path, not a relative path\n"
+        f"- By default, it reads up to {MAX_LINES} lines starting from the beginning of the file\n"
+        "- You can optionally specify a line offset and limit (especially handy for long files), "
+        "but it's recommended to read the whole file by not providing these parameters\n"
+        f"- Any lines longer than {MAX_LINE_CHARS} characters will be truncated\n"
+        "- Results are returned using cat -n format, with line numbers starting at 1\n"
+        "- Binary files cannot be read; use LS to list directories\n"
+        "- You must Read a file before you Edit or overwrite it, and Read it again if it changed\n"
+        "- It is always better to speculatively read multiple potentially useful files in a batch"
+    )
+    input_model: ClassVar[type[BaseModel]] = ReadInput
+    kind: ClassVar[ToolKind] = "read"
+    read_only: ClassVar[bool] = True
+
+    def title(self, args: ReadInput, ctx: ToolContext) -> str:
+        """The progress title, e.g. "Reading src/app.py"."""
+        return f"Reading {display_path(args.file_path, ctx)}"
+
+    def subject(self, args: ReadInput, ctx: ToolContext) -> str | None:
+        """The absolute path read."""
+        return _resolved_subject(args.file_path, ctx)
+
+    async def run(self, args: ReadInput, ctx: ToolContext) -> ToolOutput:
+        """Read the requested lines and record what the model saw."""
+        path = absolute_path(args.file_path, ctx)
+        first = max(args.offset or 1, 1)
+        limit = args.limit or MAX_LINES
+        try:
+            lines, total, snapshot = await ctx.workspace.read_lines(path, first, limit)
+        except FileNotFoundError:
+            raise ToolError(await not_found_message(path)) from None
+        except IsADirectoryError:
+            raise ToolError(f"{path} is a directory, not a file. Use LS to list it.") from None
+        except BinaryFileError:
+            raise ToolError(
+                f"Cannot read {path}: it appears to be a binary file. Read shows text files only; "
+                "use Bash (e.g. `file`, `xxd | head`) to inspect binary data."
+            ) from None
+        except (FileTooLargeError, OSError) as exc:
+            raise ToolError(f"Cannot read {path}: {exc}") from None
+        if snapshot is not None:
+            ctx.state.read_files[path] = snapshot
+        if total == 0:
+            return ToolOutput(f"(The file {path} exists but is empty.)")
+        if not lines:
+            return ToolOutput(
+                f"(The file {path} has {total} lines; offset {first} is past its end.)",
+                is_error=True,
+            )
+        body, cut = format_numbered(lines, first)
+        last = first + len(lines) - 1
+        notes: list[str] = []
+        if total is None:
+            notes.append(
+                f"Showing lines {first}-{last}; the file is large and its length was not counted. "
+                f"Use offset={last + 1} to read more."
+            )
+        elif first > 1 or last < total:
+            more = f" Use offset={last + 1} to read more." if last < total else ""
+            notes.append(f"Showing lines {first}-{last} of {total}.{more}")
+        if cut:
+            notes.append(f"{cut} line(s) longer than {MAX_LINE_CHARS} characters were truncated.")
+        if snapshot is None:
+            notes.append(
+                "This file is too large to load whole, so it is read page by page; Edit and Write "
+                "cannot change it (use Bash for that)."
+            )
+        if notes:
+            body += "\n\n(" + " ".join(notes) + ")"
+        return ToolOutput(body)
+
+
+# -- Edit / MultiEdit --------------------------------------------------------------------------
+
+
+class EditInput(BaseModel):
+    """Edit's arguments."""
+
+    file_path: str = Field(description="The absolute path to the file to modify")
+    old_string: str = Field(description="The text to replace")
+    new_string: str = Field(description="The text to replace it with (must be different from old_string)")
+    replace_all: bool = Field(
+        default=False, description="Replace all occurrences of old_string (default false)"
+    )
+
+
+class EditOperation(BaseModel):
+    """One edit of a MultiEdit."""
+
+    old_string: str = Field(description="The text to replace")
+    new_string: str = Field(description="The text to replace it with")
+    replace_all: bool = Field(
+        default=False, description="Replace all occurrences of old_string (default false)."
+    )
+
+
+class MultiEditInput(BaseModel):
+    """MultiEdit's arguments."""
+
+    file_path: str = Field(description="The absolute path to the file to modify")
+    edits: list[EditOperation] = Field(
+        min_length=1, description="Array of edit operations to perform sequentially on the file"
+    )
+
+
+async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolContext) -> ToolOutput:
+    """Apply edits in order to the running text of one file, as one change (all or none)."""
+    path = absolute_path(raw_path, ctx)
+    check_write(path, ctx)
+    for i, op in enumerate(edits):
+        if op.old_string == op.new_string:
+            which = f"Edit {i + 1}: " if len(edits) > 1 else ""
+            raise ToolError(f"{which}No changes to make: old_string and new_string are exactly the same.")
+    creating = edits[0].old_string == "" and not await ctx.workspace.exists(path)
+    current: FileSnapshot | None = None
+    if creating:
+        before, newline, todo = "", "\n", edits[1:]
+        running = edits[0].new_string
+    else:
+        current = await current_for_write(path, ctx)
+        before, newline, todo = current.text, current.newline, edits
+        running = before
+    offset = len(edits) - len(todo)
+    for i, op in enumerate(todo, start=offset):
+        try:
+            if op.old_string == "":
+                raise ToolError(
+                    "old_string is empty but the file exists. Give the text to replace, or use "
+                    "Write to replace the whole file."
+                )
+            running = replace_text(running, newline, op.old_string, op.new_string, op.replace_all)
+        except ToolError as exc:
+            if len(edits) == 1:
+                raise
+            raise ToolError(
+                f"Edit {i + 1} of {len(edits)} failed: {exc} None of the edits were applied."
+            ) from None
+    rel = ctx.workspace.relative(path)
+    change = FileChange(
+        kind="create" if creating else "modify",
+        path=path,
+        new_text=running,
+        base=current,
+        tool_call_id=ctx.tool_call_id,
+        description=f"{tool} {rel}",
+    )
+    result = await apply_change(change, ctx)
+    if not result.applied:
+        return ToolOutput(result.message or f"The change to {path} was not applied.", is_error=True)
+    final = result.final_text if result.final_text is not None else running
+    record_written(path, final, current, ctx)
+    if creating:
+        text = f"File created successfully at: {path}"
+    else:
+        text = (
+            f"The file {path} has been updated. Here's the result of running `cat -n` on a "
+            f"snippet of the edited file:\n{edit_snippet(before, final)}"
+        )
+    return ToolOutput(_with_message(text, result))
+
+
+class Edit:
+    """Exact string replacement in one file."""
+
+    name: ClassVar[str] = "Edit"
+    description: ClassVar[str] = (
+        "Performs exact string replacements in files.\n\n"
+        "Usage:\n"
+        "- You must use your Read tool at least once in the conversation before editing. This "
+        "tool will error if you attempt an edit without reading the file, or if the file changed "
+        "since you read it (Read it again then).\n"
+        "- When editing text from Read tool output, preserve the exact indentation (tabs/spaces) "
+        "as it appears AFTER the line number prefix. The line number prefix format is: spaces + "
+        "line number + tab. Everything after that tab is the actual file content to match. Never "
+        "include any part of the line number prefix in old_string or new_string.\n"
+        "- Write line endings as \\n; files with CRLF endings keep them.\n"
+        "- The edit will FAIL if old_string is not unique in the file. Either provide a larger "
+        "string with more surrounding context to make it unique or use replace_all to change "
+        "every instance of old_string.\n"
+        "- Use replace_all for replacing and renaming strings across the file.\n"
+        "- An empty old_string creates a new file holding new_string (the file must not exist)."
+    )
+    input_model: ClassVar[type[BaseModel]] = EditInput
+    kind: ClassVar[ToolKind] = "edit"
+    read_only: ClassVar[bool] = False
+
+    def title(self, args: EditInput, ctx: ToolContext) -> str:
+        """The progress title, e.g. "Editing src/app.py"."""
+        return f"Editing {display_path(args.file_path, ctx)}"
+
+    def subject(self, args: EditInput, ctx: ToolContext) -> str | None:
+        """The absolute path edited."""
+        return _resolved_subject(args.file_path, ctx)
+
+    async def run(self, args: EditInput, ctx: ToolContext) -> ToolOutput:
+        """Replace old_string by new_string and apply the change."""
+        op = EditOperation(
+            old_string=args.old_string, new_string=args.new_string, replace_all=args.replace_all
+        )
+        return await _edit(self.name, args.file_path, [op], ctx)
+
+
+class MultiEdit:
+    """Several exact replacements in one file, applied together or not at all."""
+
+    name: ClassVar[str] = "MultiEdit"
+    description: ClassVar[str] = (
+        "Makes multiple edits to a single file in one operation. Prefer it over Edit when you "
+        "need several changes in the same file.\n\n"
+        "- The same rules as Edit apply to each edit (Read the file first; old_string must match "
+        "exactly and be unique unless replace_all is true; never include line-number prefixes).\n"
+        "- Edits are applied in sequence, each to the result of the previous one, so plan them so "
+        "an earlier edit does not change the text a later one looks for.\n"
+        "- The operation is atomic: if any edit fails, none of them are applied.\n"
+        "- To create a new file, give a first edit with an empty old_string and the file's "
+        "contents as new_string."
+    )
+    input_model: ClassVar[type[BaseModel]] = MultiEditInput
+    kind: ClassVar[ToolKind] = "edit"
+    read_only: ClassVar[bool] = False
+
+    def title(self, args: MultiEditInput, ctx: ToolContext) -> str:
+        """The progress title, e.g. "Editing src/app.py (3 edits)"."""
+        return f"Editing {display_path(args.file_path, ctx)} ({len(args.edits)} edits)"
+
+    def subject(self, args: MultiEditInput, ctx: ToolContext) -> str | None:
+        """The absolute path edited."""
+        return _resolved_subject(args.file_path, ctx)
+
+    async def run(self, args: MultiEditInput, ctx: ToolContext) -> ToolOutput:
+        """Apply every edit to the running text, then the whole change at once."""
+        return await _edit(self.name, args.file_path, args.edits, ctx)
+
+
+# -- Write -------------------------------------------------------------------------------------
+
+
+class WriteInput(BaseModel):
+    """Write's arguments."""
+
+    file_path: str = Field(
+        description="The absolute path to the file to write (must be absolute, not relative)"
+    )
+    content: str = Field(description="The content to write to the file")
+
+
+class Write:
+    """Create a file or replace its whole content."""
+
+    name: ClassVar[str] = "Write"
+    description: ClassVar[str] = (
+        "Writes a file to the workspace.\n\n"
+        "Usage:\n"
+        "- This tool will overwrite the existing file if there is one at the provided path.\n"
+        "- If this is an existing file, you MUST use the Read tool first to read the file's "
+        "contents. This tool will fail if you did not read the file first.\n"
+        "- Missing parent directories are created.\n"
+        "- ALWAYS prefer editing existing files with Edit/MultiEdit. NEVER write new files unless "
+        "they're needed for the task.\n"
+        "- NEVER proactively create documentation files (*.md) or README files unless asked."
+    )
+    input_model: ClassVar[type[BaseModel]] = WriteInput
+    kind: ClassVar[ToolKind] = "edit"
+    read_only: ClassVar[bool] = False
+
+    def title(self, args: WriteInput, ctx: ToolContext) -> str:
+        """The progress title, e.g. "Writing src/app.py"."""
+        return f"Writing {display_path(args.file_path, ctx)}"
+
+    def subject(self, args: WriteInput, ctx: ToolContext) -> str | None:
+        """The absolute path written."""
+        return _resolved_subject(args.file_path, ctx)
+
+    async def run(self, args: WriteInput, ctx: ToolContext) -> ToolOutput:
+        """Create the file, or overwrite it after checking the model read its current text."""
+        path = absolute_path(args.file_path, ctx)
+        check_write(path, ctx)
+        rel = ctx.workspace.relative(path)
+        current: FileSnapshot | None = None
+        if await ctx.workspace.exists(path):
+            if await asyncio.to_thread(path.is_dir):
+                raise ToolError(f"{path} is a directory; give a file path.")
+            current = await current_for_write(path, ctx)
+            text = args.content
+            if current.newline == "\r\n":
+                text = textio.to_newline(text, "\r\n")
+            change = FileChange(
+                kind="modify",
+                path=path,
+                new_text=text,
+                base=current,
+                tool_call_id=ctx.tool_call_id,
+                description=f"Write {rel}",
+            )
+        else:
+            text = args.content
+            change = FileChange(
+                kind="create",
+                path=path,
+                new_text=text,
+                tool_call_id=ctx.tool_call_id,
+                description=f"Create {rel}",
+            )
+        result = await apply_change(change, ctx)
+        if not result.applied:
+            return ToolOutput(result.message or f"{path} was not written.", is_error=True)
+        final = result.final_text if result.final_text is not None else text
+        record_written(path, final, current, ctx)
+        if current is None:
+            return ToolOutput(_with_message(f"File created successfully at: {path}", result))
+        return ToolOutput(_with_message(f"The file {path} has been overwritten.", result))

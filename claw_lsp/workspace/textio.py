@@ -1,0 +1,122 @@
+"""Bytes <-> text for files the agent reads and writes, preserving what it found.
+
+Encodings are detected, never guessed twice: a UTF-8 BOM gives `utf-8-sig`, a UTF-16 BOM gives
+`utf-16-le` / `utf-16-be` (in this module those two always carry their BOM, since a BOM is how they
+were detected), valid UTF-8 gives `utf-8`, anything else `latin-1` (which maps every byte, so a
+round trip is byte-for-byte). Decoding keeps line endings as they are; `detect_newline` names the
+dominant one so edits written with `\\n` can be written back in the file's own style.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+# How much of a file's head is inspected to tell text from binary.
+SNIFF_BYTES = 8192
+
+_UTF16_BOMS = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}
+# Control bytes that plain text does not contain (tab, newlines, form feed, escape are allowed).
+_TEXT_CONTROLS = {0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
+
+
+def bom_encoding(head: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of `head` names, if any."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith(codecs.BOM_UTF32_LE) or head.startswith(codecs.BOM_UTF32_BE):
+        return None  # UTF-32 is treated as binary (NUL bytes), not as UTF-16 with a BOM
+    for name, bom in _UTF16_BOMS.items():
+        if head.startswith(bom):
+            return name
+    return None
+
+
+def looks_binary(head: bytes) -> bool:
+    """True when the start of a file looks like binary data rather than text."""
+    if bom_encoding(head) is not None:
+        return False
+    sample = head[:SNIFF_BYTES]
+    if b"\x00" in sample:
+        return True
+    if not sample:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        controls = sum(1 for b in sample if b < 0x20 and b not in _TEXT_CONTROLS)
+        return controls / len(sample) > 0.1
+    return False
+
+
+def detect_encoding(head: bytes) -> str:
+    """The encoding of a file judged by its first bytes (utf-8 unless they cannot be UTF-8)."""
+    bom = bom_encoding(head)
+    if bom is not None:
+        return bom
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode a whole file: (text with its own line endings, encoding name)."""
+    bom = bom_encoding(data)
+    if bom == "utf-8-sig":
+        try:
+            return data.decode("utf-8-sig"), bom
+        except UnicodeDecodeError:
+            return data.decode("latin-1"), "latin-1"
+    if bom is not None:
+        try:
+            return data[2:].decode(bom, errors="surrogatepass"), bom
+        except UnicodeDecodeError:  # odd byte count: show what is there
+            return data[2:].decode(bom, errors="replace"), bom
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def encode(text: str, encoding: str) -> bytes:
+    """Encode text for disk in `encoding` (utf-16 variants get their BOM back)."""
+    if encoding in _UTF16_BOMS:
+        return _UTF16_BOMS[encoding] + text.encode(encoding, errors="surrogatepass")
+    return text.encode(encoding)
+
+
+def can_encode(text: str, encoding: str) -> bool:
+    """True when every character of `text` exists in `encoding`."""
+    try:
+        encode(text, encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def detect_newline(text: str) -> str:
+    """The dominant line ending of `text`: "\\r\\n" or "\\n" (the latter when there are none)."""
+    crlf = text.count("\r\n")
+    lf = text.count("\n") - crlf
+    return "\r\n" if crlf > lf else "\n"
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` without their endings; a final newline does not start a new line.
+
+    Only "\\n" separates lines (a "\\r" before it is dropped), so line numbers agree with those
+    the Edit tool reports.
+    """
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def to_newline(text: str, newline: str) -> str:
+    """Text with every "\\n" (or "\\r\\n") line ending written as `newline`."""
+    normalised = text.replace("\r\n", "\n")
+    return normalised if newline == "\n" else normalised.replace("\n", newline)

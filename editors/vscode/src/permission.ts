@@ -1,0 +1,60 @@
+/** `claw/permission`: a modal quick pick that shows the exact command or path and the four options. */
+import * as vscode from 'vscode';
+import type { PermissionOption, PermissionParams, PermissionResult } from './protocol';
+
+const ICONS: Record<PermissionOption['kind'], string> = {
+  allow_once: '$(check)',
+  allow_always: '$(check-all)',
+  reject_once: '$(close)',
+  reject_always: '$(circle-slash)',
+};
+
+interface Pick extends vscode.QuickPickItem {
+  option?: PermissionOption;
+  feedback?: boolean;
+}
+
+export async function handlePermission(params: PermissionParams, token: vscode.CancellationToken): Promise<PermissionResult> {
+  const subject = params.subject ?? JSON.stringify(params.toolCall?.rawInput ?? {});
+  const what = params.toolCall?.title ?? params.toolCall?.kind ?? 'a tool';
+  const items: Pick[] = params.options.map((option, i) => ({
+    label: `${ICONS[option.kind] ?? ''} ${option.name}`.trim(),
+    option,
+    detail: i === 0 ? subject : undefined,
+  }));
+  const reject = params.options.find((o) => o.kind === 'reject_once');
+  if (reject) {
+    items.push({ label: '$(comment) Reject and tell Claw what to do instead…', option: reject, feedback: true });
+  }
+  const pick = vscode.window.createQuickPick<Pick>();
+  pick.title = `Claw wants to use ${what}`;
+  pick.placeholder = subject;
+  pick.items = items;
+  pick.ignoreFocusOut = true;
+  pick.matchOnDetail = true;
+  const chosen = await new Promise<Pick | undefined>((resolve) => {
+    const done = (value: Pick | undefined): void => {
+      resolve(value);
+      pick.dispose();
+    };
+    pick.onDidAccept(() => done(pick.selectedItems[0]));
+    pick.onDidHide(() => done(undefined));
+    token.onCancellationRequested(() => done(undefined));
+    pick.show();
+  });
+  if (!chosen?.option) {
+    return { outcome: { outcome: 'cancelled' } };
+  }
+  const result: PermissionResult = { outcome: { outcome: 'selected', optionId: chosen.option.optionId } };
+  if (chosen.feedback) {
+    const feedback = await vscode.window.showInputBox({
+      title: 'Claw: rejected',
+      prompt: `Tell Claw what to do instead of: ${subject}`,
+      ignoreFocusOut: true,
+    });
+    if (feedback) {
+      result.feedback = feedback;
+    }
+  }
+  return result;
+}

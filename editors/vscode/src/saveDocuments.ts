@@ -1,0 +1,18 @@
+/** `claw/saveDocuments`: saves the open documents among the given URIs. */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import type { SaveDocumentsParams, SaveDocumentsResult } from './protocol';
+
+export async function handleSaveDocuments(client: LanguageClient, params: SaveDocumentsParams): Promise<SaveDocumentsResult> {
+  const wanted = new Set((params.uris ?? []).map((uri) => client.protocol2CodeConverter.asUri(uri).toString()));
+  const saved: string[] = [];
+  for (const document of vscode.workspace.textDocuments) {
+    if (!wanted.has(document.uri.toString())) {
+      continue;
+    }
+    if (!document.isDirty || (await document.save())) {
+      saved.push(client.code2ProtocolConverter.asUri(document.uri));
+    }
+  }
+  return { saved };
+}

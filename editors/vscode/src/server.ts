@@ -1,0 +1,147 @@
+/**
+ * Finding and starting the `claw-lsp` server: `claw.serverPath`, else the workspace's Python
+ * environment (`.venv`, then the Python extension's interpreter), else `PATH`.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  type ConfigurationParams,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  TransportKind,
+} from 'vscode-languageclient/node';
+import { CLIENT_FEATURES } from './protocol';
+import { SECTION, extensionSettings, serverSettings } from './settings';
+
+export const CLIENT_ID = 'claw';
+const EXE = process.platform === 'win32' ? 'claw-lsp.exe' : 'claw-lsp';
+const VENV_BIN = process.platform === 'win32' ? 'Scripts' : 'bin';
+
+export interface ServerCommand {
+  command: string;
+  args: string[];
+  /** Where the command came from, for the log and the status tooltip. */
+  source: string;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function expandHome(p: string): string {
+  return p.startsWith('~/') ? path.join(process.env.HOME ?? '', p.slice(2)) : p;
+}
+
+/** The interpreter the ms-python extension selected for `folder`, if that extension is installed. */
+async function pythonExtensionInterpreter(folder: vscode.WorkspaceFolder | undefined): Promise<string | undefined> {
+  const ext = vscode.extensions.getExtension('ms-python.python');
+  if (!ext) {
+    return undefined;
+  }
+  try {
+    const api = (await ext.activate()) as {
+      environments?: { getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined };
+      settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
+    };
+    const envPath = api.environments?.getActiveEnvironmentPath(folder?.uri)?.path;
+    if (envPath) {
+      return envPath;
+    }
+    return api.settings?.getExecutionDetails(folder?.uri).execCommand?.[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function canImportClawLsp(python: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(python, ['-c', 'import claw_lsp'], { timeout: 10_000 }, (error) => resolve(!error));
+  });
+}
+
+/** Decides which executable to start, logging each candidate it rejects. */
+export async function resolveServerCommand(log: vscode.LogOutputChannel): Promise<ServerCommand> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  const configured = extensionSettings(folder).serverPath;
+  if (configured) {
+    let exe = expandHome(configured);
+    if (!path.isAbsolute(exe) && exe.includes(path.sep) && folder) {
+      exe = path.join(folder.uri.fsPath, exe);
+    }
+    return { command: exe, args: [], source: 'claw.serverPath' };
+  }
+  for (const wf of vscode.workspace.workspaceFolders ?? []) {
+    for (const venv of ['.venv', 'venv']) {
+      const candidate = path.join(wf.uri.fsPath, venv, VENV_BIN, EXE);
+      if (isExecutable(candidate)) {
+        return { command: candidate, args: [], source: `workspace ${venv}` };
+      }
+    }
+  }
+  const python = await pythonExtensionInterpreter(folder);
+  if (python) {
+    const sibling = path.join(path.dirname(python), EXE);
+    if (isExecutable(sibling)) {
+      return { command: sibling, args: [], source: `Python interpreter ${python}` };
+    }
+    if (await canImportClawLsp(python)) {
+      return { command: python, args: ['-m', 'claw_lsp'], source: `Python interpreter ${python}` };
+    }
+    log.info(`The selected Python interpreter ${python} has no claw_lsp package; trying PATH.`);
+  }
+  return { command: 'claw-lsp', args: [], source: 'PATH' };
+}
+
+/** Answers `workspace/configuration` for section `claw` with the explicitly set settings only. */
+function configurationMiddleware(
+  params: ConfigurationParams,
+  token: vscode.CancellationToken,
+  next: (params: ConfigurationParams, token: vscode.CancellationToken) => unknown,
+): unknown {
+  const passthrough = params.items.some((item) => item.section !== SECTION);
+  const fallback = passthrough ? next(params, token) : undefined;
+  const compose = (others: unknown): unknown => {
+    const otherValues = Array.isArray(others) ? others : [];
+    return params.items.map((item, i) => {
+      if (item.section !== SECTION) {
+        return (otherValues[i] as unknown) ?? null;
+      }
+      const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+      return serverSettings(scope);
+    });
+  };
+  if (fallback instanceof Promise) {
+    return fallback.then(compose);
+  }
+  return compose(fallback);
+}
+
+/** A language client for `command`, not yet started. */
+export function createClient(command: ServerCommand, log: vscode.LogOutputChannel): LanguageClient {
+  const serverOptions: ServerOptions = {
+    command: command.command,
+    args: command.args,
+    transport: TransportKind.stdio,
+    options: { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    outputChannel: log,
+    initializationOptions: () => ({ ...serverSettings(), clientFeatures: CLIENT_FEATURES }),
+    synchronize: { configurationSection: SECTION },
+    middleware: {
+      workspace: {
+        configuration: configurationMiddleware as never,
+      },
+    },
+  };
+  return new LanguageClient(CLIENT_ID, 'Claw', serverOptions, clientOptions);
+}

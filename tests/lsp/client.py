@@ -1,0 +1,398 @@
+"""A test editor for claw-lsp: a pytest-lsp client that behaves like a real one.
+
+It keeps its own copy of each open document, applies `workspace/applyEdit` with the negotiated
+position encoding (refusing stale versions, as VS Code does), sends the resulting `didChange`
+like an editor would, and answers the server's questions (`window/showMessageRequest`,
+`claw/permission`, `claw/review`, `claw/input`, `claw/diagnostics`, `claw/saveDocuments`) with
+answer functions a test sets. Positions are converted here independently of the server's code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient, client_capabilities
+from pytest_lsp.client import register_lsp_features
+
+SERVER_CMD = [sys.executable, "-c", "from claw_lsp.server.app import serve_stdio; serve_stdio()"]
+ALL_FEATURES = {
+    "event": True,
+    "input": True,
+    "permission": True,
+    "review": True,
+    "diagnostics": True,
+    "saveDocuments": True,
+}
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def plain(value: Any) -> Any:
+    """Custom-method params arrive as namedtuples: turn them back into dicts and lists."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-32":
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets where each LSP line starts (\\n, \\r\\n and \\r end lines)."""
+    return [0] + [m.end() for m in _BREAK.finditer(text)]
+
+
+def to_offset(text: str, position: types.Position, encoding: str) -> int:
+    """The str index of an LSP position."""
+    starts = line_starts(text)
+    if position.line >= len(starts):
+        return len(text)
+    start = starts[position.line]
+    end = starts[position.line + 1] if position.line + 1 < len(starts) else len(text)
+    line = text[start:end].rstrip("\r\n")
+    units = 0
+    for index, char in enumerate(line):
+        if units >= position.character:
+            return start + index
+        units += _units(char, encoding)
+    return start + len(line)
+
+
+def to_position(text: str, offset: int, encoding: str) -> types.Position:
+    """The LSP position of a str index."""
+    starts = line_starts(text)
+    line = max(i for i, s in enumerate(starts) if s <= offset)
+    return types.Position(line=line, character=_units(text[starts[line] : offset], encoding))
+
+
+@dataclass
+class Doc:
+    """The test editor's copy of an open document."""
+
+    uri: str
+    text: str
+    version: int
+    language_id: str = "python"
+
+
+class ClawClient(LanguageClient):
+    """pytest-lsp's client plus an editor's document state and scripted answers."""
+
+    def __init__(self) -> None:
+        super().__init__(converter_factory=default_converter)
+        self.docs: dict[str, Doc] = {}
+        self.encoding = "utf-16"
+        self.events: list[dict[str, Any]] = []
+        self.applied: list[types.ApplyWorkspaceEditParams] = []
+        self.message_requests: list[types.ShowMessageRequestParams] = []
+        self.custom_requests: list[tuple[str, dict[str, Any]]] = []
+        # Answer functions; a test replaces them.
+        self.answer_message: Callable[[types.ShowMessageRequestParams], str | None] = lambda _p: None
+        self.answers: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        # Called before an edit is applied (e.g. to let the "user" type first).
+        self.before_apply: Callable[[types.ApplyWorkspaceEditParams], None] | None = None
+        self.refuse_stale = True
+
+    # -- editor actions ------------------------------------------------------------------------------
+
+    def open(self, path: Path, text: str | None = None, language_id: str = "python") -> Doc:
+        """didOpen a file (its disk text unless `text` is given)."""
+        uri = path.as_uri()
+        content = path.read_text(encoding="utf-8") if text is None else text
+        doc = Doc(uri, content, 1, language_id)
+        self.docs[uri] = doc
+        self.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=1, text=content
+                )
+            )
+        )
+        return doc
+
+    def replace(self, uri: str, start: int, end: int, new_text: str) -> None:
+        """The user types: replace text[start:end] and send an incremental didChange."""
+        doc = self.docs[uri]
+        rng = types.Range(
+            start=to_position(doc.text, start, self.encoding), end=to_position(doc.text, end, self.encoding)
+        )
+        doc.text = doc.text[:start] + new_text + doc.text[end:]
+        doc.version += 1
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+                content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new_text)],
+            )
+        )
+
+    def save(self, uri: str) -> None:
+        """Write the buffer to disk and send didSave."""
+        doc = self.docs[uri]
+        Path(_path(uri)).write_text(doc.text, encoding="utf-8", newline="")
+        self.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+
+    async def code_actions(
+        self,
+        uri: str,
+        rng: types.Range,
+        diagnostics: list[types.Diagnostic] | None = None,
+    ) -> list[types.CodeAction]:
+        """textDocument/codeAction, every item a CodeAction."""
+        result = await self.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=rng,
+                context=types.CodeActionContext(diagnostics=diagnostics or []),
+            )
+        )
+        actions = list(result or [])
+        assert all(isinstance(a, types.CodeAction) for a in actions), actions
+        return actions  # type: ignore[return-value]
+
+    async def command(self, command: str, *arguments: Any) -> Any:
+        """workspace/executeCommand, the result as plain JSON."""
+        result = await self.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=list(arguments))
+        )
+        return plain(result)
+
+    async def run_action(self, action: types.CodeAction) -> Any:
+        """Resolve an action when it carries no command, then execute its command."""
+        if action.command is None:
+            action = await self.code_action_resolve_async(action)
+        assert action.command is not None
+        return await self.command(action.command.command, *(action.command.arguments or []))
+
+    def finished(self, run_id: str) -> dict[str, Any] | None:
+        """The run_finished update of a run (clients that declared `event`)."""
+        for event in self.events:
+            if event["runId"] == run_id and event["update"]["sessionUpdate"] == "run_finished":
+                return event["update"]
+        return None
+
+    def progress_end(self, token: str) -> types.WorkDoneProgressEnd | None:
+        """The end report of a progress token."""
+        for value in self.progress_reports.get(token, []):
+            if isinstance(value, types.WorkDoneProgressEnd):
+                return value
+        return None
+
+    # -- applying edits ------------------------------------------------------------------------------
+
+    def apply_workspace_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        """Apply a workspace edit like an editor: versions checked, didChange sent."""
+        self.applied.append(params)
+        if self.before_apply is not None:
+            self.before_apply(params)
+        edit = params.edit
+        operations: list[Any] = list(edit.document_changes or [])
+        for uri, edits in (edit.changes or {}).items():
+            operations.append(
+                types.TextDocumentEdit(
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
+                    edits=list(edits),
+                )
+            )
+        for op in operations:
+            if isinstance(op, types.TextDocumentEdit):
+                doc = self.docs.get(op.text_document.uri)
+                version = op.text_document.version
+                if doc is not None and version is not None and version != doc.version and self.refuse_stale:
+                    return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
+        for op in operations:
+            if isinstance(op, types.CreateFile):
+                path = Path(_path(op.uri))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if not path.exists():
+                    path.write_text("", encoding="utf-8")
+            elif isinstance(op, types.DeleteFile):
+                Path(_path(op.uri)).unlink(missing_ok=True)
+            elif isinstance(op, types.RenameFile):
+                Path(_path(op.old_uri)).rename(_path(op.new_uri))
+            elif isinstance(op, types.TextDocumentEdit):
+                self._apply_text_edits(op.text_document.uri, list(op.edits))
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    def _apply_text_edits(self, uri: str, edits: list[Any]) -> None:
+        doc = self.docs.get(uri)
+        if doc is None:  # not open: change the file on disk
+            path = Path(_path(uri))
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            path.write_text(_apply(text, edits, self.encoding), encoding="utf-8", newline="")
+            return
+        ordered = sorted(
+            edits, key=lambda e: to_offset(doc.text, e.range.start, self.encoding), reverse=True
+        )
+        changes = []
+        for e in ordered:
+            start = to_offset(doc.text, e.range.start, self.encoding)
+            end = to_offset(doc.text, e.range.end, self.encoding)
+            changes.append(types.TextDocumentContentChangePartial(range=e.range, text=e.new_text))
+            doc.text = doc.text[:start] + e.new_text + doc.text[end:]
+        doc.version += 1
+        self.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
+                content_changes=changes,
+            )
+        )
+
+
+def _apply(text: str, edits: list[Any], encoding: str) -> str:
+    spans = sorted(
+        ((to_offset(text, e.range.start, encoding), to_offset(text, e.range.end, encoding), e.new_text) for e in edits),
+        reverse=True,
+    )
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _path(uri: str) -> str:
+    from pygls.uris import to_fs_path
+
+    path = to_fs_path(uri)
+    assert path is not None
+    return path
+
+
+def _code_action_hook(converter: Any) -> Callable[[Any, Any], Any]:
+    """lsprotocol reads any item with a `command` key as a Command; a CodeAction's is an object."""
+
+    def hook(obj: Any, _type: Any) -> Any:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    return hook
+
+
+def make_client() -> ClawClient:
+    """A ClawClient with pytest-lsp's default handlers and the editor's."""
+    client = ClawClient()
+    register_lsp_features(client)
+    converter = client.protocol._converter
+    converter.register_structure_hook(
+        Union[types.Command, types.CodeAction],  # noqa: UP007 - the exact key lsprotocol registers
+        _code_action_hook(converter),
+    )
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return client.apply_workspace_edit(params)
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def show_message_request(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        client.message_requests.append(params)
+        title = client.answer_message(params)
+        return types.MessageActionItem(title=title) if title is not None else None
+
+    @client.feature("claw/event")
+    def claw_event(params: Any) -> None:
+        client.events.append(plain(params))
+
+    for method in ("claw/permission", "claw/review", "claw/input", "claw/diagnostics", "claw/saveDocuments"):
+
+        def handler(params: Any, method: str = method) -> Any:
+            data = plain(params)
+            client.custom_requests.append((method, data))
+            answer = client.answers.get(method)
+            if answer is None:
+                raise RuntimeError(f"test client has no answer for {method}")
+            return answer(data)
+
+        client.feature(method)(handler)
+    return client
+
+
+def capabilities(name: str, *, encodings: list[str] | None = None) -> types.ClientCapabilities:
+    """A real client's capabilities; "generic" is a client with no optional capability at all."""
+    if name == "generic":
+        caps = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(
+                synchronization=types.TextDocumentSyncClientCapabilities(),
+                code_action=types.CodeActionClientCapabilities(
+                    code_action_literal_support=types.ClientCodeActionLiteralOptions(
+                        code_action_kind=types.ClientCodeActionKindOptions(value_set=["quickfix", "refactor"])
+                    )
+                ),
+            ),
+        )
+    else:
+        caps = client_capabilities(name)
+    if encodings is not None:
+        caps.general = caps.general or types.GeneralClientCapabilities()
+        caps.general.position_encodings = encodings
+    return caps
+
+
+@contextlib.asynccontextmanager
+async def session(
+    workspace: Path,
+    client_name: str = "visual-studio-code",
+    *,
+    features: dict[str, bool] | None = None,
+    settings: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    encodings: list[str] | None = None,
+) -> AsyncIterator[ClawClient]:
+    """A running claw-lsp subprocess, initialized with the workspace; shut down afterwards."""
+    client = make_client()
+    if configuration is not None:
+        client.set_configuration(configuration, section="claw")
+    await client.start_io(*SERVER_CMD, env={**os.environ, **(env or {})})
+    options: dict[str, Any] = dict(settings or {})
+    if features:
+        options["clientFeatures"] = features
+    result = await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities(client_name, encodings=encodings),
+            client_info=types.ClientInfo(name="Neovim" if client_name == "neovim" else client_name),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name=workspace.name)],
+            initialization_options=options,
+        )
+    )
+    encoding = result.capabilities.position_encoding or "utf-16"
+    client.encoding = str(getattr(encoding, "value", encoding))
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.shutdown_session(), 15)
+        with contextlib.suppress(Exception):
+            await client.stop()
+
+
+async def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `condition` until it is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

@@ -1,0 +1,119 @@
+"""DocumentTracker, ClientInfo and the review bookkeeping, without a client (no LSP traffic needed).
+
+The LSP round trips (applyEdit, didChange confirmation, review requests) are covered end to end
+in tests/lsp/test_edits_applier.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import client_capabilities
+
+from claw_lsp.server.applier import ClientInfo, DocumentTracker, path_to_uri, uri_to_path
+from claw_lsp.server.review import Reviewer, _parse_review_result
+from claw_lsp.server.textedit import compute_hunks
+from claw_lsp.workspace.view import FileChange
+
+
+def test_uri_and_path_round_trip_with_percent_encoding() -> None:
+    path = Path("/tmp/a dir/ünï#1%.py")
+    uri = path_to_uri(path)
+    assert uri == "file:///tmp/a%20dir/%C3%BCn%C3%AF%231%25.py"
+    assert uri_to_path(uri) == path
+    assert uri_to_path("untitled:Untitled-1") is None
+
+
+def test_tracker_finds_buffers_by_path_whatever_the_uri_spelling(tmp_path: Path) -> None:
+    tracker = DocumentTracker()
+    real = tmp_path / "real dir"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    target = real / "x.py"
+    # The editor opened it through the symlink, with a differently encoded URI.
+    tracker.opened(f"file://{tmp_path}/link/x%2Epy", "text", 3)
+    buffer = tracker.open_buffer(target)
+    assert buffer is not None and buffer.version == 3 and buffer.text == "text"
+    assert tracker.uri_for(tmp_path / "link" / "x.py") == f"file://{tmp_path}/link/x%2Epy"
+    tracker.closed(f"file://{tmp_path}/link/x%2Epy")
+    assert tracker.open_buffer(target) is None
+
+
+def test_tracker_dirty_until_saved() -> None:
+    tracker = DocumentTracker()
+    tracker.opened("file:///w/a.py", "a", 1)
+    assert not tracker.is_dirty("file:///w/a.py")
+    tracker.changed("file:///w/a.py", "b", 2)
+    assert tracker.is_dirty("file:///w/a.py")
+    tracker.saved("file:///w/a.py")
+    assert not tracker.is_dirty("file:///w/a.py")
+
+
+async def test_wait_for_sees_current_and_later_versions_and_times_out() -> None:
+    tracker = DocumentTracker()
+    uri = "file:///w/a.py"
+    tracker.opened(uri, "one", 1)
+    now = await tracker.wait_for(uri, lambda t: t == "one", 0.01)
+    assert now is not None and now.version == 1
+    waiter = asyncio.create_task(tracker.wait_for(uri, lambda t: t.endswith("three"), 5))
+    await asyncio.sleep(0)
+    tracker.changed(uri, "two", 2)
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    tracker.changed(uri, "two three", 3)
+    got = await waiter
+    assert got is not None and got.version == 3
+    assert await tracker.wait_for(uri, lambda t: t == "never", 0.01) is None
+
+
+async def test_wait_for_ends_when_the_document_closes() -> None:
+    tracker = DocumentTracker()
+    uri = "file:///w/a.py"
+    tracker.opened(uri, "one", 1)
+    waiter = asyncio.create_task(tracker.wait_for(uri, lambda t: t == "x", 5))
+    await asyncio.sleep(0)
+    tracker.closed(uri)
+    assert await waiter is None
+
+
+def test_client_info_from_vscode_and_neovim_capabilities() -> None:
+    vscode = ClientInfo.from_initialize(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            client_info=types.ClientInfo(name="Visual Studio Code"),
+            initialization_options={"clientFeatures": {"review": True, "input": False}},
+        )
+    )
+    assert vscode.position_encoding == "utf-16"
+    assert vscode.document_changes and vscode.change_annotations and vscode.show_document
+    assert vscode.resource_operations == {"create", "rename", "delete"}
+    assert vscode.features == {"review"}
+    neovim = ClientInfo.from_initialize(types.InitializeParams(capabilities=client_capabilities("neovim")))
+    assert neovim.position_encoding == "utf-8"
+    assert not neovim.document_changes and not neovim.change_annotations
+    assert neovim.versioned_edits  # it declares resource operations, which live in documentChanges
+    assert neovim.features == set()
+    bare = ClientInfo.from_initialize(types.InitializeParams(capabilities=types.ClientCapabilities()))
+    assert bare.position_encoding == "utf-16" and not bare.versioned_edits
+
+
+def test_review_results_map_to_outcomes() -> None:
+    old = "".join(f"{i}\n" for i in range(30))
+    new = old.replace("\n2\n", "\ntwo\n").replace("\n25\n", "\ntwenty-five\n")
+    hunks = compute_hunks(old, new)
+    assert _parse_review_result({"decision": "accept"}, hunks).accepted_hunks == {0, 1}
+    partial = _parse_review_result({"decision": "partial", "acceptedHunks": [1], "feedback": " ok "}, hunks)
+    assert (partial.decision, partial.accepted_hunks, partial.rejected_hunks) == ("partial", {1}, [0])
+    everything = _parse_review_result({"decision": "partial", "acceptedHunks": [0, 1]}, hunks)
+    assert everything.decision == "accept"
+    assert _parse_review_result(None, hunks).decision == "reject"
+    assert _parse_review_result({"decision": "bogus"}, hunks).decision == "reject"
+
+
+async def test_accept_edits_mode_never_asks() -> None:
+    reviewer = Reviewer(None, ClientInfo(features={"review"}), lambda: "acceptEdits", "r-1")  # type: ignore[arg-type]
+    outcome = await reviewer.review(FileChange(kind="modify", path=Path("/w/a.py")), "a\n", "b\n")
+    assert outcome.decision == "accept" and outcome.auto and outcome.accepted_hunks == {0}
+    assert not reviewer.resolve_from_command("c-unknown", True)

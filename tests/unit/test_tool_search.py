@@ -1,0 +1,128 @@
+"""Glob, Grep (the real ripgrep binary) and LS over a temp workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput
+from claw_lsp.tools.search import LS, Glob, Grep, GrepInput
+from claw_lsp.workspace.view import WorkspaceView
+
+
+@pytest.fixture
+def ctx(workspace: Path) -> ToolContext:
+    return ToolContext(workspace=WorkspaceView([workspace]), state=SessionState())
+
+
+async def call(tool: Tool, ctx: ToolContext, **args: Any) -> ToolOutput:
+    return await tool.run(tool.input_model.model_validate(args), ctx)
+
+
+def write(path: Path, text: str, mtime: int | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def tree(workspace: Path) -> Path:
+    write(workspace / "old.py", "def old():\n    return 'TODO'\n", 1_000_000)
+    write(workspace / "src" / "new.py", "import os\n\ndef new():\n    todo = 1\n    return todo\n", 3_000_000)
+    write(workspace / "src" / "mid.js", "// TODO later\nfunction f() {}\n", 2_000_000)
+    write(workspace / ".gitignore", "build/\n*.log\n")
+    write(workspace / "build" / "gen.py", "TODO generated\n")
+    write(workspace / "debug.log", "TODO log\n")
+    write(workspace / ".github" / "ci.yml", "TODO: ci\n", 500_000)
+    return workspace
+
+
+async def test_glob_sorts_newest_first_and_respects_gitignore(ctx: ToolContext, tree: Path) -> None:
+    out = await call(Glob(), ctx, pattern="**/*.py")
+    assert out.content.splitlines() == [str(tree / "src/new.py"), str(tree / "old.py")]
+    out = await call(Glob(), ctx, pattern="*.js", path=str(tree / "src"))
+    assert out.content == str(tree / "src/mid.js")
+    out = await call(Glob(), ctx, pattern=f"{tree}/src/*.py")
+    assert out.content == str(tree / "src/new.py")
+    assert (await call(Glob(), ctx, pattern="*.rs")).content == "No files found"
+
+
+async def test_glob_caps_at_100_with_a_note(ctx: ToolContext, workspace: Path) -> None:
+    for i in range(120):
+        write(workspace / "many" / f"f{i:03}.txt", "x", 1_000_000 + i)
+    lines = (await call(Glob(), ctx, pattern="many/*.txt")).content.splitlines()
+    assert lines[0] == str(workspace / "many/f119.txt")
+    assert len([line for line in lines if line.startswith("/")]) == 100
+    assert "truncated" in lines[-1] and "120" in lines[-1]
+
+
+async def test_grep_files_with_matches_default(ctx: ToolContext, tree: Path) -> None:
+    out = await call(Grep(), ctx, pattern="TODO")
+    lines = out.content.splitlines()
+    assert lines[0] == "Found 3 files"
+    assert lines[1:] == [str(tree / "src/mid.js"), str(tree / "old.py"), str(tree / ".github/ci.yml")]
+
+
+async def test_grep_content_with_flags_and_context(ctx: ToolContext, tree: Path) -> None:
+    args = {"pattern": "todo", "output_mode": "content", "-i": True, "type": "py"}
+    out = await call(Grep(), ctx, **args)
+    assert f"{tree}/old.py:2:    return 'TODO'" in out.content
+    assert f"{tree}/src/new.py:4:    todo = 1" in out.content
+    assert "mid.js" not in out.content
+    out = await call(Grep(), ctx, pattern="^def new", output_mode="content", glob="*.py", **{"-B": 2, "-A": 1})
+    assert out.content.splitlines() == [
+        f"{tree}/src/new.py-1-import os",
+        f"{tree}/src/new.py-2-",
+        f"{tree}/src/new.py:3:def new():",
+        f"{tree}/src/new.py-4-    todo = 1",
+    ]
+    out = await call(Grep(), ctx, pattern="later", output_mode="content", **{"-n": False, "-C": 0})
+    assert out.content == f"{tree}/src/mid.js:// TODO later"
+    # The dashed names are what the model sees; the Python names work too.
+    schema = Grep.input_model.model_json_schema(by_alias=True)["properties"]
+    assert {"-i", "-n", "-A", "-B", "-C"} <= set(schema)
+    assert GrepInput(pattern="x", case_insensitive=True).case_insensitive
+
+
+async def test_grep_count_multiline_and_errors(ctx: ToolContext, tree: Path) -> None:
+    out = await call(Grep(), ctx, pattern="todo", output_mode="count", path=str(tree / "src"))
+    assert out.content.splitlines()[0] == f"{tree}/src/new.py:2"
+    assert "Found 2 matching lines across 1 files." in out.content
+    out = await call(Grep(), ctx, pattern=r"def new\(\):.*return", multiline=True, output_mode="content")
+    assert "new.py:3:def new():" in out.content and "new.py:5:    return todo" in out.content
+    assert (await call(Grep(), ctx, pattern=r"def new\(\):.*return")).content == "No files found"
+    with pytest.raises(ToolError, match="Grep failed"):
+        await call(Grep(), ctx, pattern="(unclosed")
+    with pytest.raises(ToolError, match="Grep failed"):
+        await call(Grep(), ctx, pattern="x", type="no-such-type")
+
+
+async def test_grep_head_limit_default_and_explicit(ctx: ToolContext, workspace: Path) -> None:
+    write(workspace / "many.txt", "".join(f"hit {i}\n" for i in range(300)))
+    out = await call(Grep(), ctx, pattern="hit", output_mode="content")
+    assert out.content.count("many.txt:") == 250
+    assert "first 250 of 300 lines" in out.content
+    out = await call(Grep(), ctx, pattern="hit", output_mode="content", head_limit=3)
+    assert out.content.count("many.txt:") == 3 and "first 3 of 300" in out.content
+
+
+async def test_ls_lists_a_tree_with_ignores_and_a_cap(ctx: ToolContext, tree: Path) -> None:
+    out = await call(LS(), ctx, path=str(tree), ignore=["*.log", "build"])
+    assert out.content.splitlines() == [
+        f"- {tree}/",
+        "  - old.py",
+        "  - src/",
+        "    - mid.js",
+        "    - new.py",
+    ]
+    for i in range(1005):
+        write(tree / "big" / f"{i}.txt", "")
+    out = await call(LS(), ctx, path=str(tree))
+    assert out.content.startswith("There are more than 1000 entries")
+    with pytest.raises(ToolError, match="absolute"):
+        await call(LS(), ctx, path="src")

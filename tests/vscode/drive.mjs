@@ -1,0 +1,222 @@
+// Drives code-server in headless Chromium (playwright-core, /usr/bin/chromium) through the Claw
+// extension the way a person would: Ask from the command palette, a Fix from the quick-fix menu, a
+// cancelled run from the progress notification. Prints one JSON line with what it saw; exits 1 on
+// failure. Run by tests/vscode/test_vscode_e2e.py, which starts code-server and the fake model.
+//
+// env: CLAW_E2E_URL (code-server URL with ?folder=), CLAW_E2E_WORKSPACE, CLAW_E2E_SCREENSHOT,
+//      PLAYWRIGHT_CORE (path of the playwright-core package), CHROMIUM (default /usr/bin/chromium)
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PLAYWRIGHT_CORE);
+
+const url = process.env.CLAW_E2E_URL;
+const workspace = process.env.CLAW_E2E_WORKSPACE;
+const screenshot = process.env.CLAW_E2E_SCREENSHOT;
+const steps = [];
+const result = { ok: false, steps, fixVia: null };
+
+function step(name, extra = {}) {
+  const entry = { name, t: Math.round(performance.now()), ...extra };
+  steps.push(entry);
+  console.error(`[drive] ${name}${Object.keys(extra).length ? ' ' + JSON.stringify(extra) : ''}`);
+}
+
+async function waitFor(what, fn, timeoutMs = 30_000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (last) {
+        return last;
+      }
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+const normalize = (s) => s.replace(/\u00a0/g, ' ');
+
+async function editorText(page) {
+  const text = await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+  return normalize(text);
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ state: 'visible', timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+async function openFile(page, name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(name);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 10_000 });
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().waitFor();
+  await page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
+}
+
+/** The text of the transcript webview (it lives in nested iframes). */
+async function transcriptText(page) {
+  for (const frame of page.frames()) {
+    try {
+      const log = frame.locator('#log');
+      if ((await log.count()) === 1) {
+        return normalize(await log.innerText());
+      }
+    } catch {
+      // a frame that navigated away
+    }
+  }
+  return '';
+}
+
+async function statusText(page) {
+  const item = page.locator('.statusbar-item', { hasText: 'Claw' }).first();
+  return (await item.count()) ? normalize(await item.innerText()) : '';
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  step('workbench loaded');
+  const idle = await waitFor('the Claw status bar item to say idle', async () => {
+    const text = await statusText(page);
+    return /Claw: idle/.test(text) ? text : false;
+  }, 60_000);
+  step('server ready', { status: idle });
+  result.statusIdle = idle;
+
+  // 1. Ask from the command palette.
+  await openFile(page, 'buggy.py');
+  step('opened buggy.py');
+  await runCommand(page, 'Claw: Ask…');
+  const box = page.locator('.quick-input-widget input');
+  await page.locator('.quick-input-widget', { hasText: 'Ask Claw' }).waitFor({ timeout: 10_000 });
+  await box.fill('Fix the bug in average(): it divides by the wrong count.');
+  await page.keyboard.press('Enter');
+  step('asked');
+  const fixed = await waitFor('the Ask edit to reach the editor', async () => {
+    const text = await editorText(page);
+    return text.includes('return sum(numbers) / len(numbers)') ? text : false;
+  }, 60_000);
+  result.askEditor = fixed;
+  step('ask edit applied in the editor');
+  const transcript1 = await waitFor('the transcript to show the finished Ask run', async () => {
+    const text = await transcriptText(page);
+    return text.includes('Fixed average') && text.includes('Run finished') ? text : false;
+  }, 30_000);
+  result.transcriptAfterAsk = transcript1;
+  step('transcript shows the Ask run');
+
+  // 2. Fix from the quick-fix menu (the lightbulb's menu) on a JSON syntax error.
+  await openFile(page, 'config.json');
+  step('opened config.json');
+  await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ timeout: 30_000 });
+  step('diagnostic shown');
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+  await page.keyboard.type('3:3');
+  await page.keyboard.press('Enter');
+  let fixItem;
+  for (let attempt = 0; attempt < 5 && !fixItem; attempt++) {
+    await page.keyboard.press('Control+.');
+    const item = page.locator('.action-widget .monaco-list-row', { hasText: 'Fix with Claw' }).first();
+    try {
+      await item.waitFor({ state: 'visible', timeout: 4_000 });
+      fixItem = item;
+    } catch {
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(1000);
+    }
+  }
+  if (fixItem) {
+    result.fixTitle = normalize(await fixItem.innerText());
+    await fixItem.click();
+    result.fixVia = 'quick fix menu';
+  } else {
+    step('no "Fix with Claw" in the quick-fix menu; using the palette command');
+    await runCommand(page, 'Claw: Fix Problem…');
+    result.fixVia = 'command palette';
+  }
+  step('fix started', { via: result.fixVia });
+  result.fixEditor = await waitFor('the Fix edit to reach the editor', async () => {
+    const text = await editorText(page);
+    return text.includes('"name": "demo",') ? text : false;
+  }, 60_000);
+  step('fix edit applied in the editor');
+  await waitFor('the squiggle to go away', async () =>
+    (await page.locator('.editor-group-container.active .squiggly-error').count()) === 0, 20_000);
+  step('diagnostic gone');
+  result.transcriptAfterFix = await waitFor('the transcript to show the Fix run', async () => {
+    const text = await transcriptText(page);
+    return text.includes('Added the missing comma') ? text : false;
+  }, 30_000);
+
+  // 3. A slow run, cancelled from its progress notification.
+  await runCommand(page, 'Claw: Ask…');
+  await page.locator('.quick-input-widget', { hasText: 'Ask Claw' }).waitFor({ timeout: 10_000 });
+  await box.fill('Explain this file slowly.');
+  await page.keyboard.press('Enter');
+  step('asked the slow run');
+  await waitFor('the status bar to say running', async () => /running/.test(await statusText(page)), 20_000);
+  const cancelButton = page.locator('.notifications-toasts .monaco-button', { hasText: 'Cancel' }).first();
+  await cancelButton.waitFor({ state: 'visible', timeout: 20_000 });
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-progress.png') });
+  await cancelButton.click();
+  step('clicked Cancel on the progress notification');
+  result.transcriptAfterCancel = await waitFor('the transcript to show the cancelled run', async () => {
+    const text = await transcriptText(page);
+    const runs = text.split('Run finished').length - 1;
+    return runs >= 3 && /cancel/i.test(text.slice(text.lastIndexOf('Run finished'))) ? text : false;
+  }, 30_000);
+  result.statusAfterCancel = await waitFor('the status bar to say idle again', async () => {
+    const text = await statusText(page);
+    return /Claw: idle/.test(text) ? text : false;
+  }, 20_000);
+  step('cancelled run finished');
+  await page.screenshot({ path: screenshot });
+  result.screenshot = screenshot;
+  result.ok = true;
+} catch (error) {
+  result.error = error instanceof Error ? error.stack : String(error);
+  if (page) {
+    try {
+      await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png') });
+      result.screenshot = screenshot.replace(/\.png$/, '-failure.png');
+      result.transcriptAtFailure = await transcriptText(page);
+      result.statusAtFailure = await statusText(page);
+      result.editorAtFailure = await editorText(page).catch(() => '');
+    } catch {
+      // the page is gone
+    }
+  }
+} finally {
+  await browser.close();
+}
+result.workspace = workspace && path.basename(workspace);
+console.log(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);
