@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench_edits", "bench_server"]
+BENCHES = ["bench_edits", "bench_server", "bench_tools"]
 
 
 def main(argv: list[str]) -> int:

@@ -50,13 +50,15 @@ export PATH="$NODE_PKG/bin:$PATH"
 # 3. code-server, built against Node 24 (its native modules need the matching headers: --nodedir).
 CS_DIR="$CACHE/code-server"
 CS_BIN="$CS_DIR/node_modules/.bin/code-server"
-if [[ ! -x "$CS_BIN" ]] || ! "$CS_BIN" --version >/dev/null 2>&1; then
+CS_NATIVE="$CS_DIR/node_modules/code-server/lib/vscode/node_modules/kerberos/build/Release/kerberos.node"
+if [[ ! -x "$CS_BIN" ]] || [[ ! -f "$CS_NATIVE" ]] || ! "$CS_BIN" --version >/dev/null 2>&1; then
   say "npm install ${CODE_SERVER_SPEC} into $CS_DIR (about 2 minutes, ~600 MB)"
   mkdir -p "$CS_DIR"
   (cd "$CS_DIR" && npm_config_nodedir="$NODE_PKG" npm install --no-save --no-audit --no-fund --loglevel=error \
       --unsafe-perm "$CODE_SERVER_SPEC" --nodedir="$NODE_PKG") \
     || die "npm install ${CODE_SERVER_SPEC} failed"
   "$CS_BIN" --version >/dev/null 2>&1 || die "code-server installed but '$CS_BIN --version' fails"
+  [[ -f "$CS_NATIVE" ]] || die "code-server's postinstall did not build its native modules ($CS_NATIVE missing): were install scripts blocked? See $CS_DIR"
 else
   say "code-server $("$CS_BIN" --version | head -1): present"
 fi

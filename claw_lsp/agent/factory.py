@@ -70,6 +70,8 @@ def build_agent(
         permissions = PermissionEngine(
             settings, folders, local_settings_path=root / ".claw" / "settings.local.json"
         )
+    # The view refuses writes outside the workspace unless an explicit allow rule names them.
+    workspace.write_allowed = permissions.allows_write_outside
     tools = default_tools()
     system = build_system_prompt(
         folders,

@@ -39,7 +39,7 @@ from claw_lsp.agent.messages import (
     ToolUseBlock,
     Usage,
 )
-from claw_lsp.agent.permissions import PermissionRequest
+from claw_lsp.agent.permissions import PermissionAnswer, PermissionRequest, authorize
 from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
 from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput, tool_schema
 
@@ -566,43 +566,26 @@ class Run:
         """Return None when the call may run, else the refusal the model reads."""
         agent = self.agent
         hook_permission = None
+        hook_reason = ""
         if agent.hook_runner is not None:
             outcome = await agent.hook_runner.pre_tool_use(tool.name, tool_use.input, tool_use.id)
             if outcome.blocked:
                 return f"Blocked by a PreToolUse hook: {outcome.reason}"
-            hook_permission = outcome.permission
-        decision = agent.permissions.decide(tool.name, tool.read_only, subject, tool_use.input)
-        if decision.behavior == "deny":
-            return f"Permission denied: {decision.reason}" if decision.reason else "Permission denied."
-        if hook_permission == "deny":
-            return "Permission denied by a PreToolUse hook."
-        if decision.behavior == "allow" or hook_permission == "allow":
-            return None
-        self.emit(
-            ToolCallUpdated(
-                tool_call_id=tool_use.id, status="pending", title=f"Waiting for permission: {title}"
-            )
+            hook_permission, hook_reason = outcome.permission, outcome.reason
+        result = await authorize(
+            agent.permissions,
+            _AnnouncingPrompter(agent.prompter, self, tool_use.id, title),
+            tool_call_id=tool_use.id,
+            tool_name=tool.name,
+            read_only=tool.read_only,
+            subject=subject,
+            input=tool_use.input,
+            title=title,
+            cwd=agent.state.cwd,
+            hook_permission=hook_permission,
+            hook_reason=hook_reason,
         )
-        answer = await agent.prompter.ask_permission(
-            PermissionRequest(
-                tool_call_id=tool_use.id,
-                tool_name=tool.name,
-                title=title,
-                subject=subject,
-                suggested_rule=decision.suggested_rule,
-                input=dict(tool_use.input),
-            )
-        )
-        if answer.outcome == "allow_always" and decision.suggested_rule:
-            agent.permissions.add_rule("allow", decision.suggested_rule)
-        elif answer.outcome == "reject_always" and decision.suggested_rule:
-            agent.permissions.add_rule("deny", decision.suggested_rule)
-        if answer.allowed:
-            return None
-        message = "The user denied permission for this tool call."
-        if answer.feedback:
-            message += f" Their feedback: {answer.feedback}"
-        return message
+        return None if result.allowed else result.message_for_model
 
     async def _after_edits(self) -> str | None:
         agent = self.agent
@@ -618,6 +601,24 @@ class Run:
         if not touched:
             return None
         return await agent.hooks.after_edits(touched)
+
+
+class _AnnouncingPrompter:
+    """Shows "Waiting for permission" on the tool call before the real prompter asks."""
+
+    def __init__(self, inner: Prompter, run: Run, tool_call_id: str, title: str) -> None:
+        self.inner, self.run, self.tool_call_id, self.title = inner, run, tool_call_id, title
+
+    async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
+        """Emit the pending update, then ask."""
+        self.run.emit(
+            ToolCallUpdated(
+                tool_call_id=self.tool_call_id,
+                status="pending",
+                title=f"Waiting for permission: {self.title}",
+            )
+        )
+        return await self.inner.ask_permission(request)
 
 
 def normalize_messages(messages: list[Message]) -> list[Message]:

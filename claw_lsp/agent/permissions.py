@@ -441,6 +441,10 @@ class PermissionEngine:
             return Decision("ask", f"{tool_name} changes files", suggestion)
         return Decision("ask", f"{subject} is outside the workspace", suggestion)
 
+    def allows_write_outside(self, path: Path) -> bool:
+        """True when an explicit Edit/Write allow rule names this path outside the workspace."""
+        return self._explicit_path_allow("Write", path) is not None
+
     def _explicit_path_allow(self, tool_name: str, path: Path | None) -> Rule | None:
         if path is None:
             return None

@@ -69,6 +69,8 @@ class ClawLanguageServer(LanguageServer):
         self.tasks: set[asyncio.Task[Any]] = set()
         # Importing the model SDK in two threads at once breaks it: agents wait for the warm-up.
         self.warmup: asyncio.Task[Any] | None = None
+        # Set once the first settings load finished (a claw.ask may arrive before `initialized`).
+        self.settings_ready = asyncio.Event()
         self.runs = RunManager(self)
 
     # -- workspace ---------------------------------------------------------------------------------
@@ -240,8 +242,11 @@ def register(server: ClawLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: ClawLanguageServer, params: types.InitializedParams) -> None:
         """Load settings (asking the client for section `claw`)."""
-        await ls.pull_configuration()
-        await ls.reload_settings()
+        try:
+            await ls.pull_configuration()
+            await ls.reload_settings()
+        finally:
+            ls.settings_ready.set()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

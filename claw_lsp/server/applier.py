@@ -29,7 +29,7 @@ from lsprotocol import types
 from pygls import uris
 
 from claw_lsp.server.review import ReviewOutcome, display_path
-from claw_lsp.server.textedit import apply_hunks, minimal_text_edits, rebase
+from claw_lsp.server.textedit import apply_hunks, apply_text_edits, minimal_text_edits, rebase
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.disk import DiskApplier
 from claw_lsp.workspace.view import ApplyResult, FileChange, FileSnapshot, OpenBuffer
@@ -164,6 +164,33 @@ class DocumentTracker:
         doc.dirty = doc.dirty or doc.text != text
         doc.text, doc.version = text, version
         self._notify(uri)
+
+    def apply_changes(
+        self,
+        uri: str,
+        changes: Iterable[types.TextDocumentContentChangeEvent],
+        version: int,
+        encoding: str,
+    ) -> str | None:
+        """Apply a didChange's content changes to the tracked text with LSP line rules; the new text.
+
+        Unlike pygls' `TextDocument` (which splits lines with `str.splitlines`, so a form feed or
+        U+2028 in a file shifts every later line), lines end only at \\n, \\r\\n and \\r here.
+        Returns None when the document is not tracked.
+        """
+        doc = self._docs.get(uri)
+        if doc is None:
+            return None
+        text = doc.text
+        for change in changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                text = apply_text_edits(
+                    text, [types.TextEdit(range=change.range, new_text=change.text)], encoding
+                )
+            else:
+                text = change.text
+        self.changed(uri, text, version)
+        return text
 
     def saved(self, uri: str, text: str | None = None) -> None:
         """The editor saved a document."""

@@ -660,6 +660,8 @@ class RunManager:
         from claw_lsp.agent.loop import AgentHooks
 
         ls = self.ls
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.settings_ready.wait(), REQUEST_TIMEOUT_S * 2)
         if ls.warmup is not None:
             await asyncio.wait([ls.warmup])
         hooks = AgentHooks(

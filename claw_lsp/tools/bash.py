@@ -122,7 +122,42 @@ async def kill_group(proc: asyncio.subprocess.Process) -> None:
     finally:
         if not dead and _signal_group(pgid, signal.SIGKILL):
             await _wait_group(pgid, 1.0)
-    await proc.wait()
+    await exited(proc)
+
+
+async def spawn_group(argv: list[str], cwd: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start a process in a new process group, stdout+stderr merged into one pipe.
+
+    A cancellation that arrives while the process is being created waits for the creation and
+    then kills the new group (asyncio's own clean-up would kill only the shell, then wait for the
+    pipe that the shell's children still hold open).
+    """
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+    )
+    try:
+        return await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        proc = await spawn
+        await kill_group(proc)
+        raise
+
+
+async def exited(proc: asyncio.subprocess.Process) -> int:
+    """Wait for the process itself to exit (unlike `proc.wait()`, not for its pipes to close)."""
+    delay = 0.002
+    while proc.returncode is None:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return proc.returncode
 
 
 class BashInput(BaseModel):
@@ -228,24 +263,13 @@ class Bash:
         timed_out = False
         background = False
         try:
-            proc = await asyncio.create_subprocess_exec(
-                "bash",
-                "-c",
-                _SCRIPT,
-                "bash",
-                args.command,
-                marker_name,
-                cwd=cwd,
-                env=self._env(ctx),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
+            proc = await spawn_group(
+                ["bash", "-c", _SCRIPT, "bash", args.command, marker_name], cwd, self._env(ctx)
             )
             pump = asyncio.create_task(_pump(proc, output))
             try:
                 try:
-                    await asyncio.wait_for(proc.wait(), timeout_ms / 1000)
+                    await asyncio.wait_for(exited(proc), timeout_ms / 1000)
                 except TimeoutError:
                     timed_out = True
                     await kill_group(proc)

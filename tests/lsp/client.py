@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import re
 import sys
@@ -111,6 +112,9 @@ class ClawClient(LanguageClient):
         # Called before an edit is applied (e.g. to let the "user" type first).
         self.before_apply: Callable[[types.ApplyWorkspaceEditParams], None] | None = None
         self.refuse_stale = True
+        self.init_result: types.InitializeResult | None = None
+        # What "all language servers" report, per URI (LSP Diagnostic dicts), for claw/diagnostics.
+        self.editor_diagnostics: dict[str, list[dict[str, Any]]] = {}
 
     # -- editor actions ------------------------------------------------------------------------------
 
@@ -241,9 +245,7 @@ class ClawClient(LanguageClient):
             text = path.read_text(encoding="utf-8") if path.exists() else ""
             path.write_text(_apply(text, edits, self.encoding), encoding="utf-8", newline="")
             return
-        ordered = sorted(
-            edits, key=lambda e: to_offset(doc.text, e.range.start, self.encoding), reverse=True
-        )
+        ordered = sorted(edits, key=lambda e: to_offset(doc.text, e.range.start, self.encoding), reverse=True)
         changes = []
         for e in ordered:
             start = to_offset(doc.text, e.range.start, self.encoding)
@@ -261,7 +263,10 @@ class ClawClient(LanguageClient):
 
 def _apply(text: str, edits: list[Any], encoding: str) -> str:
     spans = sorted(
-        ((to_offset(text, e.range.start, encoding), to_offset(text, e.range.end, encoding), e.new_text) for e in edits),
+        (
+            (to_offset(text, e.range.start, encoding), to_offset(text, e.range.end, encoding), e.new_text)
+            for e in edits
+        ),
         reverse=True,
     )
     for start, end, new in spans:
@@ -314,15 +319,28 @@ def make_client() -> ClawClient:
 
     for method in ("claw/permission", "claw/review", "claw/input", "claw/diagnostics", "claw/saveDocuments"):
 
-        def handler(params: Any, method: str = method) -> Any:
+        async def handler(params: Any, method: str = method) -> Any:
             data = plain(params)
             client.custom_requests.append((method, data))
             answer = client.answers.get(method)
             if answer is None:
                 raise RuntimeError(f"test client has no answer for {method}")
-            return answer(data)
+            result = answer(data)
+            return await result if inspect.isawaitable(result) else result
 
         client.feature(method)(handler)
+
+    client.answers["claw/diagnostics"] = lambda p: {
+        "items": [{"uri": uri, "diagnostics": client.editor_diagnostics.get(uri, [])} for uri in p["uris"]]
+    }
+
+    def save_documents(p: dict[str, Any]) -> dict[str, Any]:
+        saved = [uri for uri in p["uris"] if uri in client.docs]
+        for uri in saved:
+            client.save(uri)
+        return {"saved": saved}
+
+    client.answers["claw/saveDocuments"] = save_documents
     return client
 
 
@@ -375,6 +393,7 @@ async def session(
             initialization_options=options,
         )
     )
+    client.init_result = result
     encoding = result.capabilities.position_encoding or "utf-16"
     client.encoding = str(getattr(encoding, "value", encoding))
     try:

@@ -13,7 +13,9 @@ from tests.lsp.client import ALL_FEATURES, session
 def rng(line: int, char: int, end_line: int | None = None, end_char: int | None = None) -> types.Range:
     return types.Range(
         start=types.Position(line=line, character=char),
-        end=types.Position(line=line if end_line is None else end_line, character=char if end_char is None else end_char),
+        end=types.Position(
+            line=line if end_line is None else end_line, character=char if end_char is None else end_char
+        ),
     )
 
 
@@ -27,12 +29,22 @@ async def test_fix_with_claw_is_offered_once_per_diagnostic(workspace: Path, cli
     async with session(workspace, client_name) as client:
         doc = client.open(path)
         diagnostics = [
-            types.Diagnostic(range=rng(1, 4, 1, 18), message="Undefined name `undefined_name`\nmore detail", severity=types.DiagnosticSeverity.Error, source="ruff"),
-            types.Diagnostic(range=rng(0, 7, 0, 9), message="`os` imported but unused " + "x" * 100, severity=types.DiagnosticSeverity.Warning, source="ruff"),
+            types.Diagnostic(
+                range=rng(1, 4, 1, 18),
+                message="Undefined name `undefined_name`\nmore detail",
+                severity=types.DiagnosticSeverity.Error,
+                source="ruff",
+            ),
+            types.Diagnostic(
+                range=rng(0, 7, 0, 9),
+                message="`os` imported but unused " + "x" * 100,
+                severity=types.DiagnosticSeverity.Warning,
+                source="ruff",
+            ),
         ]
         actions = await client.code_actions(doc.uri, rng(0, 0, 1, 0), diagnostics)
         fixes = [a for a in actions if a.kind == types.CodeActionKind.QuickFix]
-        assert [a.title for a in fixes][0] == "Fix with Claw: Undefined name `undefined_name`"
+        assert next(a.title for a in fixes) == "Fix with Claw: Undefined name `undefined_name`"
         assert len(fixes) == 2
         assert len(fixes[1].title) <= len("Fix with Claw: ") + 80 and fixes[1].title.endswith("…")
         assert fixes[0].diagnostics and fixes[0].diagnostics[0].message.startswith("Undefined name")
@@ -109,12 +121,20 @@ async def test_selection_actions_need_a_selection(workspace: Path, client_name: 
         assert explain.command.arguments[0]["range"]["end"] == {"line": 1, "character": 16}
 
 
-async def test_server_lists_every_command_and_negotiates_sync(workspace: Path) -> None:
-    async with session(workspace, "neovim") as client:
-        pass
-    from tests.lsp.client import make_client  # noqa: F401  (import check only)
+@pytest.mark.parametrize(
+    ("client_name", "encoding"), [("visual-studio-code", "utf-16"), ("neovim", "utf-16")]
+)
+async def test_server_lists_every_command_and_syncs_incrementally(
+    workspace: Path, client_name: str, encoding: str
+) -> None:
+    from claw_lsp.server.protocol import ALL_COMMANDS
 
-    async with session(workspace, "visual-studio-code") as client:
-        caps = client.protocol.server_capabilities if hasattr(client.protocol, "server_capabilities") else None
-        del caps
-        assert client.encoding == "utf-16"
+    async with session(workspace, client_name) as client:
+        assert client.init_result is not None
+        caps = client.init_result.capabilities
+        assert caps.execute_command_provider is not None
+        assert set(caps.execute_command_provider.commands) == set(ALL_COMMANDS)
+        sync = caps.text_document_sync
+        assert sync.change == types.TextDocumentSyncKind.Incremental
+        assert client.encoding == encoding
+        assert caps.code_action_provider.resolve_provider is True

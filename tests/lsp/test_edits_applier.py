@@ -38,6 +38,7 @@ class Editor:
         self.client = client
         self.encoding = encoding
         self.docs: dict[str, list[Any]] = {}  # uri -> [text, version]
+        self.synced: dict[str, str] = {}  # uri -> the text the server was last told about
         self.received: list[types.ApplyWorkspaceEditParams] = []
         self.drop_stale = True  # Neovim: a stale versioned edit is dropped, yet applied: true
         self.drop_all = False  # answer applied: true and apply nothing
@@ -55,21 +56,33 @@ class Editor:
         uri = uris.from_fs_path(str(path))
         assert uri
         self.docs[uri] = [text, version]
+        self.synced[uri] = text
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id="python", version=version, text=text
+                )
             )
         )
         return uri
 
     def type(self, uri: str, new_text: str) -> None:
         """The user changes the buffer (one incremental didChange, sent at once)."""
-        old, version = self.docs[uri]
-        self.docs[uri] = [new_text, version + 1]
-        self._did_change(uri, old, new_text, version + 1)
+        self.docs[uri] = [new_text, self.docs[uri][1] + 1]
+        self._flush(uri)
 
     def text(self, uri: str) -> str:
         return str(self.docs[uri][0])
+
+    def _flush(self, uri: str) -> None:
+        """Send one didChange from the last synced text to the buffer's text now."""
+        if uri not in self.docs:
+            return
+        new, version = self.docs[uri]
+        old = self.synced[uri]
+        if old != new:
+            self.synced[uri] = new
+            self._did_change(uri, old, new, version)
 
     def _did_change(self, uri: str, old: str, new: str, version: int) -> None:
         changes: list[types.TextDocumentContentChangeEvent] = [
@@ -85,12 +98,11 @@ class Editor:
 
     def _edit_buffer(self, uri: str, edits: Any) -> None:
         old, version = self.docs[uri]
-        new = apply_text_edits(old, edits, self.encoding)
-        self.docs[uri] = [new, version + 1]
+        self.docs[uri] = [apply_text_edits(old, edits, self.encoding), version + 1]
         if self.debounce:
-            asyncio.get_running_loop().call_later(self.debounce, self._did_change, uri, old, new, version + 1)
+            asyncio.get_running_loop().call_later(self.debounce, self._flush, uri)
         else:
-            self._did_change(uri, old, new, version + 1)
+            self._flush(uri)
 
     def _open_from_disk(self, uri: str) -> None:
         path = Path(uris.to_fs_path(uri) or "")
@@ -120,7 +132,9 @@ class Editor:
                 if op.uri in self.docs:
                     del self.docs[op.uri]
                     self.client.text_document_did_close(
-                        types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=op.uri))
+                        types.DidCloseTextDocumentParams(
+                            text_document=types.TextDocumentIdentifier(uri=op.uri)
+                        )
                     )
             elif isinstance(op, types.RenameFile):
                 Path(uris.to_fs_path(op.old_uri) or "").rename(uris.to_fs_path(op.new_uri) or "")
@@ -149,7 +163,9 @@ async def _start(
     tmp_path: Path, flavour: str, features: dict[str, bool], caps: types.ClientCapabilities | None = None
 ) -> tuple[LanguageClient, Editor]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CLAW_TEST_CONFIRM_TIMEOUT": "1.0"}
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "tests.lsp.edit_test_server"], server_env=env)
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "tests.lsp.edit_test_server"], server_env=env
+    )
     client = await config.start()
     assert isinstance(client, LanguageClient)
     capabilities = caps or client_capabilities(flavour)
@@ -214,7 +230,8 @@ async def _apply(client: LanguageClient, **args: Any) -> dict[str, Any]:
     result = await client.workspace_execute_command_async(
         types.ExecuteCommandParams(command="test.apply", arguments=[args])
     )
-    return dict(result if isinstance(result, dict) else result._asdict())
+    assert result is not None
+    return {key: _get(result, key) for key in ("applied", "message", "finalText", "partial")}
 
 
 def _doc_edits(params: types.ApplyWorkspaceEditParams) -> list[types.TextDocumentEdit]:
@@ -306,7 +323,9 @@ async def test_stale_edit_dropped_by_neovim_is_not_counted_and_is_retried_rebase
     uri = editor.open(path, base)
     # The user types between the server's send and Neovim's apply: the versioned edit is stale.
     editor.before_edit = lambda: editor.type(uri, base.replace("one", "ONE"))
-    result = await _apply(client, path=str(path), newText=base.replace("five", "5"), baseText=base, baseVersion=1)
+    result = await _apply(
+        client, path=str(path), newText=base.replace("five", "5"), baseText=base, baseVersion=1
+    )
     assert result["applied"], result
     assert len(editor.received) == 2  # the dropped edit, then the retry against the fresh version
     assert _doc_edits(editor.received[1])[0].text_document.version == 2
@@ -434,7 +453,14 @@ async def test_review_answered_by_commands_per_hunk_first_answer_wins(
     uri = editor.open(path, TWO_HUNKS_BASE)
     editor.review_gate = asyncio.Event()  # the review UI stays open
     task = asyncio.create_task(
-        _apply(client, path=str(path), newText=TWO_HUNKS_NEW, baseText=TWO_HUNKS_BASE, baseVersion=1, mode="default")
+        _apply(
+            client,
+            path=str(path),
+            newText=TWO_HUNKS_NEW,
+            baseText=TWO_HUNKS_BASE,
+            baseVersion=1,
+            mode="default",
+        )
     )
     for _ in range(200):
         if editor.review_requests:
@@ -468,8 +494,9 @@ async def test_generic_client_reviews_with_show_message_request(
         editor.message_answer = answer
         path = tmp_path / "src" / "app.py"
         uri = editor.open(path, "a\nb\n")
-        result = await _apply(client, path=str(path), newText="a\nB\nc\n", baseText="a\nb\n", baseVersion=1,
-                              mode="default")
+        result = await _apply(
+            client, path=str(path), newText="a\nB\nc\n", baseText="a\nb\n", baseVersion=1, mode="default"
+        )
         assert result["applied"] is applied, result
         (request,) = editor.message_requests
         assert request.message == "Claw wants to edit src/app.py (+2 -1)"
@@ -488,12 +515,22 @@ async def test_apply_all_in_this_run_stops_asking(tmp_path: Path) -> None:
         one, two = tmp_path / "one.py", tmp_path / "two.py"
         editor.open(one, "1\n")
         editor.open(two, "2\n")
-        r1 = await _apply(client, path=str(one), newText="11\n", baseText="1\n", baseVersion=1, mode="default")
-        r2 = await _apply(client, path=str(two), newText="22\n", baseText="2\n", baseVersion=1, mode="default")
+        r1 = await _apply(
+            client, path=str(one), newText="11\n", baseText="1\n", baseVersion=1, mode="default"
+        )
+        r2 = await _apply(
+            client, path=str(two), newText="22\n", baseText="2\n", baseVersion=1, mode="default"
+        )
         assert r1["applied"] and r2["applied"]
         assert len(editor.message_requests) == 1
         other = await _apply(
-            client, runId="r-other", path=str(one), newText="111\n", baseText="11\n", baseVersion=2, mode="default"
+            client,
+            runId="r-other",
+            path=str(one),
+            newText="111\n",
+            baseText="11\n",
+            baseVersion=2,
+            mode="default",
         )
         assert other["applied"]
         assert len(editor.message_requests) == 2  # a new run asks again
@@ -538,7 +575,9 @@ async def test_user_typing_inside_the_debounce_window_still_confirms(
         asyncio.get_running_loop().create_task(later())
 
     editor.before_edit = type_later
-    result = await _apply(client, path=str(path), newText=base.replace("delta", "DELTA"), baseText=base, baseVersion=1)
+    result = await _apply(
+        client, path=str(path), newText=base.replace("delta", "DELTA"), baseText=base, baseVersion=1
+    )
     assert result["applied"], result
     assert len(editor.received) == 1
     assert result["finalText"] == "alpha!\nbeta\ngamma\nDELTA\n"

@@ -21,7 +21,9 @@ def edit_script(api: FakeMessagesAPI, path: Path) -> None:
 
 
 @pytest.mark.parametrize("client_name", ["visual-studio-code", "neovim"])
-async def test_accepted_review_lands_in_the_buffer(workspace: Path, fake_api: FakeMessagesAPI, client_name: str) -> None:
+async def test_accepted_review_lands_in_the_buffer(
+    workspace: Path, fake_api: FakeMessagesAPI, client_name: str
+) -> None:
     path = workspace / "calc.py"
     path.write_text(SOURCE)
     edit_script(fake_api, path)
@@ -34,11 +36,10 @@ async def test_accepted_review_lands_in_the_buffer(workspace: Path, fake_api: Fa
         assert path.read_text() == SOURCE  # nothing written behind the open buffer
         review = next(p for m, p in client.custom_requests if m == "claw/review")
         assert review["runId"] == run["runId"] and review["kind"] == "modify"
-        assert review["hunks"][0]["diff"] == "-    return x * 2\n+    return x * 3\n"
+        assert "-    return x * 2\n+    return x * 3\n" in review["hunks"][0]["diff"]
         token = f"claw-{run['runId']}"
         messages = [getattr(v, "message", None) for v in client.progress_reports[token]]
         assert "Waiting for your review of calc.py" in messages
-        assert any(m and m.startswith("Reading") for m in messages)
         assert [d.uri for d in client.shown_documents] == [doc.uri]
         assert client.shown_documents[0].take_focus is False
 
@@ -60,7 +61,9 @@ async def test_rejected_review_with_feedback_goes_back_to_the_model(
 
 
 @pytest.mark.parametrize("answer", ["Apply", "Reject"])
-async def test_review_by_show_message_request(workspace: Path, fake_api: FakeMessagesAPI, answer: str) -> None:
+async def test_review_by_show_message_request(
+    workspace: Path, fake_api: FakeMessagesAPI, answer: str
+) -> None:
     path = workspace / "calc.py"
     path.write_text(SOURCE)
     edit_script(fake_api, path)

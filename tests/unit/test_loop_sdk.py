@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from claw_lsp.agent.compaction import COMPACTION_SYSTEM, SUMMARY_MARKER
+from claw_lsp.agent.events import TextDelta
 from claw_lsp.agent.factory import build_agent
 from claw_lsp.agent.loop import INTERRUPTED, Agent
 from claw_lsp.agent.messages import Usage
@@ -126,7 +127,7 @@ async def test_cancel_mid_stream_stops_within_a_second_and_the_session_goes_on(
     run = agent.start("talk for a while")
     cancelled_at = 0.0
     async for event in run.events():
-        if not cancelled_at and event.type == "agent_message_chunk":
+        if not cancelled_at and isinstance(event, TextDelta):
             cancelled_at = time.monotonic()
             run.cancel()
     finished = await run.wait()
@@ -225,5 +226,9 @@ async def test_auto_compaction_makes_a_summary_request_and_the_session_goes_on(
     assert finished.result == "third answer"
     reloaded = agent.session.load_messages()
     assert reloaded[0].text().startswith(SUMMARY_MARKER)
-    assert [m.text() for m in reloaded[-4:]] == ["second question", "second answer", "third question",
-                                               "third answer"]
+    assert [m.text() for m in reloaded[-4:]] == [
+        "second question",
+        "second answer",
+        "third question",
+        "third answer",
+    ]

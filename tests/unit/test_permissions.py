@@ -23,7 +23,9 @@ from claw_lsp.agent.terminal_prompter import TerminalPrompter, terminal_prompter
 from claw_lsp.config import PermissionRules, Settings, load_settings
 
 
-def engine_for(ws: Path, mode: str = "default", *, local: Path | None = None, **rules: list[str]) -> PermissionEngine:
+def engine_for(
+    ws: Path, mode: str = "default", *, local: Path | None = None, **rules: list[str]
+) -> PermissionEngine:
     settings = Settings(permissionMode=mode, permissions=PermissionRules(**rules))  # type: ignore[arg-type]
     return PermissionEngine(settings, [ws], local)
 
@@ -170,7 +172,14 @@ def test_parse_rule() -> None:
 
 # -- adversarial shell corpus ---------------------------------------------------------------------
 
-BROAD = ["Bash(ls:*)", "Bash(git status:*)", "Bash(cat:*)", "Bash(echo:*)", "Bash(npm test:*)", "Bash(find:*)"]
+BROAD = [
+    "Bash(ls:*)",
+    "Bash(git status:*)",
+    "Bash(cat:*)",
+    "Bash(echo:*)",
+    "Bash(npm test:*)",
+    "Bash(find:*)",
+]
 
 NEVER_AUTO_ALLOWED = [
     "ls; rm -rf /",
@@ -326,7 +335,9 @@ def test_path_escapes_are_never_auto_allowed(ws: Path, tmp_path: Path) -> None:
     (secret_dir / "s.txt").write_text("s")
     (ws / "src" / "link").symlink_to(secret_dir)
     (ws / "src" / "filelink.txt").symlink_to(secret_dir / "s.txt")
-    engine = engine_for(ws, allow=["Edit(src/**)", "Read(src/**)", "Bash(ls:*)", "Bash(cat:*)", "Bash(git status:*)"])
+    engine = engine_for(
+        ws, allow=["Edit(src/**)", "Read(src/**)", "Bash(ls:*)", "Bash(cat:*)", "Bash(git status:*)"]
+    )
     edits = [
         ws / "src" / ".." / ".." / "outside" / "s.txt",
         ws / "src" / "link" / "s.txt",
@@ -377,7 +388,10 @@ def test_deny_rule_naming_a_symlink_covers_its_target(ws: Path, tmp_path: Path) 
     (real / "key").write_text("k")
     (ws / "secrets").symlink_to(real)
     engine = engine_for(ws, "bypassPermissions", deny=["Read(./secrets/**)"])
-    assert engine.decide("Read", True, str(real / "key"), {"file_path": str(ws / "secrets" / "key")}).behavior == "deny"
+    assert (
+        engine.decide("Read", True, str(real / "key"), {"file_path": str(ws / "secrets" / "key")}).behavior
+        == "deny"
+    )
 
 
 # -- always rules, asking -------------------------------------------------------------------------
@@ -403,7 +417,9 @@ async def test_always_rule_is_persisted_and_picked_up_by_a_fresh_load(ws: Path) 
     engine = PermissionEngine(loaded.settings, [ws], local)
     prompter = Scripted(PermissionAnswer("allow_always"))
     fields = {"tool_call_id": "t1", "tool_name": "Bash", "read_only": False}
-    result = await authorize(engine, prompter, subject="npm test -x", input={"command": "npm test -x"}, **fields)
+    result = await authorize(
+        engine, prompter, subject="npm test -x", input={"command": "npm test -x"}, **fields
+    )
     assert result.allowed
     assert prompter.asked[0].suggested_rule == "Bash(npm test:*)"
     data = json.loads(local.read_text())

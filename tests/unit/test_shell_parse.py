@@ -18,7 +18,7 @@ def argvs(command: str) -> list[list[str]]:
         ("a && b || c | d & e", [["a"], ["b"], ["c"], ["d"], ["e"]]),
         ("npm test&&rm x", [["npm", "test"], ["rm", "x"]]),
         ("ls\nrm -rf ~", [["ls"], ["rm", "-rf", "~"]]),
-        ('echo "a;b" \'c|d\'', [["echo", "a;b", "c|d"]]),
+        ("echo \"a;b\" 'c|d'", [["echo", "a;b", "c|d"]]),
         ("r''m \\x", [["rm", "x"]]),
         ("ls # ; rm -rf /", [["ls"]]),
         ("echo a#b", [["echo", "a#b"]]),
@@ -56,7 +56,9 @@ def test_hazards_are_flagged(command: str) -> None:
     assert parse(command).hazards
 
 
-@pytest.mark.parametrize("command", ["ls 2>&1", "ls >/dev/null 2>&1", "ls 2>/dev/null", "ls >&2", "grep x < in"])
+@pytest.mark.parametrize(
+    "command", ["ls 2>&1", "ls >/dev/null 2>&1", "ls 2>/dev/null", "ls >&2", "grep x < in"]
+)
 def test_harmless_redirections_are_not_hazards(command: str) -> None:
     assert parse(command).hazards == []
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.tools.bash import Bash, OutputBuffer
 from claw_lsp.tools.base import SessionState, ToolContext, ToolOutput
+from claw_lsp.tools.bash import Bash, BashInput, OutputBuffer
 from claw_lsp.workspace.view import WorkspaceView
 
 IGNORE_TERM = (
-    f"{sys.executable} -c \"import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    f'{sys.executable} -c "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); '
     "open('pid', 'w').write(str(os.getpid())); time.sleep(60)\""
 )
 
@@ -27,7 +27,7 @@ def ctx(workspace: Path) -> ToolContext:
 
 
 async def bash(ctx: ToolContext, command: str, **args: Any) -> ToolOutput:
-    return await Bash().run(Bash.input_model.model_validate({"command": command, **args}), ctx)
+    return await Bash().run(BashInput.model_validate({"command": command, **args}), ctx)
 
 
 def is_gone(pid: int) -> bool:
@@ -57,7 +57,9 @@ async def test_output_and_exit_code(ctx: ToolContext) -> None:
     assert out.is_error and "Exit code 2" in out.content
 
 
-async def test_cwd_persists_and_is_reset_when_leaving_the_workspace(ctx: ToolContext, workspace: Path) -> None:
+async def test_cwd_persists_and_is_reset_when_leaving_the_workspace(
+    ctx: ToolContext, workspace: Path
+) -> None:
     (workspace / "src").mkdir()
     assert (await bash(ctx, "pwd")).content == str(workspace)
     await bash(ctx, "cd src")
@@ -78,7 +80,9 @@ async def test_environment_hides_api_keys_and_adds_ctx_env(
 
 
 async def test_long_output_keeps_head_and_tail(ctx: ToolContext) -> None:
-    out = await bash(ctx, f"{sys.executable} -c \"import sys; sys.stdout.write('H' * 20000 + 'M' * 10000 + 'T' * 20000)\"")
+    out = await bash(
+        ctx, f"{sys.executable} -c \"import sys; sys.stdout.write('H' * 20000 + 'M' * 10000 + 'T' * 20000)\""
+    )
     text = out.content
     assert text.startswith("H" * 15000 + "\n\n... [20000 characters cut] ...\n\n")
     assert text.endswith("T" * 15000)
@@ -117,7 +121,7 @@ async def test_cancel_kills_the_group_and_propagates(ctx: ToolContext, workspace
 
 
 def test_title_and_subject(ctx: ToolContext) -> None:
-    args = Bash.input_model.model_validate({"command": "pytest -q\necho done"})
+    args = BashInput.model_validate({"command": "pytest -q\necho done"})
     assert Bash().title(args, ctx) == "Running: pytest -q…"
     assert Bash().subject(args, ctx) == "pytest -q\necho done"
 
@@ -130,3 +134,17 @@ async def test_background_child_holding_the_output_is_stopped(ctx: ToolContext, 
     pid = int(detached.content)
     assert not is_gone(pid)  # redirected: it keeps running, as asked
     os.kill(pid, 9)
+
+
+async def test_cancel_right_after_start_still_kills_everything(ctx: ToolContext, workspace: Path) -> None:
+    for delay in (0, 0.001, 0.005, 0.02):
+        task = asyncio.create_task(bash(ctx, f"sleep 30 & echo $! > sleeper{delay}; sleep 30"))
+        await asyncio.sleep(delay)
+        task.cancel()
+        started = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert time.monotonic() - started < 3
+        pidfile = workspace / f"sleeper{delay}"
+        if pidfile.exists() and pidfile.read_text().strip():
+            assert is_gone(int(pidfile.read_text()))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput
-from claw_lsp.tools.files import Edit, MultiEdit, Read, Write
+from claw_lsp.tools.files import Edit, MultiEdit, Read, ReadInput, Write
 from claw_lsp.workspace.view import ApplyResult, FileChange, OpenBuffer, WorkspaceView
 
 
@@ -36,8 +36,8 @@ async def test_read_numbers_lines_like_cat_n_and_records_snapshot(ctx: ToolConte
     out = await read(ctx, path)
     assert out == "     1\timport os\n     2\t\n     3\tprint(1)"
     assert ctx.state.read_files[path].text == "import os\n\nprint(1)\n"
-    assert Read().title(Read.input_model(file_path=str(path)), ctx) == "Reading app.py"
-    assert Read().subject(Read.input_model(file_path=str(path)), ctx) == str(path)
+    assert Read().title(ReadInput(file_path=str(path)), ctx) == "Reading app.py"
+    assert Read().subject(ReadInput(file_path=str(path)), ctx) == str(path)
 
 
 async def test_read_defaults_to_2000_lines_and_states_truncation(ctx: ToolContext, workspace: Path) -> None:
@@ -60,14 +60,16 @@ async def test_read_cuts_long_lines_with_a_marker(ctx: ToolContext, workspace: P
     assert "a" * 2001 not in out and "1 line(s) longer than 2000 characters were truncated" in out
 
 
-async def test_read_refuses_binary_relative_and_missing_paths_helpfully(ctx: ToolContext, workspace: Path) -> None:
+async def test_read_refuses_binary_relative_and_missing_paths_helpfully(
+    ctx: ToolContext, workspace: Path
+) -> None:
     (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(ToolError, match="binary"):
         await call(Read(), ctx, file_path=str(workspace / "logo.png"))
     with pytest.raises(ToolError, match=f"absolute path.*Did you mean {workspace}/src/app.py"):
         await call(Read(), ctx, file_path="src/app.py")
     (workspace / "config.yaml").write_text("x")
-    with pytest.raises(ToolError, match="does not exist.*config.yaml"):
+    with pytest.raises(ToolError, match=r"does not exist.*config\.yaml"):
         await call(Read(), ctx, file_path=str(workspace / "config.yml"))
     with pytest.raises(ToolError, match="directory"):
         await call(Read(), ctx, file_path=str(workspace))
@@ -117,7 +119,7 @@ async def test_edit_refused_when_file_changed_since_read(ctx: ToolContext, works
     path.write_text("x = 1\n")
     await read(ctx, path)
     path.write_text("x = 1\ny = 2\n")
-    with pytest.raises(ToolError, match="modified since you read it.*Read it again"):
+    with pytest.raises(ToolError, match=r"modified since you read it.*Read it again"):
         await call(Edit(), ctx, file_path=str(path), old_string="x = 1", new_string="x = 3")
     assert path.read_text() == "x = 1\ny = 2\n"
 
@@ -146,7 +148,9 @@ async def test_edit_ambiguous_and_missing_matches_say_where(ctx: ToolContext, wo
         await call(Edit(), ctx, file_path=str(path), old_string="c = 3\n  d", new_string="x")
     with pytest.raises(ToolError, match="exactly the same"):
         await call(Edit(), ctx, file_path=str(path), old_string="b", new_string="b")
-    out = await call(Edit(), ctx, file_path=str(path), old_string="a = 1", new_string="a = 9", replace_all=True)
+    out = await call(
+        Edit(), ctx, file_path=str(path), old_string="a = 1", new_string="a = 9", replace_all=True
+    )
     assert not out.is_error and path.read_text().count("a = 9") == 2
 
 
@@ -158,7 +162,9 @@ async def test_edit_crlf_file_with_lf_strings_keeps_crlf(ctx: ToolContext, works
     assert path.read_bytes() == b"1\r\n2\r\n2.5\r\nthree\r\n"
 
 
-async def test_edit_preserves_bom_and_latin1_bytes_outside_the_edit(ctx: ToolContext, workspace: Path) -> None:
+async def test_edit_preserves_bom_and_latin1_bytes_outside_the_edit(
+    ctx: ToolContext, workspace: Path
+) -> None:
     bom = workspace / "bom.txt"
     bom.write_bytes(b"\xef\xbb\xbfh\xc3\xa9 x\n")
     latin = workspace / "latin.txt"
@@ -250,7 +256,7 @@ async def test_multiedit_is_all_or_none(ctx: ToolContext, workspace: Path) -> No
     path.write_text("alpha\nbeta\n")
     await read(ctx, path)
     edits = [{"old_string": "alpha", "new_string": "gamma"}, {"old_string": "nope", "new_string": "x"}]
-    with pytest.raises(ToolError, match="Edit 2 of 2 failed.*None of the edits were applied"):
+    with pytest.raises(ToolError, match=r"Edit 2 of 2 failed.*None of the edits were applied"):
         await call(MultiEdit(), ctx, file_path=str(path), edits=edits)
     assert path.read_text() == "alpha\nbeta\n"
 

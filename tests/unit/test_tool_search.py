@@ -74,7 +74,9 @@ async def test_grep_content_with_flags_and_context(ctx: ToolContext, tree: Path)
     assert f"{tree}/old.py:2:    return 'TODO'" in out.content
     assert f"{tree}/src/new.py:4:    todo = 1" in out.content
     assert "mid.js" not in out.content
-    out = await call(Grep(), ctx, pattern="^def new", output_mode="content", glob="*.py", **{"-B": 2, "-A": 1})
+    out = await call(
+        Grep(), ctx, pattern="^def new", output_mode="content", glob="*.py", **{"-B": 2, "-A": 1}
+    )
     assert out.content.splitlines() == [
         f"{tree}/src/new.py-1-import os",
         f"{tree}/src/new.py-2-",
@@ -86,7 +88,7 @@ async def test_grep_content_with_flags_and_context(ctx: ToolContext, tree: Path)
     # The dashed names are what the model sees; the Python names work too.
     schema = Grep.input_model.model_json_schema(by_alias=True)["properties"]
     assert {"-i", "-n", "-A", "-B", "-C"} <= set(schema)
-    assert GrepInput(pattern="x", case_insensitive=True).case_insensitive
+    assert GrepInput.model_validate({"pattern": "x", "case_insensitive": True}).case_insensitive
 
 
 async def test_grep_count_multiline_and_errors(ctx: ToolContext, tree: Path) -> None:

@@ -6,6 +6,7 @@
 // env: CLAW_E2E_URL (code-server URL with ?folder=), CLAW_E2E_WORKSPACE, CLAW_E2E_SCREENSHOT,
 //      PLAYWRIGHT_CORE (path of the playwright-core package), CHROMIUM (default /usr/bin/chromium)
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -14,6 +15,7 @@ const { chromium } = require(process.env.PLAYWRIGHT_CORE);
 const url = process.env.CLAW_E2E_URL;
 const workspace = process.env.CLAW_E2E_WORKSPACE;
 const screenshot = process.env.CLAW_E2E_SCREENSHOT;
+const scenario = process.env.CLAW_E2E_SCENARIO || 'main';
 const steps = [];
 const result = { ok: false, steps, fixVia: null };
 
@@ -33,6 +35,9 @@ async function waitFor(what, fn, timeoutMs = 30_000, intervalMs = 250) {
         return last;
       }
     } catch (error) {
+      if (error.fatal) {
+        throw error;
+      }
       last = error;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
@@ -89,22 +94,13 @@ async function statusText(page) {
   return (await item.count()) ? normalize(await item.innerText()) : '';
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(30_000);
-  await page.goto(url);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-  step('workbench loaded');
+/** Ask, Fix, Cancel, then review and permission in the `default` mode. */
+async function mainScenario(page) {
   const idle = await waitFor('the Claw status bar item to say idle', async () => {
     const text = await statusText(page);
+    if (/server failed|stopped/.test(text)) {
+      throw Object.assign(new Error(`the status bar says: ${text}`), { fatal: true });
+    }
     return /Claw: idle/.test(text) ? text : false;
   }, 60_000);
   step('server ready', { status: idle });
@@ -198,9 +194,140 @@ try {
     return /Claw: idle/.test(text) ? text : false;
   }, 20_000);
   step('cancelled run finished');
+
+  // 4. Switch to the `default` permission mode in the workspace settings: the server restarts; then a
+  //    command is allowed from the permission quick pick and the edit accepted in the diff review.
+  fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+  fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'claw.permissionMode': 'default' }));
+  result.statusAfterRestart = await waitFor('the restarted server in the default mode', async () => {
+    const text = await statusText(page);
+    return /Claw: idle/.test(text) && !/acceptEdits/.test(text) ? text : false;
+  }, 30_000);
+  step('server restarted with the new mode', { status: result.statusAfterRestart });
+  await openFile(page, 'greet.py');
+  // `Ask Claw…` from the lightbulb: the server asks for the prompt with claw/input (an input box).
+  await page.keyboard.press('Control+G');
+  await page.locator('.quick-input-widget input').waitFor({ state: 'visible' });
+  await page.keyboard.type('2:5');
+  await page.keyboard.press('Enter');
+  const askItem = page.locator('.action-widget .monaco-list-row', { hasText: 'Ask Claw' }).first();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const bulb = page.locator('.editor-group-container.active .lightBulbWidget').first();
+    try {
+      await bulb.waitFor({ state: 'visible', timeout: 4_000 });
+      await bulb.click();
+      await askItem.waitFor({ state: 'visible', timeout: 4_000 });
+      break;
+    } catch {
+      await page.keyboard.press('Escape');
+      await page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
+    }
+  }
+  result.lightbulbItems = normalize(await page.locator('.action-widget').first().innerText());
+  await askItem.click();
+  result.askViaLightbulb = true;
+  step('picked Ask Claw… from the lightbulb');
+  await box.waitFor({ state: 'visible', timeout: 15_000 });
+  result.inputBoxText = normalize(await page.locator('.quick-input-widget').innerText());
+  await box.fill('Fix greet().');
+  await page.keyboard.press('Enter');
+  step('answered claw/input', { box: result.inputBoxText.split('\n').slice(0, 2).join(' | ') });
+  const widget = page.locator('.quick-input-widget');
+  const answered = [];
+  await waitFor('the permission and review prompts to be answered and the edit applied', async () => {
+    if (await widget.isVisible()) {
+      const text = normalize(await widget.innerText());
+      if (text.includes('Claw asks permission')) {
+        result.permissionText ??= text;
+        if (!answered.length) {
+          await page.screenshot({ path: screenshot.replace(/\.png$/, '-permission.png') });
+        }
+        await widget.locator('.monaco-list-row', { hasText: 'Allow once' }).first().click();
+        answered.push('permission');
+        step('allowed once', { text: text.split('\n').slice(0, 3).join(' | ') });
+        return false;
+      }
+      if (text.includes('Reject with feedback')) {
+        result.reviewText = text;
+        await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ timeout: 10_000 });
+        result.reviewTab = normalize(await page.locator('.tab.active').first().innerText());
+        await page.screenshot({ path: screenshot.replace(/\.png$/, '-review.png') });
+        await widget.locator('.monaco-list-row', { hasText: 'Accept' }).first().click();
+        answered.push('review');
+        step('accepted the review', { tab: result.reviewTab });
+        return false;
+      }
+    }
+    if (!answered.includes('review')) {
+      return false;
+    }
+    await page.locator('.tab', { hasText: 'greet.py' }).first().click();
+    const text = await editorText(page);
+    return text.includes('+ name') ? text : false;
+  }, 60_000, 400);
+  result.greetEditor = await editorText(page);
+  result.answered = answered;
+  result.markerFile = fs.existsSync(path.join(workspace, 'made-by-claw.txt'));
+  step('default-mode run done', { answered });
+  await waitFor('the status bar to say idle', async () => /Claw: idle/.test(await statusText(page)), 20_000);
+
+  // 5. Sessions, New Session and Status from the palette.
+  await runCommand(page, 'Claw: Sessions…');
+  const sessionRow = page.locator('.quick-input-widget .monaco-list-row').first();
+  await sessionRow.waitFor({ state: 'visible', timeout: 10_000 });
+  result.sessionsPick = normalize(await page.locator('.quick-input-widget .monaco-list-rows').first().innerText());
+  await page.keyboard.press('Escape');
+  await runCommand(page, 'Claw: New Session');
+  const toast = (hasText) => page.locator('.notifications-toasts .notification-toast', { hasText }).first();
+  await toast('new session').waitFor({ timeout: 10_000 });
+  result.newSessionToast = normalize(await toast('new session').innerText());
+  await runCommand(page, 'Claw: Show Status');
+  await toast('mode default').waitFor({ timeout: 10_000 });
+  result.statusToast = normalize(await toast('mode default').innerText());
+  step('sessions, new session and status shown');
+  await page.locator('.tab', { hasText: 'buggy.py' }).first().click();
   await page.screenshot({ path: screenshot });
   result.screenshot = screenshot;
   result.ok = true;
+}
+
+/** An untrusted workspace: the agent stays off and says why; trusting it starts the agent. */
+async function untrustedScenario(page) {
+  result.statusUntrusted = await waitFor('the status bar to say the agent is off', async () => {
+    const text = await statusText(page);
+    return /off \(untrusted workspace\)/.test(text) ? text : false;
+  }, 60_000);
+  step('agent off in the untrusted workspace', { status: result.statusUntrusted });
+  await page.screenshot({ path: screenshot });
+  await page.locator('.statusbar-item', { hasText: 'Claw' }).first().click();
+  const trust = page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first();
+  await trust.waitFor({ state: 'visible', timeout: 20_000 });
+  step('workspace trust editor opened from the status bar');
+  await trust.click();
+  result.statusTrusted = await waitFor('the agent to start once trusted', async () => {
+    const text = await statusText(page);
+    return /Claw: idle/.test(text) ? text : false;
+  }, 60_000);
+  step('agent started after trusting', { status: result.statusTrusted });
+  result.screenshot = screenshot;
+  result.ok = true;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1500, height: 950 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  await page.goto(url);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  step('workbench loaded');
+  await (scenario === 'untrusted' ? untrustedScenario(page) : mainScenario(page));
 } catch (error) {
   result.error = error instanceof Error ? error.stack : String(error);
   if (page) {

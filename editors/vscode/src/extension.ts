@@ -9,6 +9,7 @@ import * as commands from './commands';
 import { handleDiagnostics } from './diagnostics';
 import { handleInput } from './input';
 import { handlePermission } from './permission';
+import { NotificationProgressFeature } from './progress';
 import {
   type AskParams,
   type AskResult,
@@ -84,12 +85,16 @@ class Claw implements ClawService, vscode.Disposable {
     this.log.info(`Starting ${where}`);
     this.statusBar.setState('starting', where);
     const client = createClient(command, this.log);
+    client.registerFeature(new NotificationProgressFeature(client));
     this.registerHandlers(client);
     try {
       await client.start();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.error(`claw-lsp did not start: ${message}`);
+      if (command.source === 'PATH') {
+        this.log.error(`PATH searched: ${process.env.PATH ?? ''}. Set claw.serverPath or create the workspace's .venv.`);
+      }
       this.statusBar.setState('failed', `${where}: ${message}`);
       void client.dispose().catch(() => undefined);
       void vscode.window

@@ -27,7 +27,7 @@ export async function handlePermission(params: PermissionParams, token: vscode.C
     items.push({ label: '$(comment) Reject and tell Claw what to do instead…', option: reject, feedback: true });
   }
   const pick = vscode.window.createQuickPick<Pick>();
-  pick.title = `Claw wants to use ${what}`;
+  pick.title = `Claw asks permission: ${what}`;
   pick.placeholder = subject;
   pick.items = items;
   pick.ignoreFocusOut = true;

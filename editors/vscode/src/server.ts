@@ -136,7 +136,9 @@ export function createClient(command: ServerCommand, log: vscode.LogOutputChanne
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     outputChannel: log,
     initializationOptions: () => ({ ...serverSettings(), clientFeatures: CLIENT_FEATURES }),
-    synchronize: { configurationSection: SECTION },
+    // No `synchronize`: its push would send VS Code's type defaults ('' / 0) for unset settings. The
+    // server pulls section `claw` (answered below with the settings the user set) and the extension
+    // restarts the server when they change.
     middleware: {
       workspace: {
         configuration: configurationMiddleware as never,

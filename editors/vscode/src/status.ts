@@ -60,6 +60,9 @@ export class StatusBar implements vscode.Disposable {
         if (model) {
           parts.push(model);
         }
+        if (status?.permissionMode && status.permissionMode !== 'default') {
+          parts.push(status.permissionMode);
+        }
         if (costText) {
           parts.push(costText);
         }

@@ -190,6 +190,9 @@ function T.done()
   vim.wait(5000, function()
     return #vim.lsp.get_clients() == 0
   end, 20)
+  if vim.env.CLAW_TEST_DUMP then
+    T.dump()
+  end
   log('PASS')
   vim.cmd('qall!')
 end

@@ -15,6 +15,12 @@ T.run(function()
     {
       content = {
         T.text('Let me read the file.'),
+        T.tool('t0', 'TodoWrite', {
+          todos = {
+            { content = 'Read app.py', status = 'in_progress', activeForm = 'Reading app.py' },
+            { content = 'Fix average', status = 'pending', activeForm = 'Fixing average' },
+          },
+        }),
         T.tool('t1', 'Read', { file_path = '{{workspace}}/app.py' }),
       },
     },
@@ -24,6 +30,16 @@ T.run(function()
           file_path = '{{workspace}}/app.py',
           old_string = 'len(xs) + 1  # naïve',
           new_string = 'len(xs)  # naïve, ünïcode ✓',
+        }),
+      },
+    },
+    {
+      content = {
+        T.tool('t3', 'TodoWrite', {
+          todos = {
+            { content = 'Read app.py', status = 'completed', activeForm = 'Reading app.py' },
+            { content = 'Fix average', status = 'completed', activeForm = 'Fixing average' },
+          },
         }),
       },
     },
@@ -41,6 +57,9 @@ T.run(function()
   local text = T.transcript()
   T.check(15, 'transcript shows the prompt', text:find('fix the bug in average', 1, true))
   T.check(16, 'transcript shows a completed tool call', text:find('- ✓ ', 1, true))
+  -- The plan is one checklist, updated in place.
+  T.check(18, 'plan checklist done', text:find('- [x] Read app.py\n- [x] Fix average', 1, true))
+  T.eq(19, 'one plan block', 1, select(2, text:gsub('%*%*Plan%*%*', '')))
   -- The edit is in the editor's undo history.
   vim.api.nvim_buf_call(buf, function()
     vim.cmd('silent undo')

@@ -8,6 +8,10 @@ T.run(function()
   T.open('app.py')
   vim.cmd('ClawAsk explain everything')
   T.wait_transcript(10, 'This is a long')
+  -- LspProgress feeds the statusline component while the run goes on.
+  T.wait(14, 'statusline progress', function()
+    return require('claw').statusline():find('Claw', 1, true) ~= nil
+  end, 5000)
   vim.cmd('ClawCancel')
   T.wait(11, 'the run to finish', function()
     return T.finished_runs() >= 1
@@ -15,5 +19,8 @@ T.run(function()
   local text = T.transcript()
   T.check(12, 'finished as cancelled', text:find('_run finished: cancel', 1, true))
   T.check(13, 'not the whole answer', select(2, text:gsub('long and slow', '')) < 200)
+  T.wait(15, 'statusline cleared after the run', function()
+    return require('claw').statusline() == ''
+  end, 5000)
   T.done()
 end)

@@ -7,7 +7,7 @@ T.run(function()
   T.setup({
     { content = { T.text('First answer.') }, stop_reason = 'end_turn' },
     { content = { T.text('Second answer.') }, stop_reason = 'end_turn' },
-  })
+  }, nil, { transcript = { layout = 'float' } })
   local _, client = T.open('app.py')
   vim.cmd('ClawAsk remember the word pineapple')
   T.wait_transcript(10, 'First answer.')
@@ -42,7 +42,7 @@ T.run(function()
   end)
   local status = client:request_sync(
     'workspace/executeCommand',
-    { command = 'claw.status', arguments = { {} } },
+    { command = 'claw.status', arguments = { vim.empty_dict() } },
     10000
   )
   T.eq(
@@ -58,6 +58,12 @@ T.run(function()
   end
   require('claw.transcript').follow_up()
   T.wait_transcript(17, 'Second answer.')
+  local win = vim.fn.bufwinid(require('claw.transcript').buf())
+  T.check(
+    19,
+    'the transcript is a float',
+    win ~= -1 and vim.api.nvim_win_get_config(win).relative ~= ''
+  )
   T.eq(18, 'the follow-up ran in the resumed session', first, require('claw').state.session_id)
   T.done()
 end)

@@ -27,6 +27,7 @@ local M = {}
 ---@field review? claw.ReviewOpts
 ---@field permission_feedback? boolean Ask for optional feedback after rejecting a tool call.
 ---@field progress_echo? boolean Echo run progress in the command line.
+---@field start? 'enable'|'autocmd' How setup() starts the server: vim.lsp.enable (0.11+) or vim.lsp.start from FileType/BufEnter autocmds (always on 0.10).
 
 ---@type claw.Opts
 M.defaults = {
@@ -40,6 +41,7 @@ M.defaults = {
   review = { layout = 'split' },
   permission_feedback = true,
   progress_echo = true,
+  start = 'enable',
 }
 
 ---@type claw.KeymapOpts
@@ -127,6 +129,9 @@ function M.lsp_config()
     init_options = M.init_options(),
     settings = { claw = vim.deepcopy(M.options.settings or {}) },
     handlers = handlers.table(),
+    on_init = function(client)
+      require('claw.diagnostics').attach(client)
+    end,
   }
 end
 

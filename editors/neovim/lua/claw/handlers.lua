@@ -21,7 +21,7 @@ function M.table()
       return require('claw.review').review(params, ctx)
     end,
     ['claw/diagnostics'] = function(_, params, ctx)
-      return require('claw.prompts').diagnostics(params, ctx)
+      return require('claw.diagnostics').handle(params, ctx)
     end,
     ['claw/saveDocuments'] = function(_, params)
       return require('claw.prompts').save_documents(params)

@@ -157,7 +157,7 @@ function M.fix()
   end
   local function send(d)
     local lsp_diag =
-      require('claw.prompts').lsp_diagnostics_of(bufnr, { d }, util.encoding(client))[1]
+      require('claw.diagnostics').lsp_diagnostics_of(bufnr, { d }, util.encoding(client))[1]
     -- No prompt: the server words the fix prompt from the diagnostic (as for the code action).
     M.ask({
       bufnr = bufnr,
@@ -388,7 +388,8 @@ end
 function M.setup(opts)
   opts = config.set(opts)
   set_keymaps(opts)
-  if vim.lsp.config and vim.lsp.enable then
+  local can_enable = vim.lsp.config ~= nil and vim.lsp.enable ~= nil
+  if can_enable and opts.start ~= 'autocmd' then
     vim.lsp.config('claw', config.lsp_config())
     vim.lsp.enable('claw')
     return

@@ -1,4 +1,4 @@
----@brief Handlers for `claw/input`, `claw/permission`, `claw/diagnostics`, `claw/saveDocuments`.
+---@brief Handlers for `claw/input`, `claw/permission` and `claw/saveDocuments`.
 local async = require('claw.async')
 local util = require('claw.util')
 
@@ -66,50 +66,6 @@ function M.permission(params)
     end
   end
   return result
-end
-
---- Neovim diagnostics of a buffer as LSP diagnostics, ranges converted to `enc`.
----@param bufnr integer
----@param diags vim.Diagnostic[]
----@param enc string
----@return lsp.Diagnostic[]
-function M.lsp_diagnostics_of(bufnr, diags, enc)
-  local out = {}
-  for _, d in ipairs(diags) do
-    local end_lnum = d.end_lnum or d.lnum
-    local end_col = d.end_col or d.col
-    out[#out + 1] = {
-      range = util.range(bufnr, d.lnum, d.col, end_lnum, end_col, enc),
-      severity = d.severity,
-      message = d.message,
-      source = d.source,
-      code = d.code,
-    }
-  end
-  return out
-end
-
---- All of a buffer's diagnostics (every namespace, every language server) as LSP diagnostics.
----@param bufnr integer
----@param enc string
----@return lsp.Diagnostic[]
-function M.lsp_diagnostics(bufnr, enc)
-  return M.lsp_diagnostics_of(bufnr, vim.diagnostic.get(bufnr), enc)
-end
-
---- `claw/diagnostics`: current diagnostics of every language server for the given URIs.
----@param params {uris: string[]}
----@param ctx lsp.HandlerContext
----@return table
-function M.diagnostics(params, ctx)
-  local enc = util.encoding(vim.lsp.get_client_by_id(ctx.client_id))
-  local items = {}
-  for _, uri in ipairs(params.uris or {}) do
-    local bufnr = util.loaded_buf(uri)
-    local diags = bufnr and M.lsp_diagnostics(bufnr, enc) or {}
-    items[#items + 1] = { uri = uri, diagnostics = diags }
-  end
-  return { items = items }
 end
 
 --- `claw/saveDocuments`: write the given buffers; returns the URIs that are saved.

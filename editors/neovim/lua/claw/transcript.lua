@@ -73,7 +73,9 @@ function M.buf()
     '_<CR> follow-up · <C-c> cancel · q close_',
   })
   set_keymaps(buf)
-  M.state = { buf = buf, runs = {}, text_open = false }
+  -- A new buffer (first use, or the old one was wiped): old extmarks are gone, headers too.
+  M.state.buf, M.state.text_open, M.state.current_run = buf, false, nil
+  M.state.runs = {}
   return buf
 end
 
@@ -268,6 +270,7 @@ function M.on_event(params)
   if type(params) ~= 'table' or type(params.update) ~= 'table' then
     return
   end
+  M.buf()
   local run_id = params.runId or 'run'
   if params.sessionId then
     M.state.session_id = params.sessionId

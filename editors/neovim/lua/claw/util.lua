@@ -95,6 +95,9 @@ function M.exec(client, command, arg, on_result, bufnr)
       on_result(err, result)
     end
   end
+  if next(arg) == nil then
+    arg = vim.empty_dict() -- `{}` must go out as a JSON object, not `[]`
+  end
   local cmd = { title = command, command = command, arguments = { arg } }
   if client.exec_cmd then
     client:exec_cmd(cmd, { bufnr = bufnr or 0 }, handler)
