@@ -1,15 +1,19 @@
 # claw-lsp: `make demo` runs the agent in a real editor, `make test` runs every test.
 # Both set up everything they need: the virtualenv (.venv) with the package, its dev tools and
-# Neovim; the Node tool chain of the VS Code extension; code-server and Chromium for its e2e test.
+# Neovim; stylua; the VS Code extension's Node tool chain; and, for the VS Code end-to-end test,
+# Node 24, code-server, playwright-core (cached in ~/.cache/claw-e2e) and Debian's Chromium.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+STYLUA := $(VENV)/stylua/node_modules/.bin/stylua
+VSCODE := editors/vscode
+VSCODE_STAMP := $(VSCODE)/node_modules/.installed
 
-.PHONY: setup test lint demo demo-cli bench vsix clean
+.PHONY: setup setup-e2e test lint demo demo-cli bench vsix clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(STYLUA) $(VSCODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,12 +21,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
+$(STYLUA):
+	npm install --prefix $(VENV)/stylua --no-audit --no-fund --loglevel=error @johnnymorganz/stylua-bin@2.5.2
+
+$(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json
+	cd $(VSCODE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup-e2e:
+	bash scripts/setup-vscode-e2e.sh
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(STYLUA) --config-path editors/neovim/.stylua.toml --check editors/neovim tests/nvim
+	cd $(VSCODE) && npm run -s typecheck && npm run -s lint
 
-test: setup lint
+vsix: setup
+	cd $(VSCODE) && npm run -s package
+
+test: setup setup-e2e lint vsix
 	$(BIN)/pytest -q
 
 demo: setup
@@ -35,4 +54,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(VSCODE)/node_modules $(VSCODE)/dist

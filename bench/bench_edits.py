@@ -26,7 +26,9 @@ def _payload(edits: list[types.TextEdit]) -> int:
 def _whole(old: str, new: str) -> list[types.TextEdit]:
     lines = old.split("\n")
     end = types.Position(line=len(lines) - 1, character=len(lines[-1]))
-    return [types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=end), new_text=new)]
+    return [
+        types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=end), new_text=new)
+    ]
 
 
 def _cases() -> list[tuple[str, str, str]]:
@@ -52,12 +54,21 @@ def main() -> None:
     for name, old, new in _cases():
         ours = minimal_text_edits(old, new, types.PositionEncodingKind.Utf16)
         mine, whole = _payload(ours), _payload(_whole(old, new))
-        rows.append((f"{name}: payload bytes ({len(ours)} edits)", f"{mine}", f"{whole}", f"{mine / whole:.5f}"))
+        rows.append(
+            (f"{name}: payload bytes ({len(ours)} edits)", f"{mine}", f"{whole}", f"{mine / whole:.5f}")
+        )
         t_ours = best_of(lambda o=old, n=new: minimal_text_edits(o, n, types.PositionEncodingKind.Utf16), 5)
         t_base = best_of(
             lambda o=old, n=new: list(difflib.unified_diff(o.splitlines(), n.splitlines(), lineterm="")), 5
         )
-        rows.append((f"{name}: compute ms vs unified_diff", f"{t_ours * 1e3:.2f}", f"{t_base * 1e3:.2f}", f"{t_ours / t_base:.2f}"))
+        rows.append(
+            (
+                f"{name}: compute ms vs unified_diff",
+                f"{t_ours * 1e3:.2f}",
+                f"{t_base * 1e3:.2f}",
+                f"{t_ours / t_base:.2f}",
+            )
+        )
     table(rows)
 
 

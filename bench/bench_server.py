@@ -47,6 +47,7 @@ server.start_io()
 STARTS = 3
 REQUESTS = 50
 CHANGES = 2000
+BURSTS = 2  # best of
 DOC_LINES = 5000
 TEXT_CHARS = 32_000  # per scripted turn: 2,000 deltas of 16 characters
 TIMEOUT_S = 30.0
@@ -228,27 +229,31 @@ async def _did_change_rate(
             )
             await client.code_actions(doc.uri, rng)
             await asyncio.sleep(SETTLE_S)  # steady state: claw-lsp's SDK warm-up is over
-            start = time.perf_counter()
-            for n in range(CHANGES):
-                line = (n * 37) % DOC_LINES
-                pos = types.Position(line=line, character=0)
-                doc.version += 1
-                client.text_document_did_change(
-                    types.DidChangeTextDocumentParams(
-                        text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
-                        content_changes=[
-                            types.TextDocumentContentChangePartial(
-                                range=types.Range(start=pos, end=pos), text="x"
-                            )
-                        ],
+            bursts = []
+            for _ in range(BURSTS):
+                start = time.perf_counter()
+                for n in range(CHANGES):
+                    pos = types.Position(line=(n * 37) % DOC_LINES, character=0)
+                    doc.version += 1
+                    client.text_document_did_change(
+                        types.DidChangeTextDocumentParams(
+                            text_document=types.VersionedTextDocumentIdentifier(
+                                uri=doc.uri, version=doc.version
+                            ),
+                            content_changes=[
+                                types.TextDocumentContentChangePartial(
+                                    range=types.Range(start=pos, end=pos), text="x"
+                                )
+                            ],
+                        )
                     )
-                )
-            await asyncio.wait_for(client.code_actions(doc.uri, rng), 60)
-            per_change[name] = (time.perf_counter() - start) / CHANGES
+                await asyncio.wait_for(client.code_actions(doc.uri, rng), 60)
+                bursts.append((time.perf_counter() - start) / CHANGES)
+            per_change[name] = min(bursts)
     c, b = per_change["claw"], per_change["bare"]
     rows.append(
         (
-            f"didChange: {CHANGES} edits to {DOC_LINES} lines, per change",
+            f"didChange: {CHANGES} edits to {DOC_LINES} lines, per change (best of {BURSTS})",
             f"{c * 1e6:.0f} us",
             f"{b * 1e6:.0f} us",
             f"{c / b:.2f}",

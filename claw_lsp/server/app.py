@@ -268,9 +268,11 @@ def register(server: ClawLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: ClawLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
-        """Tell the tracker a buffer changed (pygls has already applied the change)."""
-        document = ls.workspace.get_text_document(params.text_document.uri)
-        ls.tracker.changed(params.text_document.uri, document.source, params.text_document.version)
+        """Apply the change to the tracker's copy with LSP line rules (the agent reads that copy)."""
+        uri, version = params.text_document.uri, params.text_document.version
+        encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        if ls.tracker.apply_changes(uri, params.content_changes, version, encoding) is None:
+            ls.tracker.changed(uri, ls.workspace.get_text_document(uri).source, version)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: ClawLanguageServer, params: types.DidSaveTextDocumentParams) -> None:

@@ -273,8 +273,8 @@ async function mainScenario(page) {
 
   // 5. Sessions, New Session and Status from the palette.
   await runCommand(page, 'Claw: Sessions…');
-  const sessionRow = page.locator('.quick-input-widget .monaco-list-row').first();
-  await sessionRow.waitFor({ state: 'visible', timeout: 10_000 });
+  await page.locator('.quick-input-widget', { hasText: 'resume a session' }).waitFor({ timeout: 10_000 });
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'messages' }).first().waitFor({ timeout: 10_000 });
   result.sessionsPick = normalize(await page.locator('.quick-input-widget .monaco-list-rows').first().innerText());
   await page.keyboard.press('Escape');
   await runCommand(page, 'Claw: New Session');
@@ -285,6 +285,7 @@ async function mainScenario(page) {
   await toast('mode default').waitFor({ timeout: 10_000 });
   result.statusToast = normalize(await toast('mode default').innerText());
   step('sessions, new session and status shown');
+  result.transcriptFinal = await transcriptText(page);
   await page.locator('.tab', { hasText: 'buggy.py' }).first().click();
   await page.screenshot({ path: screenshot });
   result.screenshot = screenshot;

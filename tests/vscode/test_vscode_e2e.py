@@ -361,6 +361,8 @@ def test_ask_fix_cancel_review_and_permission_in_real_vscode(
     assert "messages" in str(result["sessionsPick"]), report
     assert "new session" in str(result["newSessionToast"]), report
     assert "mode default" in str(result["statusToast"]), report
+    # Runs started by the server's code actions show their prompt in the transcript too.
+    assert "Fix greet()." in str(result["transcriptFinal"]), report
     # The permission quick pick showed the exact command; the review showed the diff; both answered.
     assert "touch made-by-claw.txt" in result["permissionText"], report
     assert "Accept" in result["reviewText"], report

@@ -168,7 +168,7 @@ export async function status(service: ClawService): Promise<void> {
     return;
   }
   const cost = typeof s.costUsd === 'number' ? `$${s.costUsd.toFixed(4)}` : '$0';
-  const runs = s.runs?.length ?? 0;
+  const runs = s.runs?.filter((r) => r.running).length ?? 0;
   const choice = await vscode.window.showInformationMessage(
     `Claw: ${s.model ?? 'unknown model'} (${s.provider ?? '?'}) · mode ${s.permissionMode ?? '?'} · ` +
       `${runs ? `${runs} run(s) active` : 'idle'} · session ${s.sessionId ?? 'none'} · ${cost}`,

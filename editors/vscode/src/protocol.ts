@@ -64,12 +64,21 @@ export interface Usage {
   [key: string]: unknown;
 }
 
+export interface RunInfo {
+  runId: string;
+  sessionId?: string;
+  prompt?: string;
+  step?: number;
+  running?: boolean;
+  stopReason?: string | null;
+}
+
 export interface StatusResult {
   model?: string;
   provider?: string;
   permissionMode?: string;
   sessionId?: string;
-  runs?: unknown[];
+  runs?: RunInfo[];
   usage?: Usage;
   costUsd?: number;
 }

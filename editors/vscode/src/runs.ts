@@ -18,6 +18,8 @@ export class RunTracker implements vscode.Disposable {
   private readonly eventEmitter = new vscode.EventEmitter<ClawEvent>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   private readonly promptEmitter = new vscode.EventEmitter<PromptRecord>();
+  private readonly newRunEmitter = new vscode.EventEmitter<string>();
+  private readonly prompted = new Set<string>();
   private readonly events = new Map<string, ClawEvent[]>();
   /** Every event and prompt, in arrival order (bounded), for views that open late. */
   readonly history: (ClawEvent | PromptRecord)[] = [];
@@ -32,11 +34,14 @@ export class RunTracker implements vscode.Disposable {
   readonly onDidChange = this.changeEmitter.event;
   /** Fires when this extension sent a prompt. */
   readonly onPrompt = this.promptEmitter.event;
+  /** Fires with the run id of the first event of a run. */
+  readonly onNewRun = this.newRunEmitter.event;
 
   /** Records one `claw/event` notification. */
   handle(event: ClawEvent): void {
     const list = this.events.get(event.runId) ?? [];
     if (!this.events.has(event.runId)) {
+      this.newRunEmitter.fire(event.runId);
       this.events.set(event.runId, list);
       while (this.events.size > KEPT_RUNS) {
         const oldest = this.events.keys().next().value as string;
@@ -72,12 +77,18 @@ export class RunTracker implements vscode.Disposable {
     if (sessionId) {
       this.sessionId = sessionId;
     }
-    if (prompt) {
+    if (prompt && !this.prompted.has(runId)) {
+      this.prompted.add(runId);
       const record: PromptRecord = { runId, prompt, sessionId };
       this.pushHistory(record);
       this.promptEmitter.fire(record);
     }
     this.changeEmitter.fire();
+  }
+
+  /** Whether the prompt of `runId` is known (sent from here, or looked up). */
+  hasPrompt(runId: string): boolean {
+    return this.prompted.has(runId);
   }
 
   /** The events seen so far for `runId`. */
@@ -118,5 +129,6 @@ export class RunTracker implements vscode.Disposable {
     this.eventEmitter.dispose();
     this.changeEmitter.dispose();
     this.promptEmitter.dispose();
+    this.newRunEmitter.dispose();
   }
 }
