@@ -531,7 +531,7 @@ class Run:
                 locations=[subject] if subject and tool.name != "Bash" else [],
             )
         )
-        refusal = await self._authorize(tool, tool_use, title, subject)
+        refusal = await self._authorize(tool, tool_use, title, subject, ctx)
         if refusal is not None:
             self._settle(tool_use, ToolOutput(refusal, True))
             return
@@ -561,9 +561,9 @@ class Run:
         self._settle(tool_use, output)
 
     async def _authorize(
-        self, tool: Tool, tool_use: ToolUseBlock, title: str, subject: str | None
+        self, tool: Tool, tool_use: ToolUseBlock, title: str, subject: str | None, ctx: ToolContext
     ) -> str | None:
-        """Return None when the call may run, else the refusal the model reads."""
+        """Return None when the call may run (marking `ctx.preapproved`), else the refusal."""
         agent = self.agent
         hook_permission = None
         hook_reason = ""
@@ -585,6 +585,7 @@ class Run:
             hook_permission=hook_permission,
             hook_reason=hook_reason,
         )
+        ctx.preapproved = result.preapproved
         return None if result.allowed else result.message_for_model
 
     async def _after_edits(self) -> str | None:

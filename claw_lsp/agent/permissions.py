@@ -718,6 +718,8 @@ class AuthResult:
 
     allowed: bool
     message_for_model: str = ""
+    # True when a rule, the mode or a hook allowed the call without asking anyone.
+    preapproved: bool = False
 
 
 async def authorize(
@@ -742,7 +744,7 @@ async def authorize(
     if hook_permission == "deny":
         return AuthResult(False, f"Permission denied by a PreToolUse hook: {hook_reason}".rstrip(": "))
     if hook_permission == "allow" or (decision.behavior == "allow" and hook_permission != "ask"):
-        return AuthResult(True)
+        return AuthResult(True, preapproved=True)
     answer = await prompter.ask_permission(
         PermissionRequest(
             tool_call_id=tool_call_id,

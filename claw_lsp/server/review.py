@@ -128,7 +128,7 @@ class Reviewer:
         """Ask the user about `old_text` -> `new_text`; auto-accept in acceptEdits/bypass modes."""
         hunks = compute_hunks(old_text, new_text)
         every = {h.index for h in hunks}
-        if self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES:
+        if change.preapproved or self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES:
             return ReviewOutcome(decision="accept", accepted_hunks=every, hunks=hunks, auto=True)
         change_id = f"c-{uuid.uuid4().hex[:8]}"
         loop = asyncio.get_running_loop()

@@ -64,6 +64,9 @@ class ToolContext:
     bash_timeout_ms: int = 120_000
     # Called by a tool to refine the visible step, e.g. "Running: pytest -q".
     set_title: Callable[[str], None] = lambda _title: None
+    # True when permission rules or the mode allowed this call without asking: its file changes
+    # skip the editor's review (the user already said yes to this kind of change).
+    preapproved: bool = False
     # Extra environment for Bash (never API keys).
     env: dict[str, str] = field(default_factory=dict)
 

@@ -413,6 +413,7 @@ async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolC
         new_text=running,
         base=current,
         tool_call_id=ctx.tool_call_id,
+        preapproved=ctx.preapproved,
         description=f"{tool} {rel}",
     )
     result = await apply_change(change, ctx)
@@ -561,6 +562,7 @@ class Write:
                 new_text=text,
                 base=current,
                 tool_call_id=ctx.tool_call_id,
+                preapproved=ctx.preapproved,
                 description=f"Write {rel}",
             )
         else:
@@ -570,6 +572,7 @@ class Write:
                 path=path,
                 new_text=text,
                 tool_call_id=ctx.tool_call_id,
+                preapproved=ctx.preapproved,
                 description=f"Create {rel}",
             )
         result = await apply_change(change, ctx)

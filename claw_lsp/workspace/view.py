@@ -81,6 +81,7 @@ class FileChange:
     new_path: Path | None = None  # rename target
     tool_call_id: str = ""
     description: str = ""  # e.g. "Edit src/app.py"
+    preapproved: bool = False  # allowed by a rule or the mode: no review needed
 
 
 @dataclass

@@ -99,3 +99,19 @@ async def test_review_answered_by_command(workspace: Path, fake_api: FakeMessage
         await wait_until(lambda: client.finished(run["runId"]), what="run end")
         assert doc.text == SOURCE.replace("x * 2", "x * 3")
         assert await client.command("claw.review.reject", {"changeId": review["changeId"]}) == {"ok": False}
+
+
+async def test_an_allow_rule_for_the_file_skips_the_review(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    path = workspace / "calc.py"
+    path.write_text(SOURCE)
+    (workspace / ".claw").mkdir()
+    (workspace / ".claw" / "settings.json").write_text('{"permissions": {"allow": ["Edit(calc.py)"]}}')
+    edit_script(fake_api, path)
+    async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
+        doc = client.open(path)
+        run = await client.command("claw.ask", {"prompt": "triple it", "uri": doc.uri})
+        await wait_until(lambda: client.finished(run["runId"]), what="run end")
+        assert doc.text == SOURCE.replace("x * 2", "x * 3")
+        assert not [m for m, _ in client.custom_requests if m in ("claw/review", "claw/permission")]
