@@ -36,6 +36,7 @@ from claw_lsp.agent.messages import (
 )
 from claw_lsp.providers import pricing
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
+from claw_lsp.providers.sdk import SDKModel
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class _StreamRetry(Exception):
         self.error = error
 
 
-class AnthropicModel:
+class AnthropicModel(SDKModel):
     """A `Model` on `anthropic.AsyncAnthropic` streaming, with prompt caching and retries."""
 
     provider = "anthropic"
@@ -176,29 +177,26 @@ class AnthropicModel:
         **_other: object,
     ) -> None:
         """Configure the client; unrelated provider options in `_other` are ignored."""
-        self.name = model or default_model()
-        self.context_window = context_window or CONTEXT_WINDOWS.get(
-            re.sub(r"-\d{8}$", "", self.name), DEFAULT_CONTEXT_WINDOW
+        name = model or default_model()
+        super().__init__(
+            name,
+            context_window=context_window
+            or CONTEXT_WINDOWS.get(re.sub(r"-\d{8}$", "", name), DEFAULT_CONTEXT_WINDOW),
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            prices=prices,
         )
-        self._api_key = api_key
-        self._base_url = base_url
-        self.max_retries = max_retries
         self.stream_retries = stream_retries
         self.retry_base_delay = retry_base_delay
-        self.timeout = timeout
         self.thinking = thinking
-        self.prices = prices
-        self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def cost(self, usage: Usage) -> float:
         """The price in USD of `usage` with this model."""
         return pricing.cost(self.name, usage, self.prices)
 
-    def _get_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is not None and self._client_loop is loop:
-            return self._client
+    def _new_client(self) -> Any:
         import anthropic
 
         kwargs: dict[str, Any] = {"max_retries": self.max_retries, "timeout": self.timeout}
@@ -211,21 +209,13 @@ class AnthropicModel:
             raise ProviderError(
                 "No Anthropic API key: set the ANTHROPIC_API_KEY environment variable", kind="auth"
             )
-        self._client, self._client_loop = client, loop
         return client
 
-    @property
-    def base_url(self) -> str:
-        """Where requests go (for messages; never includes credentials)."""
-        if self._client is not None:
-            return str(self._client.base_url)
-        return self._base_url or "the Anthropic API"
+    def _default_base_url(self) -> str:
+        return "the Anthropic API"
 
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    def _known_key(self) -> str | None:
+        return self._api_key or (self._client.api_key if self._client is not None else None)
 
     async def complete(
         self, request: ModelRequest, on_delta: Callable[[Delta], None] | None = None
@@ -276,7 +266,7 @@ class AnthropicModel:
                 raise _StreamRetry(err) from e
             raise err from e
         except anthropic.APIConnectionError as e:
-            raise self._connection_error(e) from e
+            raise self._connection_error(e.__cause__ or e) from e
         except httpx2.TransportError as e:
             err = self._connection_error(e)
             if not delivered:
@@ -290,11 +280,6 @@ class AnthropicModel:
             model=final.model or self.name,
             cost_usd=self.cost(usage),
         )
-
-    def _scrub(self, text: str) -> str:
-        """Remove the API key from a message, should an error ever echo it."""
-        key = self._api_key or (self._client.api_key if self._client is not None else None)
-        return text.replace(key, "***") if key else text
 
     def _status_error(self, e: Any) -> ProviderError:
         """An APIStatusError as a one-line ProviderError."""
@@ -320,13 +305,3 @@ class AnthropicModel:
                 f"Anthropic API error ({err_type or status}): {api_msg}", kind="server", retryable=True
             )
         return ProviderError(f"Anthropic API error {status}: {api_msg}", kind="other")
-
-    def _connection_error(self, e: BaseException) -> ProviderError:
-        """A connection failure as a one-line ProviderError."""
-        import anthropic
-
-        reason = str(e.__cause__ or e) if isinstance(e, anthropic.APIConnectionError) else str(e)
-        reason = self._scrub(reason.splitlines()[0] if reason else type(e).__name__)
-        return ProviderError(
-            f"Connection to {self.base_url} failed: {reason}", kind="connection", retryable=True
-        )

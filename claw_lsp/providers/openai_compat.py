@@ -13,7 +13,6 @@ setting names the model. The SDK is imported lazily.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from claw_lsp.agent.messages import (
 )
 from claw_lsp.providers import pricing
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
+from claw_lsp.providers.sdk import SDKModel
 
 DEFAULT_CONTEXT_WINDOW = 128_000
 NO_KEY = "sk-no-key-set"
@@ -95,7 +95,7 @@ class _Call:
         return ToolUseBlock(id=self.id or f"call_{index}", name=self.name, input=parsed)
 
 
-class OpenAIModel:
+class OpenAIModel(SDKModel):
     """A `Model` on `openai.AsyncOpenAI` chat-completions streaming."""
 
     provider = "openai"
@@ -118,15 +118,15 @@ class OpenAIModel:
                 "The openai provider needs a model name: set `model` in settings or CLAW_MODEL",
                 kind="config",
             )
-        self.name = model
-        self.context_window = context_window or DEFAULT_CONTEXT_WINDOW
-        self._api_key = api_key
-        self._base_url = base_url
-        self.max_retries = max_retries
-        self.timeout = timeout
-        self.prices = prices
-        self._client: Any = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        super().__init__(
+            model,
+            context_window=context_window or DEFAULT_CONTEXT_WINDOW,
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            prices=prices,
+        )
 
     def cost(self, usage: Usage) -> float:
         """0, unless the `prices` setting gives this model a price."""
@@ -134,33 +134,21 @@ class OpenAIModel:
             return pricing.cost(self.name, usage, self.prices)
         return 0.0
 
-    @property
-    def base_url(self) -> str:
-        """Where requests go."""
-        if self._client is not None:
-            return str(self._client.base_url)
-        return self._base_url or os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
+    def _default_base_url(self) -> str:
+        return os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
 
-    def _get_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._client is not None and self._client_loop is loop:
-            return self._client
+    def _new_client(self) -> Any:
         import openai
 
-        self._client = openai.AsyncOpenAI(
+        return openai.AsyncOpenAI(
             api_key=self._api_key or os.environ.get("OPENAI_API_KEY") or NO_KEY,
             base_url=self._base_url or None,
             max_retries=self.max_retries,
             timeout=self.timeout,
         )
-        self._client_loop = loop
-        return self._client
 
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+    def _known_key(self) -> str | None:
+        return self._api_key or os.environ.get("OPENAI_API_KEY")
 
     async def complete(
         self, request: ModelRequest, on_delta: Callable[[Delta], None] | None = None
@@ -276,16 +264,6 @@ class OpenAIModel:
                 f"OpenAI-compatible API error {status}: {api_msg}", kind="server", retryable=True
             )
         return ProviderError(f"OpenAI-compatible API error {status}: {api_msg}", kind="other")
-
-    def _connection_error(self, e: BaseException) -> ProviderError:
-        reason = self._scrub((str(e).splitlines() or [type(e).__name__])[0])
-        return ProviderError(
-            f"Connection to {self.base_url} failed: {reason}", kind="connection", retryable=True
-        )
-
-    def _scrub(self, text: str) -> str:
-        key = self._api_key or os.environ.get("OPENAI_API_KEY")
-        return text.replace(key, "***") if key else text
 
 
 def _convert_usage(u: Any) -> Usage:
