@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
@@ -31,7 +32,20 @@ logger = logging.getLogger(__name__)
 
 
 class ClawProtocol(LanguageServerProtocol):
-    """pygls' protocol with one change: utf-16 positions whenever the client offers them."""
+    """pygls' protocol with two changes: utf-16 positions whenever the client offers them, and an
+    error response (not silence) to a request whose params cannot be read."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """Deserialize a message; a request with unreadable params is answered with the error."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if isinstance(data, dict) and "id" in data and "method" in data:
+                method = data.get("method")
+                error = exc.to_response_error()
+                error.message = f"{error.message}: the params of {method!r} do not have the LSP shape"
+                self._send_response(data["id"], error=error)
+            raise
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:

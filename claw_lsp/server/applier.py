@@ -380,8 +380,6 @@ class LspApplier:
                 final_text=target,
             )
         outcome = await self._review(change, shown_old, target)
-        if outcome.decision == "reject":
-            return _rejected(outcome)
         if outcome.decision == "partial":
             target = apply_hunks(shown_old, target, outcome.accepted_hunks)
             notes.append(_partial_note(outcome))
@@ -455,8 +453,6 @@ class LspApplier:
                 applied=True, message="No change: the file already has this text.", final_text=target
             )
         outcome = await self._review(change, current, target)
-        if outcome.decision == "reject":
-            return _rejected(outcome)
         if outcome.decision == "partial":
             target = apply_hunks(current, target, outcome.accepted_hunks)
             notes.append(_partial_note(outcome))
@@ -556,9 +552,7 @@ class LspApplier:
                 message=f"Not applied: {change.path} is open in the editor, which cannot delete files "
                 "for the language server. Ask the user to delete it.",
             )
-        outcome = await self._review(change, current, "")
-        if outcome.decision == "reject":
-            return _rejected(outcome)
+        await self._review(change, current, "")
         if self._editor_can("delete"):
             op = types.DeleteFile(
                 uri=uri,
@@ -586,9 +580,7 @@ class LspApplier:
                 "for the language server. Ask the user to rename it.",
             )
         text = buffer.text if buffer is not None else ""
-        outcome = await self._review(change, text, text)
-        if outcome.decision == "reject":
-            return _rejected(outcome)
+        await self._review(change, text, text)
         if self._editor_can("rename"):
             new_uri = path_to_uri(target)
             op = types.RenameFile(
@@ -634,11 +626,15 @@ class LspApplier:
     # -- LSP plumbing ---------------------------------------------------------------------------
 
     async def _review(self, change: FileChange, old_text: str, new_text: str) -> ReviewOutcome:
+        """The user's review of the change; raises _NotApplied when they reject it or cannot be asked."""
         try:
-            return await self.reviewer.review(change, old_text, new_text)
+            outcome = await self.reviewer.review(change, old_text, new_text)
         except Exception as exc:  # the client could not be asked: do not apply unreviewed
             log.exception("review of %s failed", change.path)
             raise _NotApplied(f"Not applied: the user could not be asked to review it ({exc}).") from exc
+        if outcome.decision == "reject":
+            raise _NotApplied(_rejection_message(outcome))
+        return outcome
 
     def _annotate(self, edits: list[types.TextEdit]) -> list[types.TextEdit | types.AnnotatedTextEdit]:
         if not self.client.change_annotations:
@@ -713,11 +709,11 @@ def _join(parts: Iterable[str]) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _rejected(outcome: ReviewOutcome) -> ApplyResult:
+def _rejection_message(outcome: ReviewOutcome) -> str:
     message = "The user rejected this change."
     if outcome.feedback:
         message += f" Their feedback: {outcome.feedback}"
-    return ApplyResult(applied=False, message=message)
+    return message
 
 
 def _partial_note(outcome: ReviewOutcome) -> str:

@@ -10,6 +10,7 @@ disk, and answers the review requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -159,9 +160,11 @@ class Editor:
         return uris_
 
 
-async def _start(
+@contextlib.asynccontextmanager
+async def _session(
     tmp_path: Path, flavour: str, features: dict[str, bool], caps: types.ClientCapabilities | None = None
-) -> tuple[LanguageClient, Editor]:
+) -> AsyncIterator[tuple[LanguageClient, Editor]]:
+    """A test server with an `Editor` client of the given flavour, shut down on exit."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CLAW_TEST_CONFIRM_TIMEOUT": "1.0"}
     config = ClientServerConfig(
         server_command=[sys.executable, "-m", "tests.lsp.edit_test_server"], server_env=env
@@ -207,22 +210,35 @@ async def _start(
     )
     negotiated = result.capabilities.position_encoding
     assert str(getattr(negotiated, "value", negotiated) or "utf-16") == encoding
-    return client, editor
+    try:
+        yield client, editor
+    finally:
+        await client.shutdown_session()
 
 
 @pytest_asyncio.fixture
 async def vscode(tmp_path: Path) -> AsyncIterator[tuple[LanguageClient, Editor]]:
-    client, editor = await _start(tmp_path, "visual-studio-code", {"review": True, "saveDocuments": True})
-    yield client, editor
-    await client.shutdown_session()
+    async with _session(tmp_path, "visual-studio-code", {"review": True, "saveDocuments": True}) as started:
+        yield started
 
 
 @pytest_asyncio.fixture
 async def neovim(tmp_path: Path) -> AsyncIterator[tuple[LanguageClient, Editor]]:
-    client, editor = await _start(tmp_path, "neovim", {})
-    editor.debounce = 0.15
-    yield client, editor
-    await client.shutdown_session()
+    async with _session(tmp_path, "neovim", {}) as (client, editor):
+        editor.debounce = 0.15
+        yield client, editor
+
+
+@pytest_asyncio.fixture
+async def vscode_without_resource_operations(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[LanguageClient, Editor]]:
+    """VS Code's capabilities less resource operations: files are created, renamed, deleted on disk."""
+    caps = client_capabilities("visual-studio-code")
+    assert caps.workspace and caps.workspace.workspace_edit
+    caps.workspace.workspace_edit.resource_operations = None
+    async with _session(tmp_path, "visual-studio-code", {}, caps) as started:
+        yield started
 
 
 async def _apply(client: LanguageClient, **args: Any) -> dict[str, Any]:
@@ -370,24 +386,19 @@ async def test_file_creation_uses_resource_operations_and_save_documents(
     assert path.read_bytes() == b"print('hi')\r\n"
 
 
-async def test_file_creation_without_resource_operations_is_written_to_disk(tmp_path: Path) -> None:
-    caps = client_capabilities("visual-studio-code")
-    assert caps.workspace and caps.workspace.workspace_edit
-    caps.workspace.workspace_edit.resource_operations = None
-    client, editor = await _start(tmp_path, "visual-studio-code", {}, caps)
-    try:
-        path = tmp_path / "made.txt"
-        result = await _apply(client, path=str(path), kind="create", newText="hello\n")
-        assert result["applied"], result
-        assert editor.received == []
-        assert path.read_text() == "hello\n"
-    finally:
-        await client.shutdown_session()
+async def test_file_creation_without_resource_operations_is_written_to_disk(
+    vscode_without_resource_operations: tuple[LanguageClient, Editor], tmp_path: Path
+) -> None:
+    client, editor = vscode_without_resource_operations
+    path = tmp_path / "made.txt"
+    result = await _apply(client, path=str(path), kind="create", newText="hello\n")
+    assert result["applied"], result
+    assert editor.received == []
+    assert path.read_text() == "hello\n"
 
 
 async def test_generic_client_gets_unsaved_files_listed(tmp_path: Path) -> None:
-    client, editor = await _start(tmp_path, "visual-studio-code", {})
-    try:
+    async with _session(tmp_path, "visual-studio-code", {}) as (client, editor):
         path = tmp_path / "s.py"
         path.write_text("a\n")
         editor.open(path, "a\n")
@@ -398,8 +409,6 @@ async def test_generic_client_gets_unsaved_files_listed(tmp_path: Path) -> None:
         )
         assert list(_get(save, "unsaved")) == [str(path)]
         assert path.read_text() == "a\n"
-    finally:
-        await client.shutdown_session()
 
 
 TWO_HUNKS_BASE = "".join(f"line {i}\n" for i in range(1, 31))
@@ -489,8 +498,7 @@ async def test_review_answered_by_commands_per_hunk_first_answer_wins(
 async def test_generic_client_reviews_with_show_message_request(
     tmp_path: Path, answer: str | None, applied: bool
 ) -> None:
-    client, editor = await _start(tmp_path, "neovim", {})
-    try:
+    async with _session(tmp_path, "neovim", {}) as (client, editor):
         editor.message_answer = answer
         path = tmp_path / "src" / "app.py"
         uri = editor.open(path, "a\nb\n")
@@ -504,13 +512,10 @@ async def test_generic_client_reviews_with_show_message_request(
         assert editor.text(uri) == ("a\nB\nc\n" if applied else "a\nb\n")
         if not applied:
             assert result["message"] == "The user rejected this change."
-    finally:
-        await client.shutdown_session()
 
 
 async def test_apply_all_in_this_run_stops_asking(tmp_path: Path) -> None:
-    client, editor = await _start(tmp_path, "neovim", {})
-    try:
+    async with _session(tmp_path, "neovim", {}) as (client, editor):
         editor.message_answer = "Apply all in this run"
         one, two = tmp_path / "one.py", tmp_path / "two.py"
         editor.open(one, "1\n")
@@ -534,8 +539,6 @@ async def test_apply_all_in_this_run_stops_asking(tmp_path: Path) -> None:
         )
         assert other["applied"]
         assert len(editor.message_requests) == 2  # a new run asks again
-    finally:
-        await client.shutdown_session()
 
 
 async def test_concurrent_applies_to_one_buffer_are_serialized_and_rebased(
@@ -583,24 +586,20 @@ async def test_user_typing_inside_the_debounce_window_still_confirms(
     assert result["finalText"] == "alpha!\nbeta\ngamma\nDELTA\n"
 
 
-async def test_not_open_file_changed_on_disk_is_rebased_then_written(tmp_path: Path) -> None:
-    caps = client_capabilities("visual-studio-code")
-    assert caps.workspace and caps.workspace.workspace_edit
-    caps.workspace.workspace_edit.resource_operations = None
-    client, editor = await _start(tmp_path, "visual-studio-code", {}, caps)
-    try:
-        base = "a = 1\n\n\nb = 2\n"
-        path = tmp_path / "disk.py"
-        path.write_text(base.replace("a = 1", "a = 100"))  # changed on disk after the agent read it
-        result = await _apply(client, path=str(path), newText=base.replace("b = 2", "b = 200"), baseText=base)
-        assert result["applied"] and "merged" in result["message"], result
-        assert path.read_text() == "a = 100\n\n\nb = 200\n"
-        refused = await _apply(client, path=str(path), newText="a = 5\n\n\nb = 200\n", baseText=base)
-        assert not refused["applied"]
-        assert path.read_text() == "a = 100\n\n\nb = 200\n"
-        assert editor.received == []
-    finally:
-        await client.shutdown_session()
+async def test_not_open_file_changed_on_disk_is_rebased_then_written(
+    vscode_without_resource_operations: tuple[LanguageClient, Editor], tmp_path: Path
+) -> None:
+    client, editor = vscode_without_resource_operations
+    base = "a = 1\n\n\nb = 2\n"
+    path = tmp_path / "disk.py"
+    path.write_text(base.replace("a = 1", "a = 100"))  # changed on disk after the agent read it
+    result = await _apply(client, path=str(path), newText=base.replace("b = 2", "b = 200"), baseText=base)
+    assert result["applied"] and "merged" in result["message"], result
+    assert path.read_text() == "a = 100\n\n\nb = 200\n"
+    refused = await _apply(client, path=str(path), newText="a = 5\n\n\nb = 200\n", baseText=base)
+    assert not refused["applied"]
+    assert path.read_text() == "a = 100\n\n\nb = 200\n"
+    assert editor.received == []
 
 
 async def test_not_open_file_is_changed_through_the_editor_when_it_can(
@@ -632,17 +631,13 @@ async def test_delete_and_rename_use_resource_operations(
     assert kinds == ["RenameFile", "DeleteFile"]
 
 
-async def test_open_file_is_not_deleted_behind_an_editor_that_cannot(tmp_path: Path) -> None:
-    caps = client_capabilities("visual-studio-code")
-    assert caps.workspace and caps.workspace.workspace_edit
-    caps.workspace.workspace_edit.resource_operations = None
-    client, editor = await _start(tmp_path, "visual-studio-code", {}, caps)
-    try:
-        path = tmp_path / "open.py"
-        path.write_text("o\n")
-        editor.open(path, "o\n")
-        result = await _apply(client, kind="delete", path=str(path), baseText="o\n")
-        assert not result["applied"] and "open in the editor" in result["message"]
-        assert path.exists()
-    finally:
-        await client.shutdown_session()
+async def test_open_file_is_not_deleted_behind_an_editor_that_cannot(
+    vscode_without_resource_operations: tuple[LanguageClient, Editor], tmp_path: Path
+) -> None:
+    client, editor = vscode_without_resource_operations
+    path = tmp_path / "open.py"
+    path.write_text("o\n")
+    editor.open(path, "o\n")
+    result = await _apply(client, kind="delete", path=str(path), baseText="o\n")
+    assert not result["applied"] and "open in the editor" in result["message"]
+    assert path.exists()

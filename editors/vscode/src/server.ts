@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  type ConfigurationParams,
+  type ConfigurationRequest,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
@@ -101,28 +101,24 @@ export async function resolveServerCommand(log: vscode.LogOutputChannel): Promis
 }
 
 /** Answers `workspace/configuration` for section `claw` with the explicitly set settings only. */
-function configurationMiddleware(
-  params: ConfigurationParams,
-  token: vscode.CancellationToken,
-  next: (params: ConfigurationParams, token: vscode.CancellationToken) => unknown,
-): unknown {
-  const passthrough = params.items.some((item) => item.section !== SECTION);
-  const fallback = passthrough ? next(params, token) : undefined;
-  const compose = (others: unknown): unknown => {
-    const otherValues = Array.isArray(others) ? others : [];
-    return params.items.map((item, i) => {
-      if (item.section !== SECTION) {
-        return (otherValues[i] as unknown) ?? null;
-      }
-      const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
-      return serverSettings(scope);
-    });
-  };
-  if (fallback instanceof Promise) {
-    return fallback.then(compose);
+const configurationMiddleware: ConfigurationRequest.MiddlewareSignature = async (params, token, next) => {
+  const values: unknown[] = params.items.map((item) => {
+    const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+    return item.section === SECTION ? serverSettings(scope) : null;
+  });
+  if (params.items.some((item) => item.section !== SECTION)) {
+    const others: unknown = await next(params, token);
+    if (Array.isArray(others)) {
+      const list = others as unknown[];
+      params.items.forEach((item, i) => {
+        if (item.section !== SECTION) {
+          values[i] = list[i];
+        }
+      });
+    }
   }
-  return compose(fallback);
-}
+  return values;
+};
 
 /** A language client for `command`, not yet started. */
 export function createClient(command: ServerCommand, log: vscode.LogOutputChannel): LanguageClient {
@@ -141,7 +137,7 @@ export function createClient(command: ServerCommand, log: vscode.LogOutputChanne
     // restarts the server when they change.
     middleware: {
       workspace: {
-        configuration: configurationMiddleware as never,
+        configuration: configurationMiddleware,
       },
     },
   };
