@@ -309,11 +309,16 @@ def register(server: ClawLanguageServer) -> None:
             await asyncio.wait(list(ls.tasks), timeout=2)
 
 
-def _warm_imports() -> None:
-    """Import the model SDK off the event loop (it costs about a second)."""
+def _warm_imports() -> str | None:
+    """Import the model SDK off the event loop (it costs about a second); the default model id."""
     for name in ("anthropic", "claw_lsp.agent.factory", "claw_lsp.tools.registry"):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    try:
+        from claw_lsp.providers.anthropic import default_model
+    except ImportError:
+        return None
+    return default_model()
 
 
 def create_server() -> ClawLanguageServer:

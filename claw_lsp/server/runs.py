@@ -596,6 +596,10 @@ class RunManager:
         from claw_lsp.agent.factory import resolve_provider
 
         provider, model = resolve_provider(self.ls.settings)
+        warmup = self.ls.warmup
+        warmed = warmup is not None and warmup.done() and not warmup.cancelled() and not warmup.exception()
+        if model is None and provider == "anthropic" and warmed and warmup is not None:
+            model = warmup.result()
         return provider, model or "default"
 
     # -- sessions ----------------------------------------------------------------------------------

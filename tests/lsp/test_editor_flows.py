@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -187,8 +189,28 @@ async def test_bad_settings_warn_once_with_key_and_reason(workspace: Path) -> No
         client.set_configuration({"permissionMode": "acceptEdits"}, section="claw")
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         await wait_until(lambda: True)
-        import asyncio
-
         await asyncio.sleep(0.3)
         assert (await client.command("claw.status"))["permissionMode"] == "acceptEdits"
         assert len([m for m in client.messages if m.type == types.MessageType.Warning]) == 1
+
+
+async def test_status_names_the_default_model_not_a_placeholder(workspace: Path) -> None:
+    async with session(workspace) as client:
+        status = await wait_until_status_model(client)
+        assert status["provider"] == "anthropic"
+        assert status["model"].startswith("claude-sonnet"), status["model"]
+
+
+async def wait_until_status_model(client: Any) -> dict[str, Any]:
+    """claw.status once the server has resolved the default model (after its SDK warm-up)."""
+    status: dict[str, Any] = {}
+
+    async def resolved() -> bool:
+        status.update(await client.command("claw.status"))
+        return status["model"] != "default"
+
+    for _ in range(100):
+        if await resolved():
+            return status
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the model stayed {status.get('model')!r}")

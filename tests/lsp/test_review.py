@@ -12,21 +12,23 @@ from tests.lsp.client import ALL_FEATURES, session, wait_until
 SOURCE = "def double(x):\n    return x * 2\n"
 
 
-def edit_script(api: FakeMessagesAPI, path: Path) -> None:
+def calc_with_edit_script(workspace: Path, api: FakeMessagesAPI) -> Path:
+    """Write calc.py and queue the model's Read, its Edit (x * 2 -> x * 3) and a last word."""
+    path = workspace / "calc.py"
+    path.write_text(SOURCE)
     api.queue(
         reply(tool_use("Read", {"file_path": str(path)})),
         reply(tool_use("Edit", {"file_path": str(path), "old_string": "x * 2", "new_string": "x * 3"})),
         reply(text("Changed the factor.")),
     )
+    return path
 
 
 @pytest.mark.parametrize("client_name", ["visual-studio-code", "neovim"])
 async def test_accepted_review_lands_in_the_buffer(
     workspace: Path, fake_api: FakeMessagesAPI, client_name: str
 ) -> None:
-    path = workspace / "calc.py"
-    path.write_text(SOURCE)
-    edit_script(fake_api, path)
+    path = calc_with_edit_script(workspace, fake_api)
     async with session(workspace, client_name, features=ALL_FEATURES, env=fake_api.env()) as client:
         client.answers["claw/review"] = lambda p: {"decision": "accept"}
         doc = client.open(path)
@@ -47,9 +49,7 @@ async def test_accepted_review_lands_in_the_buffer(
 async def test_rejected_review_with_feedback_goes_back_to_the_model(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
-    path = workspace / "calc.py"
-    path.write_text(SOURCE)
-    edit_script(fake_api, path)
+    path = calc_with_edit_script(workspace, fake_api)
     async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
         client.answers["claw/review"] = lambda p: {"decision": "reject", "feedback": "keep it at two"}
         doc = client.open(path)
@@ -64,9 +64,7 @@ async def test_rejected_review_with_feedback_goes_back_to_the_model(
 async def test_review_by_show_message_request(
     workspace: Path, fake_api: FakeMessagesAPI, answer: str
 ) -> None:
-    path = workspace / "calc.py"
-    path.write_text(SOURCE)
-    edit_script(fake_api, path)
+    path = calc_with_edit_script(workspace, fake_api)
     async with session(workspace, "neovim", env=fake_api.env()) as client:
         client.answer_message = lambda p: answer
         doc = client.open(path)
@@ -84,9 +82,7 @@ async def test_review_answered_by_command(workspace: Path, fake_api: FakeMessage
     """claw.review.accept answers an open claw/review (e.g. from a code lens)."""
     import asyncio
 
-    path = workspace / "calc.py"
-    path.write_text(SOURCE)
-    edit_script(fake_api, path)
+    path = calc_with_edit_script(workspace, fake_api)
     async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
         never: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
         client.answers["claw/review"] = lambda p: never  # the review UI stays open
@@ -104,11 +100,9 @@ async def test_review_answered_by_command(workspace: Path, fake_api: FakeMessage
 async def test_an_allow_rule_for_the_file_skips_the_review(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
-    path = workspace / "calc.py"
-    path.write_text(SOURCE)
     (workspace / ".claw").mkdir()
     (workspace / ".claw" / "settings.json").write_text('{"permissions": {"allow": ["Edit(calc.py)"]}}')
-    edit_script(fake_api, path)
+    path = calc_with_edit_script(workspace, fake_api)
     async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
         doc = client.open(path)
         run = await client.command("claw.ask", {"prompt": "triple it", "uri": doc.uri})

@@ -258,7 +258,8 @@ async def test_cancel_mid_stream(workspace: Path) -> None:
     assert messages[-1].text() == "[Request interrupted by user]"
 
 
-async def test_cancel_mid_tool_kills_bash_and_answers_the_tool_use(workspace: Path) -> None:
+async def _cancel_mid_sleep(workspace: Path) -> tuple[Agent, RunFinished, float]:
+    """Run an agent whose model calls Bash `sleep 30`; cancel it once the command is running."""
     agent = make_agent(
         workspace,
         [{"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "sleep 30"}}]}],
@@ -267,6 +268,11 @@ async def test_cancel_mid_tool_kills_bash_and_answers_the_tool_use(workspace: Pa
     finished, took = await _cancel_when(
         agent, "sleep", lambda e: e.type == "tool_call_update" and e.status == "in_progress"
     )
+    return agent, finished, took
+
+
+async def test_cancel_mid_tool_kills_bash_and_answers_the_tool_use(workspace: Path) -> None:
+    agent, finished, took = await _cancel_mid_sleep(workspace)
     assert finished.stop_reason == "cancelled"
     assert took < 1.5
     messages = agent.session.load_messages()
@@ -292,14 +298,7 @@ async def test_cancel_while_waiting_for_permission(workspace: Path) -> None:
 
 
 async def test_cancelled_session_resumes_cleanly(workspace: Path) -> None:
-    agent = make_agent(
-        workspace,
-        [{"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "sleep 30"}}]}],
-        permissionMode="bypassPermissions",
-    )
-    finished, _ = await _cancel_when(
-        agent, "sleep", lambda e: e.type == "tool_call_update" and e.status == "in_progress"
-    )
+    agent, finished, _ = await _cancel_mid_sleep(workspace)
     agent.session.close()
     resumed = make_agent(
         workspace, [{"content": [{"type": "text", "text": "back"}]}], session_id=finished.session_id
