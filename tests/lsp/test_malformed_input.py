@@ -101,8 +101,8 @@ async def test_wrong_shapes_and_unknown_names_get_errors_not_crashes(workspace: 
                  "params": {"command": "claw.nope", "arguments": []}})  # fmt: skip
     unknown = await client.response(4)
     assert "error" in unknown
-    client.send({"jsonrpc": "2.0", "id": 5, "method": "workspace/executeCommand",
-                 "params": {"command": "claw.sessions.resume", "arguments": [{"sessionId": 42}]}})  # fmt: skip
+    resume = {"command": "claw.sessions.resume", "arguments": [{"sessionId": 42}]}
+    client.send({"jsonrpc": "2.0", "id": 5, "method": "workspace/executeCommand", "params": resume})
     bad_arg = await client.response(5)
     assert "error" in bad_arg and bad_arg["error"]["message"]
     client.send({"jsonrpc": "2.0", "id": 6, "method": "textDocument/codeAction",
