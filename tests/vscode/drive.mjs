@@ -211,22 +211,29 @@ async function mainScenario(page) {
   await page.keyboard.type('2:5');
   await page.keyboard.press('Enter');
   const askItem = page.locator('.action-widget .monaco-list-row', { hasText: 'Ask Claw' }).first();
-  for (let attempt = 0; attempt < 5; attempt++) {
+  result.askAttempts = 0;
+  for (let attempt = 0; attempt < 6; attempt++) {
     const bulb = page.locator('.editor-group-container.active .lightBulbWidget').first();
     try {
       await bulb.waitFor({ state: 'visible', timeout: 4_000 });
       await bulb.click();
       await askItem.waitFor({ state: 'visible', timeout: 4_000 });
+      result.lightbulbItems = normalize(await page.locator('.action-widget').first().innerText());
+      await askItem.click();
+      result.askAttempts++;
+      // The server answers with claw/input; a click lost while the menu re-rendered starts nothing.
+      await box.waitFor({ state: 'visible', timeout: 6_000 });
       break;
     } catch {
+      if (/running/.test(await statusText(page))) {
+        break;
+      }
       await page.keyboard.press('Escape');
       await page.locator('.editor-group-container.active .monaco-editor textarea').first().focus();
     }
   }
-  result.lightbulbItems = normalize(await page.locator('.action-widget').first().innerText());
-  await askItem.click();
   result.askViaLightbulb = true;
-  step('picked Ask Claw… from the lightbulb');
+  step('picked Ask Claw… from the lightbulb', { attempts: result.askAttempts });
   await box.waitFor({ state: 'visible', timeout: 15_000 });
   result.inputBoxText = normalize(await page.locator('.quick-input-widget').innerText());
   await box.fill('Fix greet().');

@@ -181,7 +181,10 @@ class Claw implements ClawService, vscode.Disposable {
 
   async ask(params: AskParams): Promise<AskResult | undefined> {
     try {
-      const result = await this.execute<AskResult>(ServerCommand.ask, params);
+      const result = await this.execute<AskResult | { runId: null }>(ServerCommand.ask, params);
+      if (!result?.runId) {
+        return undefined; // the user dismissed the server's prompt
+      }
       this.tracker.started(result.runId, result.sessionId, params.prompt);
       this.log.info(`Run ${result.runId} started in session ${result.sessionId}.`);
       if (!this.transcript.visible) {
