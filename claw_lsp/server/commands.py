@@ -13,6 +13,7 @@ from lsprotocol import types
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
 
+from claw_lsp.agent.messages import Usage
 from claw_lsp.server.actions import truncate
 from claw_lsp.server.app import ClawLanguageServer
 from claw_lsp.server.protocol import (
@@ -252,13 +253,19 @@ def register(server: ClawLanguageServer) -> None:
             agent = h.slot.agent
             if agent is not None:
                 model = agent.model.name
+        active = ls.runs.slots.get(ls.runs.active_session_id or "")
+        session_agent = active.agent if active is not None else None
+        session_usage = session_agent.usage if session_agent is not None else Usage()
+        session_cost = session_agent.cost_usd if session_agent is not None else 0.0
         return {
             "model": model,
             "provider": provider,
             "permissionMode": ls.settings.permissionMode,
             "sessionId": ls.runs.active_session_id,
             "runs": runs,
-            "usage": ls.runs.totals.usage.model_dump(mode="json"),
-            "costUsd": round(ls.runs.totals.cost_usd, 6),
+            "usage": session_usage.model_dump(mode="json"),
+            "costUsd": round(session_cost, 6),
+            "totalUsage": ls.runs.totals.usage.model_dump(mode="json"),
+            "totalCostUsd": round(ls.runs.totals.cost_usd, 6),
             "workspace": str(ls.root),
         }

@@ -214,3 +214,19 @@ async def wait_until_status_model(client: Any) -> dict[str, Any]:
             return status
         await asyncio.sleep(0.1)
     raise AssertionError(f"the model stayed {status.get('model')!r}")
+
+
+async def test_status_reports_the_active_sessions_cost_and_the_servers_total(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    fake_api.queue(reply(text("hello"), usage={"input_tokens": 1000, "output_tokens": 500}))
+    async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
+        run = await client.command("claw.ask", {"prompt": "hi"})
+        await wait_until(lambda: client.finished(run["runId"]), what="run end")
+        first = await client.command("claw.status")
+        assert first["costUsd"] > 0 and first["costUsd"] == first["totalCostUsd"]
+        assert first["usage"]["input_tokens"] == 1000
+        await client.command("claw.sessions.new")
+        second = await client.command("claw.status")
+        assert second["costUsd"] == 0 and second["usage"]["input_tokens"] == 0
+        assert second["totalCostUsd"] == first["totalCostUsd"]
