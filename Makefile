@@ -1,7 +1,8 @@
 # claw-lsp: `make demo` runs the agent in a real editor, `make test` runs every test.
 # Both set up everything they need: the virtualenv (.venv) with the package, its dev tools and
 # Neovim; stylua; the VS Code extension's Node tool chain; and, for the VS Code end-to-end test,
-# Node 24, code-server, playwright-core (cached in ~/.cache/claw-e2e) and Debian's Chromium.
+# Node 24, code-server, playwright-core (cached in ~/.cache/claw-e2e) and Debian's Chromium;
+# for the generic-client test, Debian's Emacs with eglot.
 
 PYTHON ?= python3
 VENV := .venv
@@ -30,6 +31,7 @@ $(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json
 
 setup-e2e:
 	bash scripts/setup-vscode-e2e.sh
+	bash scripts/setup-eglot.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -672,7 +672,12 @@ class LspApplier:
         return self._workspace_edit_params([document_edit])
 
     async def _send_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        result = await self.server.workspace_apply_edit_async(params)
+        try:
+            result = await self.server.workspace_apply_edit_async(params)
+        except Exception as exc:  # an error response (eglot refuses edits that way): not applied
+            log.info("workspace/applyEdit failed: %s", exc)
+            reason = f"the editor refused it ({exc})"
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=reason)
         if result is None:
             return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the editor gave no answer")
         return result

@@ -4,7 +4,7 @@
 ;;   {"workspace": DIR, "file": "app.py", "line": 2 (1-based, the `# claw:` line),
 ;;    "action": "Claw: <instruction>", "comment": "# claw: <instruction>",
 ;;    "expected": FINAL BUFFER TEXT, "answer": "Apply" or null (the showMessageRequest answer),
-;;    "server": "/path/.venv/bin/claw-lsp", "timeout": SECONDS}
+;;    "result": THE MODEL'S FINAL TEXT, "server": "/path/.venv/bin/claw-lsp", "timeout": SECONDS}
 ;; The server inherits Emacs's environment (the fake Messages API's ANTHROPIC_BASE_URL / _API_KEY).
 ;; Only standard LSP is used: eglot's own code action menu, workspace/executeCommand,
 ;; workspace/applyEdit and window/showMessageRequest (answered through `completing-read').
@@ -17,7 +17,7 @@
 (defvar claw-exit-codes
   '((load . 2) (start . 3) (no-action . 4) (execute . 5) (timeout . 6) (text . 7)
     (comment . 8) (not-in-buffer . 9) (no-request . 10) (unexpected-request . 11)
-    (confirm . 12) (request-message . 13) (error . 1))
+    (confirm . 12) (request-message . 13) (run-end . 14) (error . 1))
   "A distinct exit code per failed check.")
 
 (defvar claw-scenario nil)
@@ -27,6 +27,11 @@
 (defvar claw-confirms nil "y-or-n-p questions (none expected).")
 (defvar claw-prompts nil "Every completing-read prompt, newest first.")
 (defvar claw-exec-result nil "What the code action's workspace/executeCommand answered.")
+(defvar claw-log-messages nil "window/logMessage messages, newest first.")
+
+(defun claw-record-notification (_server method &rest params)
+  (when (eq method 'window/logMessage)
+    (push (plist-get params :message) claw-log-messages)))
 
 (defun claw-log (fmt &rest args)
   (message "[eglot-driver] %s" (apply #'format fmt args)))
@@ -45,6 +50,7 @@
   (claw-log "showMessageRequest messages: %S" (reverse claw-requests))
   (claw-log "completing-read prompts: %S" (reverse claw-prompts))
   (claw-log "y-or-n-p questions: %S" (reverse claw-confirms))
+  (claw-log "window/logMessage: %S" (reverse claw-log-messages))
   (when (buffer-live-p claw-buffer)
     (claw-log "buffer text:\n%s" (with-current-buffer claw-buffer
                                    (buffer-substring-no-properties (point-min) (point-max)))))
@@ -53,7 +59,7 @@
     (when server
       (claw-log "eglot events (tail):\n%s" (claw-tail (jsonrpc-events-buffer server) 6000))
       (claw-log "server stderr (tail):\n%s"
-                (claw-tail (jsonrpc--stderr-buffer server) 4000)))))
+                (claw-tail (jsonrpc-stderr-buffer server) 4000)))))
 
 (defun claw-fail (what detail &rest args)
   (claw-log "FAIL (%s): %s" what (apply #'format detail args))
@@ -61,10 +67,18 @@
   (kill-emacs (or (cdr (assq what claw-exit-codes)) 1)))
 
 (defun claw-wait (seconds predicate)
-  "Process events until PREDICATE holds or SECONDS pass; return its last value."
-  (let ((deadline (+ (float-time) seconds)) value)
+  "Process events until PREDICATE holds or SECONDS pass; return its last value.
+The user is idle meanwhile, so idle timers run as in an interactive Emacs: batch Emacs never
+becomes idle by itself, and eglot sends didChange from an idle timer
+\=(`eglot-send-changes-idle-time')."
+  (let ((deadline (+ (float-time) seconds)) (idle-since (current-time)) (ran nil) value)
     (while (and (not (setq value (funcall predicate))) (< (float-time) deadline))
-      (accept-process-output nil 0.05))
+      (accept-process-output nil 0.05)
+      (dolist (timer (copy-sequence timer-idle-list))
+        (when (and (not (memq timer ran)) (not (timer--triggered timer))
+                   (time-less-p (timer--time timer) (time-since idle-since)))
+          (push timer ran)
+          (timer-event-handler timer))))
     value))
 
 (defun claw-buffer-text ()
@@ -96,6 +110,7 @@
       (add-to-list 'load-path dir))
     (unless (require 'eglot nil t) (claw-fail 'load "cannot load eglot (apt-get install elpa-eglot)")))
   (claw-log "emacs %s, eglot loaded from %s" emacs-version (locate-library "eglot"))
+  (advice-add 'eglot-handle-notification :before #'claw-record-notification)
   (fset 'completing-read #'claw-completing-read)
   (fset 'y-or-n-p #'claw-y-or-n-p)
   (fset 'yes-or-no-p #'claw-y-or-n-p)
@@ -143,8 +158,13 @@
                 ((equal text (with-temp-buffer (insert disk-before) (buffer-string)))
                  (claw-fail 'timeout "no edit reached the buffer within %ss" timeout))
                 (t (claw-fail 'text "the buffer does not hold the expected text"))))))
+    ;; The run's outcome comes as window/logMessage "Claw [<runId>] end_turn: <answer>".
+    (let ((outcome (format "Claw [%s] end_turn: %s" (plist-get claw-exec-result :runId)
+                           (claw-get 'result))))
+      (unless (claw-wait timeout (lambda () (member outcome claw-log-messages)))
+        (claw-fail 'run-end "no window/logMessage %S" outcome)))
     ;; Let late requests arrive, then check the buffer holds the edit (not only the disk).
-    (accept-process-output nil 0.5)
+    (claw-wait 0.3 #'ignore)
     (unless (equal (claw-buffer-text) (claw-get 'expected))
       (claw-fail 'text "the buffer changed after reaching the expected text"))
     (unless (buffer-modified-p claw-buffer)
@@ -164,6 +184,7 @@
         (claw-fail 'unexpected-request "a showMessageRequest was asked in acceptEdits mode")))
     (let ((server (with-current-buffer claw-buffer (eglot-current-server))))
       (ignore-errors (eglot-shutdown server nil 5)))
+    (claw-log "offered %S; showMessageRequest %S" claw-offered (reverse claw-requests))
     (claw-log "PASS")
     (kill-emacs 0)))
 

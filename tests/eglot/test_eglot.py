@@ -38,6 +38,7 @@ DRIVER = HERE / "driver.el"
 
 ORIGINAL = "def average(xs):\n    # claw: return 0.0 for an empty list\n    return sum(xs) / len(xs)\n"
 INSTRUCTION = "return 0.0 for an empty list"
+FINAL_TEXT = "Handled the empty list."
 EXPECTED = "def average(xs):\n    if not xs:\n        return 0.0\n    return sum(xs) / len(xs)\n"
 
 
@@ -51,6 +52,7 @@ def run_driver(workspace: Path, fake_api: FakeMessagesAPI, answer: str | None) -
         "comment": f"# claw: {INSTRUCTION}",
         "expected": EXPECTED,
         "answer": answer,
+        "result": FINAL_TEXT,
         "server": str(SERVER),
         "timeout": 20,
     }
@@ -101,7 +103,7 @@ def test_code_action_edits_the_buffer_in_accept_edits_mode(
                 },
             )
         ),
-        reply(text("Handled the empty list.")),
+        reply(text(FINAL_TEXT)),
     )
     run_driver(workspace, fake_api, answer=None)
     assert fake_api.pending == 0
@@ -127,7 +129,7 @@ def test_review_comes_as_show_message_request_in_default_mode(
                 },
             )
         ),
-        reply(text("Handled the empty list.")),
+        reply(text(FINAL_TEXT)),
     )
     run_driver(workspace, fake_api, answer="Apply")
     assert fake_api.pending == 0

@@ -97,7 +97,8 @@ async def test_runs_on_different_sessions_go_on_side_by_side(
         status = await client.command("claw.status")
         assert status["sessionId"] == first["sessionId"]  # the active session stays the first one
         assert {r["runId"] for r in status["runs"]} == {first["runId"], second["runId"]}
-        assert status["usage"]["output_tokens"] == 10
+        assert status["totalUsage"]["output_tokens"] == 10  # both runs
+        assert status["usage"]["output_tokens"] == 5  # the active session's run
 
 
 async def test_run_survives_a_did_change_storm_and_code_actions_answer_meanwhile(
