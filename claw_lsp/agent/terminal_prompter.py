@@ -1,14 +1,19 @@
 """Asks permission questions on the terminal (the CLI's prompter when stdin is a TTY).
 
 The question goes to stderr (stdout may carry JSON output); the answer is read from stdin in a
-worker thread (`asyncio.to_thread`) so the event loop keeps running and the run can be cancelled.
+daemon thread so the event loop keeps running and the run can be cancelled: a thread from
+`asyncio.to_thread` would still be blocked in `readline` after Ctrl-C, and `asyncio.run` waits for
+such threads before the process can exit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from typing import TextIO
+import threading
+from collections.abc import Callable
+from typing import TextIO, TypeVar
 
 from claw_lsp.agent.permissions import DenyingPrompter, PermissionAnswer, PermissionRequest, Prompter
 
@@ -24,7 +29,7 @@ class TerminalPrompter:
     async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
         """Show the exact command or path and read the user's choice."""
         async with self._lock:
-            return await asyncio.to_thread(self._ask, request)
+            return await _in_daemon_thread(lambda: self._ask(request))
 
     def _write(self, text: str) -> None:
         self.out.write(text)
@@ -71,3 +76,33 @@ def terminal_prompter_or_denying(stdin: TextIO | None = None) -> Prompter:
     if interactive:
         return TerminalPrompter(stream)
     return DenyingPrompter("stdin is not a terminal, so no one can be asked (non-interactive run)")
+
+
+_T = TypeVar("_T")
+
+
+async def _in_daemon_thread(work: Callable[[], _T]) -> _T:
+    """Run blocking `work` in a daemon thread; cancelling the await abandons the thread."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def settle(result: _T | None, error: BaseException | None) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        result: _T | None = None
+        error: BaseException | None = None
+        try:
+            result = work()
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="claw-terminal-prompt", daemon=True).start()
+    return await future
