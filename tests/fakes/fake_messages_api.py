@@ -41,6 +41,7 @@ import json
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -711,6 +712,19 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     api.stop()
+
+
+def standalone_command(
+    script: Path, port_file: Path, requests_log: Path | None = None, default_text: str | None = None
+) -> list[str]:
+    """The command line that runs this fake as its own process (run it from the repository root)."""
+    command = [sys.executable, "-m", "tests.fakes.fake_messages_api", "--script", str(script)]
+    command += ["--port-file", str(port_file)]
+    if requests_log is not None:
+        command += ["--requests-log", str(requests_log)]
+    if default_text is not None:
+        command += ["--default-text", default_text]
+    return command
 
 
 def wait_for_port_file(path: Path, timeout: float = 10.0) -> int:

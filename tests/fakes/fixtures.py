@@ -9,6 +9,16 @@ import pytest
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI
 
+# Environment that picks or reaches a model: never inherited by a test from the developer's shell.
+MODEL_ENV_KEYS = (
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "CLAW_MODEL",
+    "CLAW_PROVIDER",
+)
+
 
 @pytest.fixture(autouse=True)
 def isolated_state(
@@ -19,14 +29,7 @@ def isolated_state(
     for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         (root / name).mkdir()
         monkeypatch.setenv(name, str(root / name))
-    for key in (
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_BASE_URL",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "CLAW_MODEL",
-        "CLAW_PROVIDER",
-    ):
+    for key in MODEL_ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     yield root
 

@@ -10,7 +10,12 @@ from tests.lsp.client import ALL_FEATURES, session, wait_until
 SOURCE = "VALUE = 1\n"
 
 
-def edit_then_bash(api: FakeMessagesAPI, path: Path) -> None:
+def edit_then_bash(api: FakeMessagesAPI, workspace: Path) -> Path:
+    """A file, a workspace where tools run without asking, and a model that edits it then runs Bash."""
+    path = workspace / "settings.py"
+    path.write_text(SOURCE)
+    (workspace / ".claw").mkdir()
+    (workspace / ".claw" / "settings.json").write_text('{"permissionMode": "bypassPermissions"}')
     api.queue(
         reply(tool_use("Read", {"file_path": str(path)})),
         reply(
@@ -19,16 +24,13 @@ def edit_then_bash(api: FakeMessagesAPI, path: Path) -> None:
         reply(tool_use("Bash", {"command": f"cat {path.name}"})),
         reply(text("Done.")),
     )
+    return path
 
 
 async def test_shim_saves_the_changed_file_before_bash_runs(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
-    path = workspace / "settings.py"
-    path.write_text(SOURCE)
-    (workspace / ".claw").mkdir()
-    (workspace / ".claw" / "settings.json").write_text('{"permissionMode": "bypassPermissions"}')
-    edit_then_bash(fake_api, path)
+    path = edit_then_bash(fake_api, workspace)
     async with session(workspace, features=ALL_FEATURES, env=fake_api.env()) as client:
         doc = client.open(path)
         run = await client.command("claw.ask", {"prompt": "bump VALUE and show the file", "uri": doc.uri})
@@ -44,11 +46,7 @@ async def test_shim_saves_the_changed_file_before_bash_runs(
 async def test_generic_client_is_told_which_files_are_unsaved(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
-    path = workspace / "settings.py"
-    path.write_text(SOURCE)
-    (workspace / ".claw").mkdir()
-    (workspace / ".claw" / "settings.json").write_text('{"permissionMode": "bypassPermissions"}')
-    edit_then_bash(fake_api, path)
+    path = edit_then_bash(fake_api, workspace)
     async with session(workspace, "neovim", env=fake_api.env()) as client:
         doc = client.open(path)
         run = await client.command("claw.ask", {"prompt": "bump VALUE and show the file", "uri": doc.uri})

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -20,6 +19,7 @@ from tests.fakes.fake_messages_api import (
     dropped,
     http_error,
     reply,
+    standalone_command,
     stream_error,
     text,
     thinking,
@@ -153,17 +153,7 @@ def test_standalone_process_serves_a_script(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     log = tmp_path / "requests.jsonl"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_messages_api",
-            "--script",
-            str(script),
-            "--port-file",
-            str(port_file),
-            "--requests-log",
-            str(log),
-        ],
+        standalone_command(script, port_file, requests_log=log),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )

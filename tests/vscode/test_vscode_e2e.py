@@ -22,13 +22,15 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fakes.fake_messages_api import standalone_command
+from tests.fakes.fixtures import MODEL_ENV_KEYS
 
 pytestmark = pytest.mark.vscode
 
@@ -153,15 +155,7 @@ def e2e_env(tmp_path: Path) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         "npm_config_update_notifier": "false",
     }
-    for key in (
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_BASE_URL",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "CLAW_MODEL",
-        "CLAW_PROVIDER",
-        "VSCODE_IPC_HOOK_CLI",
-    ):
+    for key in (*MODEL_ENV_KEYS, "VSCODE_IPC_HOOK_CLI"):
         env.pop(key, None)
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         Path(env[key]).mkdir(parents=True, exist_ok=True)
@@ -200,19 +194,7 @@ def fake_api(tmp_path: Path, e2e_env: dict[str, str]) -> Iterator[tuple[str, Pat
     port_file, requests_log = tmp_path / "fake-api.port", tmp_path / "fake-api-requests.jsonl"
     log = (tmp_path / "fake-api.log").open("wb")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.fake_messages_api",
-            "--script",
-            str(script),
-            "--port-file",
-            str(port_file),
-            "--requests-log",
-            str(requests_log),
-            "--default-text",
-            "Done.",
-        ],
+        standalone_command(script, port_file, requests_log=requests_log, default_text="Done."),
         cwd=ROOT,
         env=e2e_env,
         stdout=log,
