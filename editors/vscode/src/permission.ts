@@ -1,6 +1,7 @@
 /** `claw/permission`: a modal quick pick that shows the exact command or path and the four options. */
 import * as vscode from 'vscode';
 import type { PermissionOption, PermissionParams, PermissionResult } from './protocol';
+import { pickOne } from './quickPick';
 
 const ICONS: Record<PermissionOption['kind'], string> = {
   allow_once: '$(check)',
@@ -26,22 +27,11 @@ export async function handlePermission(params: PermissionParams, token: vscode.C
   if (reject) {
     items.push({ label: '$(comment) Reject and tell Claw what to do instead…', option: reject, feedback: true });
   }
-  const pick = vscode.window.createQuickPick<Pick>();
-  pick.title = `Claw asks permission: ${what}`;
-  pick.placeholder = subject;
-  pick.items = items;
-  pick.ignoreFocusOut = true;
-  pick.matchOnDetail = true;
-  const chosen = await new Promise<Pick | undefined>((resolve) => {
-    const done = (value: Pick | undefined): void => {
-      resolve(value);
-      pick.dispose();
-    };
-    pick.onDidAccept(() => done(pick.selectedItems[0]));
-    pick.onDidHide(() => done(undefined));
-    token.onCancellationRequested(() => done(undefined));
-    pick.show();
-  });
+  const chosen = await pickOne(
+    items,
+    { title: `Claw asks permission: ${what}`, placeholder: subject, matchOnDetail: true },
+    token,
+  );
   if (!chosen?.option) {
     return { outcome: { outcome: 'cancelled' } };
   }

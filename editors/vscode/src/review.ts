@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ReviewHunk, ReviewParams, ReviewResult } from './protocol';
+import { pickOne } from './quickPick';
 
 export const REVIEW_SCHEME = 'claw-review';
 
@@ -58,7 +59,11 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
       choices.push({ label: '$(list-selection) Choose hunks…', description: 'accept some, reject the rest', action: 'pick' });
     }
     choices.push({ label: '$(comment) Reject with feedback…', description: 'tell Claw what to do instead', action: 'feedback' });
-    const choice = await this.pickOne(choices, `Claw: ${params.title ?? params.uri}`, 'Review the proposed change', token);
+    const choice = await pickOne(
+      choices,
+      { title: `Claw: ${params.title ?? params.uri}`, placeholder: 'Review the proposed change' },
+      token,
+    );
     switch (choice?.action) {
       case 'accept':
         return { decision: 'accept', acceptedHunks: hunks.map((h) => h.index) };
@@ -95,29 +100,6 @@ export class ReviewController implements vscode.TextDocumentContentProvider, vsc
       return { decision: 'accept', acceptedHunks: hunks.map((h) => h.index) };
     }
     return { decision: 'partial', acceptedHunks: picked.map((p) => p.hunk.index) };
-  }
-
-  private pickOne<T extends vscode.QuickPickItem>(
-    items: T[],
-    title: string,
-    placeholder: string,
-    token: vscode.CancellationToken,
-  ): Promise<T | undefined> {
-    const pick = vscode.window.createQuickPick<T>();
-    pick.items = items;
-    pick.title = title;
-    pick.placeholder = placeholder;
-    pick.ignoreFocusOut = true;
-    return new Promise<T | undefined>((resolve) => {
-      const done = (value: T | undefined): void => {
-        resolve(value);
-        pick.dispose();
-      };
-      pick.onDidAccept(() => done(pick.selectedItems[0]));
-      pick.onDidHide(() => done(undefined));
-      token.onCancellationRequested(() => done(undefined));
-      pick.show();
-    });
   }
 
   private async closeDiff(newUri: vscode.Uri): Promise<void> {
