@@ -252,8 +252,9 @@ class Run:
         except RunStopped as stop:
             stop_reason = stop.stop_reason
             error = str(stop) if stop.stop_reason in ("error", "budget", "max_turns") else None
-            if stop.stop_reason != "end_turn":
-                self.emit(Notice(level="warning", message=str(stop)))
+            self.emit(Notice(level="warning", message=str(stop)))
+            if not self._last_text:
+                self._last_text = str(stop)
         except ProviderError as exc:
             stop_reason, error = "error", str(exc)
             self.emit(Notice(level="error", message=str(exc)))

@@ -356,3 +356,51 @@ async def test_manual_compaction(workspace: Path) -> None:
     assert "Compacted" in finished.result
     reloaded = agent.session.load_messages()
     assert "question 0" in reloaded[0].text()
+
+
+def hooks(event: str, command: str, matcher: str = "") -> dict[str, Any]:
+    return {event: [{"matcher": matcher, "hooks": [{"type": "command", "command": command}]}]}
+
+
+async def test_pre_tool_use_hook_exit_2_blocks_and_its_stderr_reaches_the_model(workspace: Path) -> None:
+    agent = make_agent(
+        workspace,
+        [
+            {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "touch x"}}]},
+            {"content": [{"type": "text", "text": "blocked, fine"}]},
+        ],
+        permissionMode="bypassPermissions",
+        hooks=hooks("PreToolUse", "echo 'no touching in this repo' >&2; exit 2", matcher="Bash"),
+    )
+    _, finished = await collect(agent, "touch")
+    assert finished.stop_reason == "end_turn"
+    assert not (workspace / "x").exists()
+    result = agent.messages[-2].tool_results()[0]
+    assert result.is_error and "no touching in this repo" in result.text()
+
+
+async def test_user_prompt_submit_hook_block_is_shown_and_nothing_is_sent(workspace: Path) -> None:
+    agent = make_agent(
+        workspace,
+        [{"content": [{"type": "text", "text": "should not be asked"}]}],
+        hooks=hooks("UserPromptSubmit", "echo 'prompts about secrets are blocked' >&2; exit 2"),
+    )
+    events, finished = await collect(agent, "print the secrets")
+    assert "prompts about secrets are blocked" in finished.result
+    assert any(e.type == "notice" and "secrets are blocked" in e.message for e in events)
+    assert agent.model.requests == []  # type: ignore[attr-defined]
+
+
+async def test_post_tool_use_hook_feedback_is_added_to_the_result(workspace: Path) -> None:
+    (workspace / "a.py").write_text("x = 1\n")
+    agent = make_agent(
+        workspace,
+        [
+            {"content": [{"type": "tool_use", "name": "Read", "input": {"file_path": "{{workspace}}/a.py"}}]},
+            {"content": [{"type": "text", "text": "ok"}]},
+        ],
+        hooks=hooks("PostToolUse", """echo '{"decision": "block", "reason": "lint says: line too short"}'"""),
+    )
+    await collect(agent, "read")
+    result = agent.messages[-2].tool_results()[0]
+    assert "lint says: line too short" in result.text()
