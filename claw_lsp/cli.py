@@ -14,9 +14,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from claw_lsp import __version__
+
+if TYPE_CHECKING:
+    from claw_lsp.agent.permissions import Prompter
+    from claw_lsp.agent.session import Session
+    from claw_lsp.config import Settings
+    from claw_lsp.providers.base import Model
+    from claw_lsp.tools.mcp import McpManager
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -152,11 +159,12 @@ def _check_credentials(provider: str) -> None:
 
 
 async def _run(args: argparse.Namespace, prompt: str) -> int:
-    from claw_lsp.agent.factory import build_agent, make_settings_model, resolve_provider
-    from claw_lsp.agent.permissions import DenyingPrompter, Prompter
+    from claw_lsp.agent.factory import make_settings_model, resolve_provider
+    from claw_lsp.agent.permissions import DenyingPrompter
     from claw_lsp.agent.session import SessionNotFound, SessionStore
     from claw_lsp.config import load_settings
     from claw_lsp.providers.base import ProviderError
+    from claw_lsp.tools.mcp import McpManager
 
     root = Path(args.cwd or os.getcwd()).resolve()
     if not root.is_dir():
@@ -203,8 +211,47 @@ async def _run(args: argparse.Namespace, prompt: str) -> int:
         prompter = DenyingPrompter(
             "claw is running without a terminal to ask on; allow it with a rule or --permission-mode"
         )
+    # MCP servers start once for this run and stop at exit; one that fails is skipped with a warning.
+    mcp = McpManager.from_settings(settings, root)
+    try:
+        return await _run_agent(
+            args=args,
+            prompt=prompt,
+            root=root,
+            settings=settings,
+            session=session,
+            prompter=prompter,
+            model=model,
+            mcp=mcp,
+        )
+    finally:
+        await mcp.aclose()
+
+
+async def _run_agent(
+    *,
+    args: argparse.Namespace,
+    prompt: str,
+    root: Path,
+    settings: Settings,
+    session: Session,
+    prompter: Prompter,
+    model: Model,
+    mcp: McpManager,
+) -> int:
+    """Start the MCP servers, run the prompt, print its events; the exit code."""
+    from claw_lsp.agent.factory import build_agent
+
+    for warning in await mcp.start():
+        print(f"claw: warning: {warning}", file=sys.stderr)
     agent = build_agent(
-        root=root, folders=[root], settings=settings, session=session, prompter=prompter, model=model
+        root=root,
+        folders=[root],
+        settings=settings,
+        session=session,
+        prompter=prompter,
+        model=model,
+        extra_tools=mcp.tools,
     )
     if model.provider == "scripted":
         # Continue the script where the resumed session left off.

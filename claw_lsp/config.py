@@ -1,6 +1,6 @@
 """Settings: pydantic models and the layered loading
-defaults < ~/.config/claw/settings.json < .claude/settings.json (permissions) < .claw/settings.json
-< .claw/settings.local.json < LSP / CLI options.
+defaults < .mcp.json (mcpServers) < ~/.config/claw/settings.json < .claude/settings.json
+(permissions) < .claw/settings.json < .claw/settings.local.json < LSP / CLI options.
 
 Bad values fall back to their defaults with one clear warning naming the key, the file and why.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 
@@ -44,6 +44,31 @@ class HookMatcher(BaseModel):
     hooks: list[HookCommand] = Field(default_factory=list)
 
 
+class McpServerConfig(BaseModel):
+    """One MCP server, as in Claude Code's `.mcp.json`: a command over stdio, or a URL over HTTP."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["stdio", "http"] | None = None
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_transport(self) -> McpServerConfig:
+        """stdio needs a command; http needs a url; no type means whichever is given."""
+        kind = self.type or ("http" if self.url and not self.command else "stdio")
+        if kind == "stdio" and not self.command:
+            raise ValueError("a stdio server needs a 'command' (or give 'url' for an HTTP server)")
+        if kind == "http" and not self.url:
+            raise ValueError("an http server needs a 'url'")
+        self.type = kind
+        return self
+
+
 class Settings(BaseModel):
     """All settings keys (the public contract names them in camelCase)."""
 
@@ -66,6 +91,9 @@ class Settings(BaseModel):
     scriptPath: str | None = None
     # openai provider: base URL override (else OPENAI_BASE_URL).
     baseUrl: str | None = None
+    # MCP servers by name (.mcp.json's servers, then settings layers; a later layer wins by name).
+    mcpServers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcpToolTimeoutMs: int = Field(default=60_000, ge=1000, le=3_600_000)
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
         """A copy with `overrides` (already-validated keys) applied on top."""
@@ -118,11 +146,13 @@ def load_settings(
 ) -> LoadedSettings:
     """Merge every settings layer; bad values fall back with one warning each. Never raises."""
     loader = _Loader(workspace_root)
+    if workspace_root is not None:
+        loader.file_layer(workspace_root / ".mcp.json", only="mcpServers")
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
     loader.file_layer(user_file)
     if workspace_root is not None:
         for name in ("settings.json", "settings.local.json"):
-            loader.file_layer(workspace_root / ".claude" / name, permissions_only=True)
+            loader.file_layer(workspace_root / ".claude" / name, only="permissions")
         for name in ("settings.json", "settings.local.json"):
             loader.file_layer(workspace_root / ".claw" / name)
     env = {
@@ -145,6 +175,7 @@ class _Loader:
         self.values: dict[str, Any] = {}
         self.rules: dict[str, list[str]] = {kind: [] for kind in _RULE_KINDS}
         self.hooks: dict[str, list[HookMatcher]] = {}
+        self.mcp: dict[str, McpServerConfig] = {}
         self.warnings: list[str] = []
         self.sources: list[Path] = []
 
@@ -165,7 +196,7 @@ class _Loader:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def file_layer(self, path: Path, *, permissions_only: bool = False) -> None:
+    def file_layer(self, path: Path, *, only: str | None = None) -> None:
         label = self.label(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -185,8 +216,8 @@ class _Loader:
             self.warn(label, "does not hold a JSON object; file ignored")
             return
         self.sources.append(path)
-        if permissions_only:
-            data = {"permissions": data["permissions"]} if "permissions" in data else {}
+        if only is not None:
+            data = {only: data[only]} if only in data else {}
         self.layer(data, label)
 
     def layer(
@@ -208,6 +239,8 @@ class _Loader:
                 self.permissions(value, label)
             elif key == "hooks":
                 self.hook_layer(value, label)
+            elif key == "mcpServers":
+                self.mcp_layer(value, label)
             else:
                 self.scalar(key, value, label)
 
@@ -274,10 +307,26 @@ class _Loader:
                     continue
                 self.hooks.setdefault(event, []).append(matcher)
 
+    def mcp_layer(self, value: Any, label: str) -> None:
+        if not isinstance(value, dict):
+            self.warn(
+                label, f"mcpServers: expected an object keyed by server name, got {_kind(value)}; ignored"
+            )
+            return
+        for name, raw in value.items():
+            try:
+                self.mcp[name] = McpServerConfig.model_validate(raw)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                message = str(first["msg"]).removeprefix("Value error, ")
+                self.warn(label, f"mcpServers.{name}: {where + ': ' if where else ''}{message}; ignored")
+
     def result(self) -> LoadedSettings:
         data = dict(self.values)
         data["permissions"] = self.rules
         data["hooks"] = self.hooks
+        data["mcpServers"] = self.mcp
         return LoadedSettings(Settings.model_validate(data), self.warnings, self.sources)
 
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from claw_lsp.agent.session import Session
     from claw_lsp.config import Settings
     from claw_lsp.providers.base import Model
-    from claw_lsp.tools.base import DiagnosticsSource, SessionState
+    from claw_lsp.tools.base import DiagnosticsSource, SessionState, Tool
     from claw_lsp.workspace.view import BufferSource, ChangeApplier
 
 
@@ -55,8 +55,13 @@ def build_agent(
     model: Model | None = None,
     permissions: PermissionEngine | None = None,
     extra_system: str | None = None,
+    extra_tools: list[Tool] | None = None,
 ) -> Agent:
-    """An agent on `session`, reading through `buffers` and writing through `applier`."""
+    """An agent on `session`, reading through `buffers` and writing through `applier`.
+
+    `extra_tools` (e.g. an `McpManager`'s tools) come after the built-in ones; a name clash with a
+    built-in tool drops the extra tool.
+    """
     from claw_lsp.agent.hooks import HookRunner
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.prompts import build_system_prompt
@@ -73,6 +78,8 @@ def build_agent(
     # The view refuses writes outside the workspace unless an explicit allow rule names them.
     workspace.write_allowed = permissions.allows_write_outside
     tools = default_tools()
+    builtin = {t.name for t in tools}
+    tools += [t for t in extra_tools or [] if t.name not in builtin]
     system = build_system_prompt(
         folders,
         model=model.name,

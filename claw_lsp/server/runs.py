@@ -7,7 +7,8 @@
 - diagnostics -> `LspDiagnostics`: `claw/diagnostics` when declared, else the diagnostics the
   client sent in code action contexts; the diagnostics loop reports new errors in edited files;
 - before `Bash`: ask the shim to save the files the agent changed (`claw/saveDocuments`), or tell
-  the model which of them are still unsaved.
+  the model which of them are still unsaved;
+- MCP servers start at the first run (once; again when `mcpServers` changes) and stop at shutdown.
 
 One run per session at a time; runs on different sessions go on side by side.
 """
@@ -55,7 +56,8 @@ if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
     from claw_lsp.server.applier import LspApplier
     from claw_lsp.server.review import Reviewer
-    from claw_lsp.tools.base import SessionState
+    from claw_lsp.tools.base import SessionState, Tool
+    from claw_lsp.tools.mcp import McpManager
     from claw_lsp.workspace.view import ApplyResult, FileChange
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
@@ -581,6 +583,8 @@ class RunManager:
         self.active_session_id: str | None = None
         self.totals = Totals()
         self._store: SessionStore | None = None
+        self.mcp: McpManager | None = None
+        self._mcp_lock = asyncio.Lock()
 
     @property
     def store(self) -> SessionStore:
@@ -668,6 +672,7 @@ class RunManager:
             await asyncio.wait_for(ls.settings_ready.wait(), REQUEST_TIMEOUT_S * 2)
         if ls.warmup is not None:
             await asyncio.wait([ls.warmup])
+        extra_tools = await self.mcp_tools()
         hooks = AgentHooks(
             before_tool=lambda name, args: self.before_tool(slot, name, args),
             after_edits=lambda paths: self.after_edits(slot, paths),
@@ -684,10 +689,30 @@ class RunManager:
             diagnostics=LspDiagnostics(ls),
             state=slot.state,
             hooks=hooks,
+            extra_tools=extra_tools,
         )
         slot.agent = agent
         slot.generation = ls.settings_generation
         return agent
+
+    async def mcp_tools(self) -> list[Tool]:
+        """The MCP servers' tools: servers start once (warnings shown once) and restart only when
+        `mcpServers` changed and no run is using them."""
+        from claw_lsp.tools.mcp import McpManager
+
+        settings = self.ls.settings
+        async with self._mcp_lock:
+            if self.mcp is not None and self.mcp.servers != settings.mcpServers and not self.running():
+                await self.mcp.aclose()
+                self.mcp = None
+                self.ls.settings_generation += 1  # agents built on the old servers' tools rebuild
+            if self.mcp is None:
+                self.mcp = McpManager.from_settings(settings, self.ls.root)
+                for warning in await self.mcp.start():
+                    self.ls.show(f"Claw: {warning}", types.MessageType.Warning)
+                    self.ls.log(f"Claw: {warning}", types.MessageType.Warning)
+            self.mcp.tool_timeout = settings.mcpToolTimeoutMs / 1000
+            return list(self.mcp.tools)
 
     async def start(
         self,
@@ -756,6 +781,9 @@ class RunManager:
             handle.run.cancel("the editor is shutting down")
         if handles:
             await asyncio.wait([asyncio.ensure_future(h.run.wait()) for h in handles], timeout=3)
+        if self.mcp is not None:
+            mcp, self.mcp = self.mcp, None
+            await asyncio.wait([asyncio.ensure_future(mcp.aclose())], timeout=5)
 
     # -- hooks into the loop -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ A tool never talks to the user or the editor directly: it reads and writes throu
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,13 @@ class Tool(Protocol):
 
 
 def tool_schema(tool: Tool) -> dict[str, Any]:
-    """The JSON schema the model sees for a tool's input."""
+    """The JSON schema the model sees for a tool's input.
+
+    A tool with a `json_schema` attribute (an MCP tool: its server's `inputSchema`) shows it verbatim.
+    """
+    verbatim = getattr(tool, "json_schema", None)
+    if isinstance(verbatim, dict):
+        return copy.deepcopy(verbatim)
     schema = tool.input_model.model_json_schema(by_alias=True)
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
