@@ -94,6 +94,11 @@ class Settings(BaseModel):
     # MCP servers by name (.mcp.json's servers, then settings layers; a later layer wins by name).
     mcpServers: dict[str, McpServerConfig] = Field(default_factory=dict)
     mcpToolTimeoutMs: int = Field(default=60_000, ge=1000, le=3_600_000)
+    # Approval of the project's .mcp.json servers (Claude Code's keys). Honoured only from the user's
+    # settings, .claw/settings.local.json and LSP/CLI options: never from files a repository ships.
+    enableAllProjectMcpServers: bool = False
+    enabledMcpjsonServers: list[str] = Field(default_factory=list)
+    disabledMcpjsonServers: list[str] = Field(default_factory=list)
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
         """A copy with `overrides` (already-validated keys) applied on top."""
@@ -148,13 +153,14 @@ def load_settings(
     loader = _Loader(workspace_root)
     if workspace_root is not None:
         loader.file_layer(workspace_root / ".mcp.json", only="mcpServers")
+        loader.project_mcp = set(loader.mcp)
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
-    loader.file_layer(user_file)
+    loader.file_layer(user_file, trusted=True)
     if workspace_root is not None:
         for name in ("settings.json", "settings.local.json"):
             loader.file_layer(workspace_root / ".claude" / name, only="permissions")
-        for name in ("settings.json", "settings.local.json"):
-            loader.file_layer(workspace_root / ".claw" / name)
+        loader.file_layer(workspace_root / ".claw" / "settings.json")
+        loader.file_layer(workspace_root / ".claw" / "settings.local.json", trusted=True)
     env = {
         key: os.environ[var]
         for key, var in (("model", "CLAW_MODEL"), ("provider", "CLAW_PROVIDER"))
@@ -163,7 +169,7 @@ def load_settings(
     loader.layer(env, "environment", secrets_ok=True, warn_unknown=False)
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
-        loader.layer(given, "options", warn_unknown=False)
+        loader.layer(given, "options", warn_unknown=False, trusted=True)
     return loader.result()
 
 
@@ -176,6 +182,8 @@ class _Loader:
         self.rules: dict[str, list[str]] = {kind: [] for kind in _RULE_KINDS}
         self.hooks: dict[str, list[HookMatcher]] = {}
         self.mcp: dict[str, McpServerConfig] = {}
+        # Servers that came from the project's .mcp.json (and no settings layer redefined).
+        self.project_mcp: set[str] = set()
         self.warnings: list[str] = []
         self.sources: list[Path] = []
 
@@ -196,7 +204,7 @@ class _Loader:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def file_layer(self, path: Path, *, only: str | None = None) -> None:
+    def file_layer(self, path: Path, *, only: str | None = None, trusted: bool = False) -> None:
         label = self.label(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -218,13 +226,26 @@ class _Loader:
         self.sources.append(path)
         if only is not None:
             data = {only: data[only]} if only in data else {}
-        self.layer(data, label)
+        self.layer(data, label, trusted=trusted)
 
     def layer(
-        self, data: dict[str, Any], label: str, *, secrets_ok: bool = False, warn_unknown: bool = True
+        self,
+        data: dict[str, Any],
+        label: str,
+        *,
+        secrets_ok: bool = False,
+        warn_unknown: bool = True,
+        trusted: bool = False,
     ) -> None:
         fields = Settings.model_fields
         for key, value in data.items():
+            if key in _APPROVAL_KEYS and not trusted:
+                self.warn(
+                    label,
+                    f"{key}: approving the project's MCP servers is only honoured in your own settings "
+                    "(~/.config/claw/settings.json, .claw/settings.local.json); ignored",
+                )
+                continue
             if key not in fields:
                 if _SECRET_KEY.search(key) and not secrets_ok:
                     self.warn(
@@ -316,6 +337,8 @@ class _Loader:
         for name, raw in value.items():
             try:
                 self.mcp[name] = McpServerConfig.model_validate(raw)
+                if not label.endswith(".mcp.json"):
+                    self.project_mcp.discard(name)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
@@ -326,8 +349,37 @@ class _Loader:
         data = dict(self.values)
         data["permissions"] = self.rules
         data["hooks"] = self.hooks
-        data["mcpServers"] = self.mcp
+        data["mcpServers"] = self.approved_mcp()
         return LoadedSettings(Settings.model_validate(data), self.warnings, self.sources)
+
+    def approved_mcp(self) -> dict[str, McpServerConfig]:
+        """The MCP servers to start: the project's .mcp.json ones only once the user approved them."""
+        enabled = set(self.values.get("enabledMcpjsonServers", []))
+        disabled = set(self.values.get("disabledMcpjsonServers", []))
+        approve_all = bool(self.values.get("enableAllProjectMcpServers", False))
+        servers: dict[str, McpServerConfig] = {}
+        waiting: list[str] = []
+        for name, config in self.mcp.items():
+            if name in self.project_mcp:
+                if name in disabled:
+                    continue
+                if not (approve_all or name in enabled):
+                    waiting.append(name)
+                    continue
+            servers[name] = config
+        if waiting:
+            names = ", ".join(repr(n) for n in waiting)
+            listed = json.dumps(waiting)
+            self.warn(
+                ".mcp.json",
+                f"MCP server(s) {names} not started: project servers run commands on this machine, so they "
+                f'start once you approve them: add "enabledMcpjsonServers": {listed} to '
+                ".claw/settings.local.json (or set enableAllProjectMcpServers there)",
+            )
+        return servers
+
+
+_APPROVAL_KEYS = frozenset({"enableAllProjectMcpServers", "enabledMcpjsonServers", "disabledMcpjsonServers"})
 
 
 def _kind(value: Any) -> str:

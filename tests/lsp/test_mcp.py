@@ -23,6 +23,8 @@ async def test_mcp_tools_run_in_the_server_and_a_broken_server_warns_once(
         "gone": {"command": str(workspace / "no-such-server")},
     }
     (workspace / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    (workspace / ".claw").mkdir(exist_ok=True)
+    (workspace / ".claw" / "settings.local.json").write_text(json.dumps({"enableAllProjectMcpServers": True}))
     fake_api.queue(
         reply(tool_use("mcp__echo__echo", {"text": "from the editor"})),
         reply(text("First.")),

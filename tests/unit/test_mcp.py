@@ -248,6 +248,41 @@ def test_expand_vars() -> None:
     assert expand_vars("${A}-${B:-dflt}-${EMPTY:-e}-${MISSING}", env) == "1-dflt-e-"
 
 
+def approve(workspace: Path, *names: str) -> None:
+    """The user approves the project's .mcp.json servers in their local settings."""
+    (workspace / ".claw").mkdir(exist_ok=True)
+    (workspace / ".claw" / "settings.local.json").write_text(
+        json.dumps({"enabledMcpjsonServers": list(names)})
+    )
+
+
+def test_project_mcp_servers_wait_for_the_users_approval(workspace: Path) -> None:
+    (workspace / ".mcp.json").write_text(
+        json.dumps(
+            {"mcpServers": {"echo": {"command": "x"}, "other": {"command": "y"}, "off": {"command": "z"}}}
+        )
+    )
+    (workspace / ".claw").mkdir()
+    # A repository cannot approve its own servers.
+    (workspace / ".claw" / "settings.json").write_text(json.dumps({"enableAllProjectMcpServers": True}))
+    loaded = load_settings(workspace)
+    assert loaded.settings.mcpServers == {}
+    assert any("enableAllProjectMcpServers" in w and "ignored" in w for w in loaded.warnings)
+    waiting = [w for w in loaded.warnings if "not started" in w]
+    assert len(waiting) == 1 and "'echo'" in waiting[0] and "settings.local.json" in waiting[0]
+    approve(workspace, "echo")
+    assert set(load_settings(workspace).settings.mcpServers) == {"echo"}
+    (workspace / ".claw" / "settings.local.json").write_text(
+        json.dumps({"enableAllProjectMcpServers": True, "disabledMcpjsonServers": ["off"]})
+    )
+    assert set(load_settings(workspace).settings.mcpServers) == {"echo", "other"}
+    (workspace / ".claw" / "settings.local.json").unlink()
+    # The editor's or the command line's options are the user's too.
+    assert set(load_settings(workspace, {"enabledMcpjsonServers": ["other"]}).settings.mcpServers) == {
+        "other"
+    }
+
+
 def test_mcp_json_and_settings_merge_by_name(workspace: Path) -> None:
     (workspace / ".mcp.json").write_text(
         json.dumps(
@@ -264,6 +299,7 @@ def test_mcp_json_and_settings_merge_by_name(workspace: Path) -> None:
     (workspace / ".claw" / "settings.json").write_text(
         json.dumps({"mcpServers": {"echo": {"command": "from-settings"}}, "mcpToolTimeoutMs": 5000})
     )
+    approve(workspace, "web")
     loaded = load_settings(workspace)
     servers = loaded.settings.mcpServers
     assert servers["echo"].command == "from-settings"
@@ -288,6 +324,7 @@ def test_cli_runs_an_mcp_tool_end_to_end(workspace: Path, tmp_path: Path) -> Non
     (workspace / ".claw" / "settings.json").write_text(
         json.dumps({"permissions": {"allow": ["mcp__echo__add"]}})
     )
+    approve(workspace, "echo", "gone")
     proc = claw(workspace, "-p", "use mcp", "--script", str(script), "--output-format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["result"] == "done"
