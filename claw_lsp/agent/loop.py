@@ -132,13 +132,18 @@ class Agent:
         """The id of the session this agent appends to."""
         return self.session.id
 
-    def start(self, prompt: str, context: str | None = None) -> Run:
-        """Start a run now (as a task on the running loop) and return its handle."""
+    def start(self, prompt: str, context: str | None = None, *, deferred: bool = False) -> Run:
+        """Start a run (as a task on the running loop) and return its handle.
+
+        With `deferred`, the caller calls `run.begin()` itself, e.g. once the editor shows the
+        run's progress, so that no step happens before anyone can see it.
+        """
         if self.current is not None and not self.current.done:
             raise RuntimeError(f"session {self.session_id} is busy with run {self.current.id}")
         run = Run(self, prompt, context)
         self.current = run
-        run.begin()
+        if not deferred:
+            run.begin()
         return run
 
     def tool_specs(self) -> list[ToolSpec]:
@@ -175,6 +180,7 @@ class Run:
         self._pending_results: dict[str, ToolResultBlock] = {}
         self._open_tool_uses: list[ToolUseBlock] = []
         self._running = False
+        self._finished = asyncio.Event()
 
     # -- public handle -------------------------------------------------------------------------
 
@@ -202,22 +208,24 @@ class Run:
 
     def cancel(self, reason: str = "cancelled by user") -> None:
         """Ask the run to stop; it finishes with stop reason `cancelled`."""
-        if self._task is None or self._task.done() or self._cancel_reason is not None:
+        if self.done or self._cancel_reason is not None:
             return
         self._cancel_reason = reason
-        if self._running:
+        if self._task is not None and self._running:
             self._task.cancel()
 
     async def wait(self) -> RunFinished:
-        """Wait for the run to finish and return its RunFinished event."""
-        assert self._task is not None
-        return await asyncio.shield(self._task)
+        """Wait for the run to finish (begun or not yet) and return its RunFinished event."""
+        await self._finished.wait()
+        assert self.result is not None
+        return self.result
 
     # -- internals -----------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """Create the run's task."""
-        self._task = asyncio.get_running_loop().create_task(self._main(), name=f"claw-run-{self.id}")
+        """Create the run's task (once)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._main(), name=f"claw-run-{self.id}")
 
     def emit(self, event: BaseModel, *, persist: bool = True) -> None:
         """Send an event to listeners and iterators, and (unless a delta) to the transcript."""
@@ -233,6 +241,7 @@ class Run:
         self.emit(event)
         for queue in self._queues:
             queue.put_nowait(None)
+        self._finished.set()
         return event
 
     async def _main(self) -> RunFinished:

@@ -464,8 +464,11 @@ class RunHandle:
             self.run.cancel("cancelled from the editor's progress")
 
     async def drive(self) -> None:
-        """Show progress, wait for the run, finish it visibly."""
-        await self.begin_progress()
+        """Show progress, then begin the run (so every step is visible), wait, finish visibly."""
+        try:
+            await self.begin_progress()
+        finally:
+            self.run.begin()
         result = await self.run.wait()
         await self.finish(result)
 
@@ -726,7 +729,7 @@ class RunManager:
         agent = await self._agent(slot)
         if slot.busy:
             raise SessionBusy(f"Session {slot.session.id} is busy.")
-        run = agent.start(prompt, context)
+        run = agent.start(prompt, context, deferred=True)
         summary = prompt.strip().splitlines()[0] if prompt.strip() else "Claw"
         handle = RunHandle(
             manager=self,

@@ -41,7 +41,8 @@ async def test_instruction_comment_is_removed_when_the_model_leaves_it(
             a for a in await client.code_actions(doc.uri, point(1, 0)) if a.title == "Claw: say hello"
         )
         run = await client.run_action(action)
-        prompt = fake_api.wait_for_requests(1)[0].body["messages"][0]
+        await wait_until(lambda: fake_api.requests, what="the first model request")
+        prompt = fake_api.requests[0].body["messages"][0]
         assert "remove that comment" in str(prompt)
         await wait_until(lambda: client.progress_end(f"claw-{run['runId']}"), what="run end")
         await wait_until(lambda: "claw:" not in doc.text, what="comment removed")

@@ -42,6 +42,8 @@ async def test_accepted_review_lands_in_the_buffer(
         token = f"claw-{run['runId']}"
         messages = [getattr(v, "message", None) for v in client.progress_reports[token]]
         assert "Waiting for your review of calc.py" in messages
+        # The run begins only once its progress is shown: even its first, fast step is visible.
+        assert messages.index("Reading calc.py") < messages.index("Waiting for your review of calc.py")
         assert [d.uri for d in client.shown_documents] == [doc.uri]
         assert client.shown_documents[0].take_focus is False
 
