@@ -252,6 +252,12 @@ class LspPrompter:
             if handle is not None:
                 handle.set_step(request.title)
 
+    def _tool_kind(self, name: str) -> str:
+        """The ACP tool kind of the named tool (its own `kind`)."""
+        agent = self.slot.agent
+        tool = agent.tools.get(name) if agent is not None else None
+        return tool.kind if tool is not None else "other"
+
     async def _ask_custom(self, request: PermissionRequest) -> PermissionAnswer:
         rule = request.suggested_rule
         options = [
@@ -273,7 +279,7 @@ class LspPrompter:
             "toolCall": {
                 "toolCallId": request.tool_call_id,
                 "title": request.title,
-                "kind": _tool_kind(request.tool_name),
+                "kind": self._tool_kind(request.tool_name),
                 "rawInput": request.input,
             },
             "subject": request.subject,
@@ -318,20 +324,6 @@ class LspPrompter:
             return PermissionAnswer("allow_always")
         reason = "dismissed the question" if chosen is None else "chose Deny"
         return PermissionAnswer("reject_once", feedback=f"(the user {reason})")
-
-
-def _tool_kind(name: str) -> str:
-    return {
-        "Read": "read",
-        "Edit": "edit",
-        "MultiEdit": "edit",
-        "Write": "edit",
-        "Glob": "search",
-        "Grep": "search",
-        "LS": "search",
-        "Bash": "execute",
-        "TodoWrite": "think",
-    }.get(name, "other")
 
 
 class SlotApplier:

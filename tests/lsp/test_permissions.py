@@ -31,6 +31,7 @@ async def test_claw_permission(
         await wait_until(lambda: client.finished(run["runId"]), what="run end")
         asked = next(p for m, p in client.custom_requests if m == "claw/permission")
         assert asked["subject"] == COMMAND and asked["runId"] == run["runId"]
+        assert asked["toolCall"]["kind"] == "execute"
         assert [o["kind"] for o in asked["options"]] == [
             "allow_once",
             "allow_always",
