@@ -9,7 +9,6 @@ or cancellation; whichever way it stops, the transcript is left consistent (ever
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -523,14 +522,21 @@ class Run:
         ctx = self._context(tool_use)
         try:
             args = tool.input_model.model_validate(tool_use.input)
-        except ValidationError as exc:
+            # A subject that cannot be worked out (e.g. a '~' path) is refused here, never
+            # handed to the permission engine as "no path".
+            title = tool.title(args, ctx)
+            subject = tool.subject(args, ctx)
+        except (ValidationError, ToolError) as exc:
             self.emit(
                 ToolCallStarted(tool_call_id=tool_use.id, name=tool.name, title=tool.name, kind=tool.kind)
             )
-            self._settle(tool_use, ToolOutput(f"Invalid input for {tool.name}: {_brief(exc)}", True))
+            message = (
+                f"Invalid input for {tool.name}: {_brief(exc)}"
+                if isinstance(exc, ValidationError)
+                else str(exc)
+            )
+            self._settle(tool_use, ToolOutput(message, True))
             return
-        title = _safe(lambda: tool.title(args, ctx), tool.name)
-        subject = _safe(lambda: tool.subject(args, ctx), None)
         self.emit(
             ToolCallStarted(
                 tool_call_id=tool_use.id,
@@ -656,9 +662,3 @@ def _brief(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err.get("loc", ())) or "input"
         parts.append(f"{loc}: {err.get('msg')}")
     return "; ".join(parts)
-
-
-def _safe(fn: Callable[[], Any], default: Any) -> Any:
-    with contextlib.suppress(Exception):
-        return fn()
-    return default

@@ -61,10 +61,6 @@ def display_path(raw: str, ctx: ToolContext) -> str:
     return ctx.workspace.relative(ctx.workspace.resolve(raw, ctx.state.cwd))
 
 
-def _resolved_subject(raw: str, ctx: ToolContext) -> str | None:
-    return str(ctx.workspace.resolve(raw, ctx.state.cwd)) if raw else None
-
-
 def _similar_names(path: Path) -> str:
     parent = path.parent
     if not parent.is_dir():
@@ -289,7 +285,7 @@ class Read:
 
     def subject(self, args: ReadInput, ctx: ToolContext) -> str | None:
         """The absolute path read."""
-        return _resolved_subject(args.file_path, ctx)
+        return str(absolute_path(args.file_path, ctx))
 
     async def run(self, args: ReadInput, ctx: ToolContext) -> ToolOutput:
         """Read the requested lines and record what the model saw."""
@@ -462,7 +458,7 @@ class Edit:
 
     def subject(self, args: EditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
-        return _resolved_subject(args.file_path, ctx)
+        return str(absolute_path(args.file_path, ctx))
 
     async def run(self, args: EditInput, ctx: ToolContext) -> ToolOutput:
         """Replace old_string by new_string and apply the change."""
@@ -497,7 +493,7 @@ class MultiEdit:
 
     def subject(self, args: MultiEditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
-        return _resolved_subject(args.file_path, ctx)
+        return str(absolute_path(args.file_path, ctx))
 
     async def run(self, args: MultiEditInput, ctx: ToolContext) -> ToolOutput:
         """Apply every edit to the running text, then the whole change at once."""
@@ -541,7 +537,7 @@ class Write:
 
     def subject(self, args: WriteInput, ctx: ToolContext) -> str | None:
         """The absolute path written."""
-        return _resolved_subject(args.file_path, ctx)
+        return str(absolute_path(args.file_path, ctx))
 
     async def run(self, args: WriteInput, ctx: ToolContext) -> ToolOutput:
         """Create the file, or overwrite it after checking the model read its current text."""

@@ -404,3 +404,28 @@ async def test_post_tool_use_hook_feedback_is_added_to_the_result(workspace: Pat
     await collect(agent, "read")
     result = agent.messages[-2].tool_results()[0]
     assert "lint says: line too short" in result.text()
+
+
+async def test_a_path_that_cannot_be_resolved_is_refused_before_anyone_is_asked(workspace: Path) -> None:
+    prompter = ScriptPrompter(["allow_once"])
+    agent = make_agent(
+        workspace,
+        [
+            {
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "name": "Write",
+                        "input": {"file_path": "~/notes.txt", "content": "x"},
+                    }
+                ]
+            },
+            {"content": [{"type": "text", "text": "ok"}]},
+        ],
+        prompter=prompter,
+        permissionMode="default",
+    )
+    await collect(agent, "write notes")
+    assert prompter.asked == []  # nobody is asked about a write whose path is unknown
+    result = agent.messages[-2].tool_results()[0]
+    assert result.is_error and "'~'" in result.text()
