@@ -136,8 +136,10 @@ def build_actions(
     if not wanted(types.CodeActionKind.RefactorRewrite):
         return found
 
-    document = ls.workspace.get_text_document(uri)
-    lines = [line.rstrip("\r\n") for line in split_lines(document.source)]
+    # The tracker's copy follows LSP's line rules (pygls' own would split at form feeds, U+2028).
+    buffer = ls.tracker.get(uri)
+    source = buffer.text if buffer is not None else ls.workspace.get_text_document(uri).source
+    lines = [line.rstrip("\r\n") for line in split_lines(source)]
     for instruction in find_instructions(lines, range_.start.line, range_.end.line):
         ask = AskParams.model_validate(
             {

@@ -65,9 +65,9 @@ def _args(model: type[M], args: tuple[Any, ...]) -> M:
 
 async def _document_text(ls: ClawLanguageServer, uri: str) -> str | None:
     """The buffer's text when open, else the file on disk (read off the event loop)."""
-    document = ls.workspace.text_documents.get(uri)
+    document = ls.tracker.get(uri)
     if document is not None:
-        return document.source
+        return document.text
     path = path_of(uri)
     if path is None:
         return None

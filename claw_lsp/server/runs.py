@@ -848,10 +848,10 @@ class RunManager:
         from claw_lsp.server.textedit import offset_to_position, split_lines
 
         ls = self.ls
-        document = ls.workspace.text_documents.get(uri)
+        document = ls.tracker.get(uri)
         if document is None:
             return
-        text = document.source
+        text = document.text
         lines = split_lines(text)
         candidates = [i for i, line in enumerate(lines) if ref.comment in line]
         if not candidates:

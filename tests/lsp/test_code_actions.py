@@ -138,3 +138,16 @@ async def test_server_lists_every_command_and_syncs_incrementally(
         assert sync.change == types.TextDocumentSyncKind.Incremental
         assert client.encoding == encoding
         assert caps.code_action_provider.resolve_provider is True
+
+
+async def test_instruction_is_found_on_the_lsp_line_after_edits_near_a_form_feed(workspace: Path) -> None:
+    # A form feed is not a line break in LSP (str.splitlines thinks it is): after the user types
+    # below it, the server must still see each line where the editor does.
+    path = workspace / "app.py"
+    path.write_text("a = 1\x0c\n# claw: rename it\nb = 2\n")
+    async with session(workspace) as client:
+        doc = client.open(path)
+        start = doc.text.index("# claw: rename it")
+        client.replace(doc.uri, start, start, "# claw: add docs\n")
+        titles = [a.title for a in await client.code_actions(doc.uri, rng(1, 0))]
+        assert "Claw: add docs" in titles and "Claw: rename it" not in titles
