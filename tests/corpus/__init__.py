@@ -1,0 +1,1 @@
+"""Corpora of real edits for the reliability suites (see docs/reliability.md)."""
