@@ -15,6 +15,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInternalError
 from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
@@ -93,6 +95,13 @@ class Doc:
     text: str
     version: int
     language_id: str = "python"
+    # The text the server was last told about (differs while a debounced didChange is pending).
+    synced: str | None = None
+    flush: asyncio.TimerHandle | None = None
+
+    def __post_init__(self) -> None:
+        if self.synced is None:
+            self.synced = self.text
 
 
 class ClawClient(LanguageClient):
@@ -112,9 +121,32 @@ class ClawClient(LanguageClient):
         # Called before an edit is applied (e.g. to let the "user" type first).
         self.before_apply: Callable[[types.ApplyWorkspaceEditParams], None] | None = None
         self.refuse_stale = True
+        # How a stale versioned edit is refused (when refuse_stale): "refuse" answers applied: false
+        # (VS Code); "drop" skips it and still answers applied: true (Neovim); "error" answers with
+        # an error response "Edits on `x' require version N, you have M" (Emacs eglot).
+        self.stale = "refuse"
+        # Seconds a buffer change waits before its didChange goes out (Neovim ~0.15, eglot 0.5); the
+        # version is bumped at once. Changes made meanwhile go out together in one didChange.
+        self.debounce = 0.0
+        # Answer applied: true to every workspace edit and apply nothing (a broken editor).
+        self.drop_edits_but_say_applied = False
+        # A TextDocumentEdit for a file that is not open loads it into a new, unsaved buffer (as
+        # Neovim and VS Code do) instead of being written to disk.
+        self.edits_open_closed_files = False
         self.init_result: types.InitializeResult | None = None
         # What "all language servers" report, per URI (LSP Diagnostic dicts), for claw/diagnostics.
         self.editor_diagnostics: dict[str, list[dict[str, Any]]] = {}
+
+    def behave_like(self, editor: str) -> None:
+        """Edit handling of a real editor: "vscode", "neovim", "eglot" (or "test": this client's own)."""
+        if editor == "vscode":
+            self.stale, self.debounce, self.edits_open_closed_files = "refuse", 0.0, True
+        elif editor == "neovim":
+            self.stale, self.debounce, self.edits_open_closed_files = "drop", 0.15, True
+        elif editor == "eglot":
+            self.stale, self.debounce, self.edits_open_closed_files = "error", 0.5, True
+        elif editor != "test":
+            raise ValueError(f"unknown editor {editor!r}")
 
     # -- editor actions ------------------------------------------------------------------------------
 
@@ -141,16 +173,61 @@ class ClawClient(LanguageClient):
         )
         doc.text = doc.text[:start] + new_text + doc.text[end:]
         doc.version += 1
+        self._buffer_changed(doc, [types.TextDocumentContentChangePartial(range=rng, text=new_text)])
+
+    def replace_text(self, uri: str, old: str, new: str) -> None:
+        """The user types: the first `old` in the buffer becomes `new` (see `replace`)."""
+        start = self.docs[uri].text.index(old)
+        self.replace(uri, start, start + len(old), new)
+
+    def flush(self, uri: str) -> None:
+        """Send the pending debounced didChange of a buffer now (nothing when none is pending)."""
+        doc = self.docs.get(uri)
+        if doc is None:
+            return
+        if doc.flush is not None:
+            doc.flush.cancel()
+            doc.flush = None
+        old = doc.synced or ""
+        if old == doc.text:
+            return
+        prefix = 0
+        limit = min(len(old), len(doc.text))
+        while prefix < limit and old[prefix] == doc.text[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < limit - prefix and old[len(old) - 1 - suffix] == doc.text[len(doc.text) - 1 - suffix]:
+            suffix += 1
+        rng = types.Range(
+            start=to_position(old, prefix, self.encoding),
+            end=to_position(old, len(old) - suffix, self.encoding),
+        )
+        change = types.TextDocumentContentChangePartial(
+            range=rng, text=doc.text[prefix : len(doc.text) - suffix]
+        )
+        self._send_did_change(doc, [change])
+
+    def _buffer_changed(self, doc: Doc, changes: list[types.TextDocumentContentChangeEvent]) -> None:
+        """Tell the server about a change: at once (`changes` as they are), or debounced."""
+        if self.debounce <= 0 and doc.flush is None:
+            self._send_did_change(doc, changes)
+            return
+        if doc.flush is None:
+            doc.flush = asyncio.get_running_loop().call_later(self.debounce, self.flush, doc.uri)
+
+    def _send_did_change(self, doc: Doc, changes: list[types.TextDocumentContentChangeEvent]) -> None:
+        doc.synced = doc.text
         self.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
-                content_changes=[types.TextDocumentContentChangePartial(range=rng, text=new_text)],
+                text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+                content_changes=changes,
             )
         )
 
     def save(self, uri: str) -> None:
         """Write the buffer to disk and send didSave."""
         doc = self.docs[uri]
+        self.flush(uri)
         Path(_path(uri)).write_text(doc.text, encoding="utf-8", newline="")
         self.text_document_did_save(
             types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
@@ -209,6 +286,8 @@ class ClawClient(LanguageClient):
         self.applied.append(params)
         if self.before_apply is not None:
             self.before_apply(params)
+        if self.drop_edits_but_say_applied:
+            return types.ApplyWorkspaceEditResult(applied=True)
         edit = params.edit
         operations: list[Any] = list(edit.document_changes or [])
         for uri, edits in (edit.changes or {}).items():
@@ -218,13 +297,24 @@ class ClawClient(LanguageClient):
                     edits=list(edits),
                 )
             )
+        dropped: list[Any] = []
         for op in operations:
             if isinstance(op, types.TextDocumentEdit):
                 doc = self.docs.get(op.text_document.uri)
                 version = op.text_document.version
                 if doc is not None and version is not None and version != doc.version and self.refuse_stale:
-                    return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
+                    if self.stale == "drop":
+                        dropped.append(op)
+                    elif self.stale == "error":
+                        name = Path(_path(doc.uri)).name
+                        raise JsonRpcInternalError(
+                            message=f"Edits on `{name}' require version {version}, you have {doc.version}"
+                        )
+                    else:
+                        return types.ApplyWorkspaceEditResult(applied=False, failure_reason="stale version")
         for op in operations:
+            if any(op is d for d in dropped):
+                continue
             if isinstance(op, types.CreateFile):
                 path = Path(_path(op.uri))
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,6 +330,10 @@ class ClawClient(LanguageClient):
 
     def _apply_text_edits(self, uri: str, edits: list[Any]) -> None:
         doc = self.docs.get(uri)
+        if doc is None and self.edits_open_closed_files:  # loaded into a new, unsaved buffer
+            path = Path(_path(uri))
+            self.open(path, path.read_text(encoding="utf-8") if path.exists() else "")
+            doc = self.docs[uri]
         if doc is None:  # not open: change the file on disk
             path = Path(_path(uri))
             text = path.read_text(encoding="utf-8") if path.exists() else ""
@@ -253,12 +347,7 @@ class ClawClient(LanguageClient):
             changes.append(types.TextDocumentContentChangePartial(range=e.range, text=e.new_text))
             doc.text = doc.text[:start] + e.new_text + doc.text[end:]
         doc.version += 1
-        self.text_document_did_change(
-            types.DidChangeTextDocumentParams(
-                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=doc.version),
-                content_changes=changes,
-            )
-        )
+        self._buffer_changed(doc, list(changes))
 
 
 def _apply(text: str, edits: list[Any], encoding: str) -> str:
@@ -375,9 +464,16 @@ async def session(
     configuration: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     encodings: list[str] | None = None,
+    editor: str | None = None,
 ) -> AsyncIterator[ClawClient]:
-    """A running claw-lsp subprocess, initialized with the workspace; shut down afterwards."""
+    """A running claw-lsp subprocess, initialized with the workspace; shut down afterwards.
+
+    `editor` ("vscode", "neovim", "eglot") makes the client handle edits like that editor does
+    (see `ClawClient.behave_like`); by default it keeps its own simple behaviour.
+    """
     client = make_client()
+    if editor is not None:
+        client.behave_like(editor)
     if configuration is not None:
         client.set_configuration(configuration, section="claw")
     await client.start_io(*SERVER_CMD, env={**os.environ, **(env or {})})
@@ -415,3 +511,71 @@ async def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def document_edits(params: types.ApplyWorkspaceEditParams) -> list[types.TextDocumentEdit]:
+    """The TextDocumentEdits of a workspace edit."""
+    return [op for op in params.edit.document_changes or [] if isinstance(op, types.TextDocumentEdit)]
+
+
+@dataclass
+class ToolResult:
+    """A tool_result block the model got: its text and whether it was flagged as an error."""
+
+    text: str
+    is_error: bool
+    tool_use_id: str
+
+
+def tool_results(body: dict[str, Any]) -> list[ToolResult]:
+    """Every tool_result in a recorded Messages API request body, in order."""
+    found = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                raw = block.get("content", "")
+                if isinstance(raw, list):
+                    raw = "".join(b.get("text", "") for b in raw if isinstance(b, dict))
+                found.append(ToolResult(str(raw), bool(block.get("is_error")), str(block.get("tool_use_id"))))
+    return found
+
+
+def run_ended(client: ClawClient, run_id: str) -> str | None:
+    """The stop reason the server logged for a run once it ended (every client gets the log)."""
+    prefix = f"Claw [{run_id}] "
+    for message in client.log_messages:
+        if message.message.startswith(prefix):
+            reason = message.message[len(prefix) :].split(":", 1)[0]
+            if reason.isidentifier():
+                return reason
+    return None
+
+
+async def ask(client: ClawClient, prompt: str, timeout: float = 40.0, **args: Any) -> str:
+    """claw.ask and wait for the run to end; its run id (the run must stop with end_turn)."""
+    started = await client.command("claw.ask", {"prompt": prompt, **args})
+    run_id = started["runId"]
+    assert run_id, started
+    reason = await wait_until(lambda: run_ended(client, run_id), timeout, what=f"the end of run {run_id}")
+    assert reason == "end_turn", [m.message for m in client.log_messages]
+    return str(run_id)
+
+
+def held(response: dict[str, Any], gate: threading.Event, timeout: float = 30.0) -> Callable[[Any], Any]:
+    """A fake-model responder that answers `response` only once `gate` is set (from the test)."""
+
+    def respond(_request: Any) -> dict[str, Any]:
+        gate.wait(timeout)
+        return response
+
+    return respond
+
+
+async def synced(client: ClawClient) -> None:
+    """Flush every pending didChange and wait until the server has handled them (one round trip)."""
+    for uri in list(client.docs):
+        client.flush(uri)
+    await client.command("claw.status")
