@@ -4,7 +4,8 @@
 // failure. Run by tests/vscode/test_vscode_e2e.py, which starts code-server and the fake model.
 //
 // env: CLAW_E2E_URL (code-server URL with ?folder=), CLAW_E2E_WORKSPACE, CLAW_E2E_SCREENSHOT,
-//      PLAYWRIGHT_CORE (path of the playwright-core package), CHROMIUM (default /usr/bin/chromium)
+//      PLAYWRIGHT_CORE (path of the playwright-core package), CHROMIUM (default /usr/bin/chromium),
+//      CLAW_E2E_SCENARIO (main | untrusted | serve), for serve: CLAW_E2E_ANSWERS, CLAW_E2E_STOP
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -321,6 +322,56 @@ async function untrustedScenario(page) {
   result.ok = true;
 }
 
+/**
+ * `serve`: keep the workbench open for a test that drives runs through the extension's e2e control
+ * channel (src/e2eHook.ts). Answers every diff review with Accept and every permission question with
+ * Allow once, through the real quick pick, appending one JSON line per answer to CLAW_E2E_ANSWERS;
+ * stops once the file CLAW_E2E_STOP exists.
+ */
+async function serveScenario(page) {
+  const answersFile = process.env.CLAW_E2E_ANSWERS;
+  const stopFile = process.env.CLAW_E2E_STOP;
+  const idle = await waitFor('the Claw status bar item to say idle', async () => {
+    const text = await statusText(page);
+    if (/server failed|stopped/.test(text)) {
+      throw Object.assign(new Error(`the status bar says: ${text}`), { fatal: true });
+    }
+    return /Claw: idle/.test(text) ? text : false;
+  }, 90_000);
+  step('server ready', { status: idle });
+  result.answered = [];
+  const widget = page.locator('.quick-input-widget');
+  while (!fs.existsSync(stopFile)) {
+    try {
+      if (await widget.isVisible()) {
+        const text = normalize(await widget.innerText());
+        let kind;
+        if (text.includes('Reject with feedback')) {
+          await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ timeout: 10_000 });
+          const tab = normalize(await page.locator('.tab.active').first().innerText());
+          await widget.locator('.monaco-list-row', { hasText: 'Accept' }).first().click();
+          kind = { kind: 'review', tab };
+        } else if (text.includes('Claw asks permission')) {
+          await widget.locator('.monaco-list-row', { hasText: 'Allow once' }).first().click();
+          kind = { kind: 'permission' };
+        }
+        if (kind) {
+          const entry = { ...kind, text: text.slice(0, 2000), t: Math.round(performance.now()) };
+          result.answered.push(entry);
+          fs.appendFileSync(answersFile, JSON.stringify(entry) + '\n');
+          step(`answered ${kind.kind}`);
+        }
+      }
+    } catch (error) {
+      step('quick pick changed while answering', { error: String(error).slice(0, 200) });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await page.screenshot({ path: screenshot });
+  result.screenshot = screenshot;
+  result.ok = true;
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
@@ -335,7 +386,8 @@ try {
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   step('workbench loaded');
-  await (scenario === 'untrusted' ? untrustedScenario(page) : mainScenario(page));
+  const scenarios = { main: mainScenario, untrusted: untrustedScenario, serve: serveScenario };
+  await scenarios[scenario](page);
 } catch (error) {
   result.error = error instanceof Error ? error.stack : String(error);
   if (page) {

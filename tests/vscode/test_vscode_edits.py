@@ -1,0 +1,387 @@
+"""The edit path in a real VS Code (issue 9): code-server in headless Chromium, the packaged Claw
+extension, the real claw-lsp server and the fake Messages API scripting Read, then Edit / MultiEdit /
+Write, as real agents make them.
+
+All tests of this module share ONE code-server session (tests/vscode/harness.py). Runs are started
+and documents read through the extension's test-only control channel (editors/vscode/src/e2eHook.ts,
+on only when CLAW_E2E_CONTROL_FILE is set): the editor's text is VS Code's own `document.getText()`.
+Chromium runs drive.mjs `serve`, which answers diff reviews (Accept) through the real quick pick.
+
+For every edit to an OPEN file: the document's text equals the tool calls applied to the disk text
+(the reference below), the tool_results the model got say applied (no "Not applied", no error), and
+the file on disk is unchanged (the editor is dirty). A file VS Code does not have open is written
+on disk, a following Bash sees it, and VS Code shows no dirty editor for it. Real file pairs from
+tests/corpus/realedits.py replay the same way (a handful by default, 50+ under `-m stress`).
+
+The workspace's .claw/settings.json says acceptEdits (and allows `Bash(cat:*)`); the last test
+switches to the `default` mode to take one edit through the diff review.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use
+from tests.vscode.harness import CodeServerSession, make_env, require_toolchain
+
+pytestmark = pytest.mark.vscode
+
+Call = tuple[str, dict[str, Any]]
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference: the tool calls applied to the text on disk
+
+
+def _to_newline(s: str, newline: str) -> str:
+    s = s.replace("\r\n", "\n")
+    return s if newline == "\n" else s.replace("\n", newline)
+
+
+def _newline_of(s: str) -> str:
+    crlf = s.count("\r\n")
+    return "\r\n" if crlf > s.count("\n") - crlf else "\n"
+
+
+def _replace(current: str, newline: str, old: str, new: str, replace_all: bool) -> str:
+    """old -> new as the tools document it: in a CRLF file the model's "\\n" means "\\r\\n"."""
+    forms = [(old, new), (_to_newline(old, newline), _to_newline(new, newline))]
+    if newline == "\r\n":
+        forms.reverse()
+    for o, n in forms:
+        count = current.count(o)
+        if count:
+            assert replace_all or count == 1, f"the test's old_string {o!r} is not unique"
+            return current.replace(o, n) if replace_all else current.replace(o, n, 1)
+    raise AssertionError(f"the test's old_string {old!r} is not in the file")
+
+
+def apply_calls(disk: str, calls: list[Call]) -> str:
+    """The text the tool calls give when applied to `disk` (Read calls change nothing)."""
+    current = disk
+    for name, args in calls:
+        newline = _newline_of(current) if current else "\n"
+        if name == "Edit":
+            current = _replace(
+                current, newline, args["old_string"], args["new_string"], bool(args.get("replace_all"))
+            )
+        elif name == "MultiEdit":
+            for e in args["edits"]:
+                replace_all = bool(e.get("replace_all"))
+                current = _replace(current, newline, e["old_string"], e["new_string"], replace_all)
+        elif name == "Write":
+            current = _to_newline(args["content"], newline) if newline == "\r\n" else args["content"]
+    return current
+
+
+# ---------------------------------------------------------------------------------------------
+# The session
+
+
+@dataclass
+class Editor:
+    """The module's code-server session, its workspace and the fake model."""
+
+    session: CodeServerSession
+    ws: Path
+    api: FakeMessagesAPI
+
+    def run(self, path: Path | None, prompt: str, calls: list[Call], *, timeout: float = 90.0) -> Run:
+        """One run: the model calls each tool in turn, then ends; returns what the model got back."""
+        start = len(self.api.requests)
+        ids = [f"toolu_e2e_{start}_{i}" for i in range(len(calls))]
+        turns = [reply(tool_use(n, a, id=tid), chunk=64) for tid, (n, a) in zip(ids, calls, strict=True)]
+        self.api.queue(
+            *turns,
+            reply(text("Done."), chunk=64),
+        )
+        finished = self.session.ask(path, prompt, timeout=timeout)
+        assert self.api.pending == 0, f"the run ended before asking for every scripted turn: {finished}"
+        return Run(finished, self.api.requests[start:], ids, calls)
+
+
+@dataclass
+class Run:
+    finished: dict[str, Any]
+    requests: list[RecordedRequest]
+    ids: list[str]
+    calls: list[Call]
+
+    def results(self) -> dict[str, tuple[str, bool]]:
+        """tool_use_id -> (tool_result text, is_error), from the requests the model received."""
+        out: dict[str, tuple[str, bool]] = {}
+        for req in self.requests:
+            for msg in req.body.get("messages", []):
+                content = msg.get("content")
+                if not isinstance(content, list):
+                    continue
+                for block in content:
+                    if isinstance(block, dict) and block.get("type") == "tool_result":
+                        body = block.get("content", "")
+                        if isinstance(body, list):
+                            body = "".join(b.get("text", "") for b in body if isinstance(b, dict))
+                        out[block["tool_use_id"]] = (str(body), bool(block.get("is_error")))
+        return out
+
+    def assert_applied(self) -> None:
+        """Every tool call of the run got a result that is no error and no "Not applied"."""
+        results = self.results()
+        for tid, (name, _args) in zip(self.ids, self.calls, strict=True):
+            assert tid in results, f"{name} ({tid}) got no tool_result; the run: {self.finished}"
+            body, is_error = results[tid]
+            assert not is_error, f"{name} failed: {body}"
+            assert "not applied" not in body.lower(), f"{name}: {body}"
+
+
+@pytest.fixture(scope="module")
+def editor(tmp_path_factory: pytest.TempPathFactory, vsix: Path) -> Iterator[Editor]:
+    require_toolchain()
+    root = tmp_path_factory.mktemp("vscode-edits")
+    ws = (root / "workspace").resolve()
+    (ws / ".claw").mkdir(parents=True)
+    (ws / ".claw" / "settings.json").write_text(
+        json.dumps({"permissionMode": "acceptEdits", "permissions": {"allow": ["Bash(cat:*)"]}})
+    )
+    (ws / "README.md").write_text("A workspace for the edit tests.\n")
+    with FakeMessagesAPI(default=reply(text("Done."))) as api:
+        env = {**make_env(root / "home"), **api.env()}
+        session = CodeServerSession(root, vsix, ws, env)
+        try:
+            session.start()
+            yield Editor(session, ws, api)
+        finally:
+            session.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Boundary shapes
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    disk: str
+    calls: list[Call]
+    suffix: str = ".py"
+
+
+def _edit(old: str, new: str) -> Call:
+    return ("Edit", {"old_string": old, "new_string": new})
+
+
+SHAPES = [
+    Shape(
+        "append_at_end",
+        "def total(xs):\n    return sum(xs)\n",
+        [_edit("    return sum(xs)", "    return sum(xs)\n\n\ndef mean(xs):\n    return sum(xs) / len(xs)")],
+    ),
+    Shape(
+        "append_at_end_with_newline",
+        "import os\n\nprint(os.sep)\n",
+        [_edit("print(os.sep)\n", "print(os.sep)\nprint(os.linesep)\n")],
+    ),
+    Shape(
+        "insert_at_start",
+        "import os\nimport sys\n\nprint(sys.argv)\n",
+        [_edit("import os\n", '#!/usr/bin/env python3\n"""Prints argv."""\n\nimport os\n')],
+    ),
+    Shape(
+        "delete_last_lines",
+        "def main():\n    return 0\n\n\nif __name__ == '__main__':\n    main()\n",
+        [_edit("    return 0\n\n\nif __name__ == '__main__':\n    main()\n", "    return 0\n")],
+    ),
+    Shape(
+        "write_whole_file",
+        "old = 1\nolder = 2\noldest = 3\n",
+        [("Write", {"content": '"""Rewritten."""\n\nNEW = {"a": 1}\n'})],
+    ),
+    Shape(
+        "no_trailing_newline",
+        "x = 1\ny = 2",
+        [_edit("y = 2", "y = 3\nz = 4")],
+    ),
+    Shape(
+        "only_newline",
+        "\n",
+        [_edit("\n", "first = 1\nsecond = 2\n")],
+    ),
+    Shape(
+        "empty_file",
+        "",
+        [("Write", {"content": "print('hello')\n"})],
+    ),
+    Shape(
+        "crlf",
+        "one = 1\r\ntwo = 2\r\nthree = 3\r\n",
+        [_edit("two = 2\nthree = 3\n", "two = 2\nthree = 3\nfour = 4\n")],
+    ),
+    Shape(
+        "non_bmp_last_line",
+        "title = 'party'\nemoji = '🎉'\n",
+        [_edit("emoji = '🎉'", "emoji = '🎉🚀'\nclef = '𝄞'")],
+    ),
+    Shape(
+        "non_bmp_last_line_no_eol",
+        "a = 1\nb = '😀 x'",
+        [_edit("b = '😀 x'", "b = '😀👍 y'")],
+    ),
+    Shape(
+        "multiedit_first_and_last_line",
+        "# first\nalpha = 1\nbeta = 2\ngamma = 3\n# last\n",
+        [
+            (
+                "MultiEdit",
+                {
+                    "edits": [
+                        {"old_string": "# first\n", "new_string": "# header\n# more\n"},
+                        {"old_string": "# last\n", "new_string": "# footer\n"},
+                    ]
+                },
+            )
+        ],
+    ),
+]
+
+
+def _check_open_file_edit(editor: Editor, path: Path, disk: str, calls: list[Call], prompt: str) -> Run:
+    opened = editor.session.open(path)
+    assert opened["open"] and opened["text"] == disk, opened
+    full = [("Read", {"file_path": str(path)}), *[(n, {"file_path": str(path), **a}) for n, a in calls]]
+    run = editor.run(path, prompt, full)
+    run.assert_applied()
+    expected = apply_calls(disk, calls)
+    doc = editor.session.document(path)
+    assert doc["open"], doc
+    assert doc["text"] == expected, f"VS Code holds {doc['text']!r}, the edits give {expected!r}"
+    if expected != disk:
+        assert doc["isDirty"], doc
+    assert path.read_bytes() == disk.encode(), "the file on disk changed behind the open editor"
+    return run
+
+
+@pytest.mark.timeout(400)
+@pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
+def test_edit_of_an_open_file_lands_in_the_editor_exactly(editor: Editor, shape: Shape) -> None:
+    path = editor.ws / "shapes" / f"{shape.name}{shape.suffix}"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(shape.disk.encode())
+    _check_open_file_edit(editor, path, shape.disk, shape.calls, f"Edit {path.name} ({shape.name}).")
+    if "\r\n" in shape.disk:
+        assert editor.session.document(path)["eol"] == "CRLF"
+
+
+@pytest.mark.timeout(200)
+def test_edit_of_a_file_vscode_has_not_open_goes_to_disk(editor: Editor) -> None:
+    path = editor.ws / "closed" / "notes.txt"
+    path.parent.mkdir(exist_ok=True)
+    disk = "alpha\nbeta\ngamma"
+    path.write_bytes(disk.encode())
+    assert not editor.session.document(path)["open"]
+    calls: list[Call] = [
+        ("Read", {"file_path": str(path)}),
+        ("Edit", {"file_path": str(path), "old_string": "gamma", "new_string": "gamma\ndelta 🎯\n"}),
+        ("Bash", {"command": f"cat {path}", "description": "Show the file"}),
+    ]
+    run = editor.run(None, "Append delta to closed/notes.txt and show it.", calls)
+    run.assert_applied()
+    expected = "alpha\nbeta\ngamma\ndelta 🎯\n"
+    assert path.read_bytes() == expected.encode()
+    bash_out, _ = run.results()[run.ids[2]]
+    assert "delta 🎯" in bash_out, bash_out
+    doc = editor.session.document(path)
+    assert not doc.get("isDirty") and not doc["tabDirty"], f"VS Code shows a dirty editor for it: {doc}"
+    dirty = [d for d in editor.session.documents() if d["path"] == str(path) and d["isDirty"]]
+    assert not dirty, dirty
+
+
+# ---------------------------------------------------------------------------------------------
+# Real edits: file pairs from two releases of real projects (tests/corpus/realedits.py)
+
+DEFAULT_PAIRS = 5
+STRESS_PAIRS = 60
+
+
+def _replay_pairs(editor: Editor, limit: int, seed: int) -> None:
+    from tests.corpus import realedits
+
+    pairs = realedits.file_pairs(limit, seed=seed)
+    assert len(pairs) >= min(limit, 5), f"the corpus gave {len(pairs)} pairs"
+    failures: list[str] = []
+    done = 0
+    started = time.monotonic()
+    for i, pair in enumerate(pairs):
+        path = editor.ws / "corpus" / f"{i:03d}-{pair.project}-{pair.new_version}" / pair.relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pair.old.encode())
+        calls = realedits.edit_calls(pair, str(path), seed=seed)
+        assert calls, pair.name
+        try:
+            opened = editor.session.open(path)
+            assert opened["text"] == pair.old, f"VS Code opened {pair.name} as other text"
+            full = calls if calls[0][0] == "Read" else [("Read", {"file_path": str(path)}), *calls]
+            run = editor.run(path, f"Apply the {pair.new_version} changes to {pair.relpath}.", full)
+            run.assert_applied()
+            doc = editor.session.document(path)
+            assert doc["text"] == pair.new, _first_difference(doc["text"], pair.new)
+            assert path.read_bytes() == pair.old.encode(), "the file on disk changed behind the open editor"
+        except AssertionError as error:
+            failures.append(f"{pair.name} ({len(calls)} calls): {str(error)[:1500]}")
+        finally:
+            editor.session.revert_and_close(path)
+        done += 1
+    elapsed = time.monotonic() - started
+    print(f"replayed {done} file pairs in {elapsed:.0f}s, {len(failures)} failed")
+    assert not failures, f"{len(failures)} of {done} file pairs failed:\n" + "\n".join(failures)
+
+
+def _first_difference(got: str, want: str) -> str:
+    pairs = enumerate(zip(got, want, strict=False))
+    at = next((i for i, (a, b) in pairs if a != b), min(len(got), len(want)))
+    return (
+        f"VS Code's text differs from pair.new at offset {at} (lengths {len(got)} / {len(want)}): "
+        f"got {got[max(0, at - 60) : at + 60]!r}, want {want[max(0, at - 60) : at + 60]!r}"
+    )
+
+
+@pytest.mark.timeout(300)
+def test_real_file_pairs_replay_exactly(editor: Editor) -> None:
+    _replay_pairs(editor, DEFAULT_PAIRS, seed=0)
+
+
+@pytest.mark.stress
+@pytest.mark.timeout(1800)
+def test_many_real_file_pairs_replay_exactly(editor: Editor) -> None:
+    _replay_pairs(editor, STRESS_PAIRS, seed=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The review path (last: it leaves the server in the `default` mode)
+
+
+@pytest.mark.timeout(200)
+def test_edit_accepted_in_the_diff_review_lands_exactly(editor: Editor) -> None:
+    vscode_dir = editor.ws / ".vscode"
+    vscode_dir.mkdir(exist_ok=True)
+    (vscode_dir / "settings.json").write_text(json.dumps({"claw.permissionMode": "default"}))
+    editor.session.wait_status(lambda s: s.get("permissionMode") == "default", 60)
+    before = len(editor.session.answers())
+    path = editor.ws / "review" / "tail.py"
+    path.parent.mkdir(exist_ok=True)
+    disk = "def last():\n    return '🎉'"
+    path.write_bytes(disk.encode())
+    _check_open_file_edit(
+        editor,
+        path,
+        disk,
+        [_edit("    return '🎉'", "    return '🎉🎉'\n\n\ndef after():\n    return None\n")],
+        "Append after() to review/tail.py.",
+    )
+    reviews = [a for a in editor.session.answers()[before:] if a["kind"] == "review"]
+    assert reviews, f"no diff review was shown and accepted: {editor.session.answers()}"
