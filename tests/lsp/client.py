@@ -556,12 +556,22 @@ def run_ended(client: ClawClient, run_id: str) -> str | None:
 
 async def ask(client: ClawClient, prompt: str, timeout: float = 40.0, **args: Any) -> str:
     """claw.ask and wait for the run to end; its run id (the run must stop with end_turn)."""
+    return await wait_run(client, await start_run(client, prompt, **args), timeout)
+
+
+async def start_run(client: ClawClient, prompt: str, **args: Any) -> str:
+    """claw.ask; the run id (the run goes on)."""
     started = await client.command("claw.ask", {"prompt": prompt, **args})
     run_id = started["runId"]
     assert run_id, started
+    return str(run_id)
+
+
+async def wait_run(client: ClawClient, run_id: str, timeout: float = 40.0) -> str:
+    """Wait for a run to end; it must stop with end_turn. Returns the run id."""
     reason = await wait_until(lambda: run_ended(client, run_id), timeout, what=f"the end of run {run_id}")
     assert reason == "end_turn", [m.message for m in client.log_messages]
-    return str(run_id)
+    return run_id
 
 
 def held(response: dict[str, Any], gate: threading.Event, timeout: float = 30.0) -> Callable[[Any], Any]:
