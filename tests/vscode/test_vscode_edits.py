@@ -28,57 +28,13 @@ from typing import Any
 
 import pytest
 
+from tests.corpus import realedits
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use
 from tests.vscode.harness import CodeServerSession, make_env, require_toolchain
 
 pytestmark = pytest.mark.vscode
 
-Call = tuple[str, dict[str, Any]]
-
-
-# ---------------------------------------------------------------------------------------------
-# The reference: the tool calls applied to the text on disk
-
-
-def _to_newline(s: str, newline: str) -> str:
-    s = s.replace("\r\n", "\n")
-    return s if newline == "\n" else s.replace("\n", newline)
-
-
-def _newline_of(s: str) -> str:
-    crlf = s.count("\r\n")
-    return "\r\n" if crlf > s.count("\n") - crlf else "\n"
-
-
-def _replace(current: str, newline: str, old: str, new: str, replace_all: bool) -> str:
-    """old -> new as the tools document it: in a CRLF file the model's "\\n" means "\\r\\n"."""
-    forms = [(old, new), (_to_newline(old, newline), _to_newline(new, newline))]
-    if newline == "\r\n":
-        forms.reverse()
-    for o, n in forms:
-        count = current.count(o)
-        if count:
-            assert replace_all or count == 1, f"the test's old_string {o!r} is not unique"
-            return current.replace(o, n) if replace_all else current.replace(o, n, 1)
-    raise AssertionError(f"the test's old_string {old!r} is not in the file")
-
-
-def apply_calls(disk: str, calls: list[Call]) -> str:
-    """The text the tool calls give when applied to `disk` (Read calls change nothing)."""
-    current = disk
-    for name, args in calls:
-        newline = _newline_of(current) if current else "\n"
-        if name == "Edit":
-            current = _replace(
-                current, newline, args["old_string"], args["new_string"], bool(args.get("replace_all"))
-            )
-        elif name == "MultiEdit":
-            for e in args["edits"]:
-                replace_all = bool(e.get("replace_all"))
-                current = _replace(current, newline, e["old_string"], e["new_string"], replace_all)
-        elif name == "Write":
-            current = _to_newline(args["content"], newline) if newline == "\r\n" else args["content"]
-    return current
+Call = realedits.Call
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,7 +212,7 @@ def _check_open_file_edit(editor: Editor, path: Path, disk: str, calls: list[Cal
     full = [("Read", {"file_path": str(path)}), *[(n, {"file_path": str(path), **a}) for n, a in calls]]
     run = editor.run(path, prompt, full)
     run.assert_applied()
-    expected = apply_calls(disk, calls)
+    expected = realedits.apply_calls(disk, calls)  # the reference: the tools' rules on the disk text
     doc = editor.session.document(path)
     assert doc["open"], doc
     assert doc["text"] == expected, f"VS Code holds {doc['text']!r}, the edits give {expected!r}"
@@ -309,8 +265,6 @@ STRESS_PAIRS = 60
 
 
 def _replay_pairs(editor: Editor, limit: int, seed: int) -> None:
-    from tests.corpus import realedits
-
     pairs = realedits.file_pairs(limit, seed=seed)
     assert len(pairs) >= min(limit, 5), f"the corpus gave {len(pairs)} pairs"
     failures: list[str] = []
