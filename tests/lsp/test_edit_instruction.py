@@ -73,7 +73,9 @@ async def test_instruction_comment_removal_is_versioned_and_confirmed_so_the_nex
         assert "the user edited" not in last.text.lower() and "merged" not in last.text, last
         # The removal is the one workspace edit that only deletes text.
         removals = [
-            p for p in client.applied if all(e.new_text == "" for d in document_edits(p) for e in d.edits)
+            p
+            for p in client.applied
+            if all(getattr(e, "new_text", None) == "" for d in document_edits(p) for e in d.edits)
         ]
         assert removals, client.applied
         (doc_edit,) = document_edits(removals[-1])
