@@ -189,7 +189,7 @@ def register(server: ClawLanguageServer) -> None:
         ls.diagnostics_cache.record(
             params.text_document.uri, params.range, params.context.diagnostics, ls.protocol._converter
         )
-        lazy = ls.client_info_resolves_command
+        lazy = ls.client_info.resolves_command
         actions = []
         for title, kind, ask, diagnostics in build_actions(ls, params):
             action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics)

@@ -24,7 +24,8 @@ from pygls.uris import to_fs_path
 
 from claw_lsp import __version__
 from claw_lsp.config import LoadedSettings, Settings, load_settings
-from claw_lsp.server.applier import ClientInfo, DocumentTracker
+from claw_lsp.server.applier import DocumentTracker
+from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures
 from claw_lsp.server.runs import DiagnosticsCache, RunManager
 
@@ -69,7 +70,6 @@ class ClawLanguageServer(LanguageServer):
             protocol_cls=ClawProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
-        self.client_features = ClientFeatures()
         self.client_info = ClientInfo()
         self.tracker = DocumentTracker()
         self.diagnostics_cache = DiagnosticsCache()
@@ -114,35 +114,10 @@ class ClawLanguageServer(LanguageServer):
                 return path.relative_to(folder).as_posix()
         return str(path)
 
-    # -- client capabilities beyond ClientInfo -----------------------------------------------------
-
-    def _capability(self, dotted: str) -> Any:
-        value: Any = self.client_capabilities
-        for name in dotted.split("."):
-            value = getattr(value, name, None)
-            if value is None:
-                return None
-        return value
-
     @property
-    def client_info_resolves_command(self) -> bool:
-        """True when the client can resolve a code action's `command` lazily."""
-        properties = self._capability("text_document.code_action.resolve_support.properties") or []
-        return "command" in properties
-
-    @property
-    def supports_progress(self) -> bool:
-        """True when the client handles server-initiated work-done progress."""
-        return bool(self._capability("window.work_done_progress"))
-
-    @property
-    def supports_configuration(self) -> bool:
-        """True when the client answers workspace/configuration."""
-        return bool(self._capability("workspace.configuration"))
-
-    def can_apply_versioned(self) -> bool:
-        """True when the client applies versioned TextDocumentEdits (Neovim does, undeclared)."""
-        return self.client_info.document_changes or self.client_info.name.lower() == "neovim"
+    def client_features(self) -> ClientFeatures:
+        """The `claw/*` methods the client declared (part of `client_info`)."""
+        return self.client_info.features
 
     # -- background work ---------------------------------------------------------------------------
 
@@ -173,28 +148,6 @@ class ClawLanguageServer(LanguageServer):
 
     # -- settings ----------------------------------------------------------------------------------
 
-    async def apply_plain_edit(self, uri: str, version: int, edits: list[types.TextEdit], label: str) -> bool:
-        """Send one versioned edit of the server's own (not the agent's) to an open buffer."""
-        if self.can_apply_versioned():
-            edit = types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-                        edits=list(edits),
-                    )
-                ]
-            )
-        else:
-            edit = types.WorkspaceEdit(changes={uri: list(edits)})
-        try:
-            result = await self.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=label)
-            )
-        except Exception as exc:
-            self.log(f"Claw: {label} failed: {exc!r}", types.MessageType.Warning)
-            return False
-        return bool(result and result.applied)
-
     async def reload_settings(self) -> None:
         """Re-read settings: files < initializationOptions < workspace/configuration `claw`."""
         overrides = {**self.init_options, **self.config_section}
@@ -212,7 +165,7 @@ class ClawLanguageServer(LanguageServer):
 
     async def pull_configuration(self) -> None:
         """Ask the client for section `claw` (only when it supports workspace/configuration)."""
-        if not self.supports_configuration:
+        if not self.client_info.configuration:
             return
         try:
             result = await asyncio.wait_for(
@@ -241,8 +194,7 @@ def register(server: ClawLanguageServer) -> None:
         """Record the client's capabilities, features and options; warm up the model SDK."""
         options = params.initialization_options if isinstance(params.initialization_options, dict) else {}
         options = dict(options)
-        features = options.pop("clientFeatures", None)
-        ls.client_features = ClientFeatures.model_validate(features if isinstance(features, dict) else {})
+        options.pop("clientFeatures", None)
         ls.init_options = options
         ls.client_info = ClientInfo.from_initialize(
             params, ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
@@ -284,7 +236,7 @@ def register(server: ClawLanguageServer) -> None:
     def did_change(ls: ClawLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         """Apply the change to the tracker's copy with LSP line rules (the agent reads that copy)."""
         uri, version = params.text_document.uri, params.text_document.version
-        encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        encoding = ls.client_info.position_encoding
         if ls.tracker.apply_changes(uri, params.content_changes, version, encoding) is None:
             ls.tracker.changed(uri, ls.workspace.get_text_document(uri).source, version)
 

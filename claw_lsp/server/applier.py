@@ -21,15 +21,16 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls import uris
 
+from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.review import ReviewOutcome, display_path
-from claw_lsp.server.textedit import apply_hunks, apply_text_edits, minimal_text_edits, rebase
+from claw_lsp.server.textedit import apply_hunks, apply_text_edits, buffer_edits, final_break, rebase
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.disk import DiskApplier
 from claw_lsp.workspace.view import ApplyResult, FileChange, FileSnapshot, OpenBuffer
@@ -66,63 +67,6 @@ def uri_to_path(uri: str) -> Path | None:
 
 
 @dataclass
-class ClientInfo:
-    """What the client declared it can do, as the applier and the reviewer need it."""
-
-    position_encoding: str = "utf-16"
-    document_changes: bool = False
-    resource_operations: set[str] = field(default_factory=set)  # "create", "rename", "delete"
-    change_annotations: bool = False
-    show_document: bool = False
-    features: set[str] = field(default_factory=set)  # declared clientFeatures: "review", ...
-    name: str = ""
-
-    @property
-    def versioned_edits(self) -> bool:
-        """True when the client takes `TextDocumentEdit`s (documentChanges).
-
-        Resource operations only exist inside documentChanges, so a client declaring them takes
-        TextDocumentEdits too (Neovim 0.11 declares resourceOperations but not documentChanges).
-        """
-        return self.document_changes or bool(self.resource_operations)
-
-    @classmethod
-    def from_initialize(
-        cls, params: types.InitializeParams, position_encoding: str | None = None
-    ) -> ClientInfo:
-        """Read the client's capabilities and `initializationOptions.clientFeatures`.
-
-        Pass the negotiated `position_encoding` (`server.workspace.position_encoding`) when known.
-        """
-        caps = params.capabilities
-        ws_edit = caps.workspace.workspace_edit if caps.workspace else None
-        ops = (
-            {str(getattr(op, "value", op)) for op in (ws_edit.resource_operations or [])}
-            if ws_edit
-            else set()
-        )
-        options = params.initialization_options
-        features_raw = options.get("clientFeatures") if isinstance(options, dict) else None
-        features = {k for k, v in features_raw.items() if v} if isinstance(features_raw, dict) else set()
-        encoding = position_encoding
-        if encoding is None:  # what pygls negotiates: the client's first supported preference
-            from pygls.capabilities import ServerCapabilitiesBuilder
-
-            encoding = ServerCapabilitiesBuilder.choose_position_encoding(caps)
-        return cls(
-            position_encoding=str(getattr(encoding, "value", encoding)),
-            document_changes=bool(ws_edit and ws_edit.document_changes),
-            resource_operations=ops,
-            change_annotations=bool(ws_edit and ws_edit.change_annotation_support is not None),
-            show_document=bool(
-                caps.window and caps.window.show_document and caps.window.show_document.support
-            ),
-            features=features,
-            name=params.client_info.name if params.client_info else "",
-        )
-
-
-@dataclass
 class _Doc:
     uri: str
     text: str
@@ -132,7 +76,7 @@ class _Doc:
 
 @dataclass
 class _Waiter:
-    predicate: Callable[[str], bool]
+    predicate: Callable[[OpenBuffer], bool]
     future: asyncio.Future[OpenBuffer | None]
 
 
@@ -242,8 +186,14 @@ class DocumentTracker:
 
     async def wait_for(self, uri: str, predicate: Callable[[str], bool], timeout: float) -> OpenBuffer | None:
         """The document once its text satisfies `predicate` (now or a later version); None on timeout."""
+        return await self.wait_until(uri, lambda buffer: predicate(buffer.text), timeout)
+
+    async def wait_until(
+        self, uri: str, predicate: Callable[[OpenBuffer], bool], timeout: float
+    ) -> OpenBuffer | None:
+        """The document once it satisfies `predicate` (now or after a later didChange); None on timeout."""
         current = self.get(uri)
-        if current is not None and predicate(current.text):
+        if current is not None and predicate(current):
             return current
         waiter = _Waiter(predicate, asyncio.get_running_loop().create_future())
         self._waiters.setdefault(uri, []).append(waiter)
@@ -271,16 +221,41 @@ class DocumentTracker:
 
     def _notify(self, uri: str) -> None:
         doc = self._docs[uri]
+        buffer = OpenBuffer(uri=doc.uri, text=doc.text, version=doc.version)
         for waiter in list(self._waiters.get(uri, [])):
             if waiter.future.done():
                 continue
             try:
-                ok = waiter.predicate(doc.text)
+                ok = waiter.predicate(buffer)
             except Exception as exc:  # a broken predicate must not break didChange handling
                 waiter.future.set_exception(exc)
                 continue
             if ok:
-                waiter.future.set_result(OpenBuffer(uri=doc.uri, text=doc.text, version=doc.version))
+                waiter.future.set_result(buffer)
+
+
+MAX_ATTEMPTS = 3  # sends of one edit: the first, then retries from a fresher buffer
+
+
+@dataclass
+class _BufferEdit:
+    """What the agent did to one open buffer in this run: was it clean before, the text it left."""
+
+    clean_before: bool
+    last: str
+
+
+def _snapshot(
+    path: Path, text: str, on_disk: tuple[str, str] | None, encoding: str | None = None
+) -> FileSnapshot:
+    """A snapshot of a file's disk text (the base of a disk write)."""
+    return FileSnapshot(
+        path=path,
+        text=text,
+        version=None,
+        mtime_ns=None,
+        encoding=encoding or (on_disk[1] if on_disk else "utf-8"),
+    )
 
 
 class _NotApplied(Exception):
@@ -321,7 +296,7 @@ class LspApplier:
         self.confirm_timeout = confirm_timeout
         self.disk = disk or DiskApplier()
         self.touched: list[Path] = []
-        self._expected_on_disk: dict[Path, str] = {}  # content sent to not-open files via the editor
+        self._buffer_edits: dict[str, _BufferEdit] = {}  # open files this run changed, by uri
         self._shown: set[str] = set()
         self._tasks: set[asyncio.Future[Any]] = set()
 
@@ -384,18 +359,56 @@ class LspApplier:
             target = apply_hunks(shown_old, target, outcome.accepted_hunks)
             notes.append(_partial_note(outcome))
         self.on_step(f"Applying edit to {display_path(self.server, change.path)}")
+        disk_before = None
+        if uri not in self._buffer_edits:
+            on_disk = await asyncio.to_thread(_read_disk, change.path)
+            disk_before = on_disk[0] if on_disk is not None else None
         final, rebased = await self._send_and_confirm(uri, shown_old, target)
         if rebased and REBASED_NOTE not in notes:
             notes.insert(0, REBASED_NOTE)
+        self._note_edited(uri, shown_old, final, disk_before, merged=REBASED_NOTE in notes)
+        eol_note = _final_newline_note(final, target)
+        if eol_note:
+            notes.append(eol_note)
         return ApplyResult(
             applied=True, message=_join(notes), final_text=final, partial=outcome.decision == "partial"
         )
 
+    async def apply_own(self, change: FileChange) -> bool:
+        """Apply a change of the server's own (no review) to an open buffer; True when it landed."""
+        uri = self.documents.uri_for(change.path)
+        if uri is None:
+            return False
+        async with self.documents.lock(uri):
+            buffer = self.documents.get(uri)
+            if buffer is None:
+                return False
+            base = change.base.text if change.base is not None else buffer.text
+            target = change.new_text or ""
+            if buffer.text != base:
+                merged = rebase(base, target, buffer.text)
+                if merged is None:
+                    return False
+                target = merged
+            try:
+                await self._send_and_confirm(uri, buffer.text, target)
+            except _NotApplied as exc:
+                log.info("%s: %s", change.description or change.path, exc)
+                return False
+        return True
+
     async def _send_and_confirm(self, uri: str, from_text: str, target: str) -> tuple[str, bool]:
-        """Send `from_text` -> `target` to the buffer and wait for didChange to show it (one retry)."""
+        """Send `from_text` -> `target` to the buffer and wait until a didChange shows it.
+
+        The edit is versioned with the buffer's version. When the editor refuses it, or drops it
+        while answering `applied: true` (Neovim does for a stale version), the server waits for the
+        editor's next didChange and tries again from that text, rebased: a refusal because the
+        editor's version moved on (eglot bumps it at once, reports it later) is not the user's doing.
+        Returns the buffer's text with the edit and whether it was merged with other changes.
+        """
         rebased = False
         reason = ""
-        for _attempt in range(2):
+        for _attempt in range(MAX_ATTEMPTS):
             current = self.documents.get(uri)
             if current is None:
                 raise _NotApplied("Not applied: the file was closed in the editor meanwhile. Try again.")
@@ -405,27 +418,54 @@ class LspApplier:
                     raise _NotApplied(REFUSED_OVERLAP)
                 rebased = rebased or merged != current.text
                 from_text, target = current.text, merged
-            if current.text == target:
-                return target, rebased
-            edits = minimal_text_edits(current.text, target, self.encoding)
+            edits, expected = buffer_edits(
+                current.text,
+                target,
+                self.encoding,
+                final_newline_is_flag=self.client.final_newline_is_flag,
+            )
+            if not edits:
+                return current.text, rebased
             response = await self._send_edit(self._text_document_edit_params(uri, current.version, edits))
+            sent = current
             if response.applied:
-                shows = functools.partial(_shows, current.text, target)
-                confirmed = await self.documents.wait_for(uri, shows, self.confirm_timeout)
-                if confirmed is not None:
-                    return confirmed.text, rebased
-                reason = "the editor answered that it applied the edit, but the buffer never showed it"
+                shows = functools.partial(_shows, sent.text, expected)
+                seen = await self.documents.wait_until(
+                    uri,
+                    lambda buffer, shows=shows, sent=sent: (  # type: ignore[misc]
+                        shows(buffer.text) or (buffer.version > sent.version and buffer.text != sent.text)
+                    ),
+                    self.confirm_timeout,
+                )
+                if seen is not None and shows(seen.text):
+                    return seen.text, rebased
+                if seen is None:
+                    # No word from the editor: sending again could apply the edit twice.
+                    raise _NotApplied(
+                        "Not confirmed: the editor answered that it applied the edit but did not report "
+                        f"the buffer's new text within {self.confirm_timeout:g} s, so the file may or may "
+                        "not hold it. Read the file again before changing it further."
+                    )
+                # A newer version without the edit: the editor dropped it (a stale version).
+                reason = "the editor dropped the edit because the buffer had changed"
             else:
                 reason = response.failure_reason or "the editor refused the edit"
-            log.info("edit to %s not confirmed (%s); retrying once", uri, reason)
+                # Wait for the buffer the editor has now; a refusal for a stale version means one
+                # is on its way (nothing comes when the refusal had another cause).
+                newer = await self.documents.wait_until(
+                    uri,
+                    lambda buffer, sent=sent: buffer.version != sent.version,  # type: ignore[misc]
+                    self.confirm_timeout,
+                )
+                if newer is None:
+                    break
+            log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
 
     # -- files the editor does not have open ----------------------------------------------------
 
-    def _editor_can(self, op: str) -> bool:
-        return op in self.client.resource_operations
-
     async def _apply_to_closed(self, change: FileChange, uri: str) -> ApplyResult:
+        """Change a file the editor does not have open: on disk, atomically (never a hidden buffer)."""
         on_disk = await asyncio.to_thread(_read_disk, change.path)
         target = change.new_text or ""
         notes: list[str] = []
@@ -456,80 +496,45 @@ class LspApplier:
         if outcome.decision == "partial":
             target = apply_hunks(current, target, outcome.accepted_hunks)
             notes.append(_partial_note(outcome))
-        if self._editor_can("create") or (exists and self.client.resource_operations):
-            await self._edit_closed_through_editor(change.path, uri, current, target, exists)
-        else:
-            snapshot = FileSnapshot(
-                path=change.path,
-                text=current,
-                version=None,
-                mtime_ns=None,
-                encoding=on_disk[1] if on_disk else "utf-8",
+        if self.documents.uri_for(change.path) is not None:
+            # The editor opened the file while the user reviewed: go through its buffer instead.
+            return await self._apply(
+                FileChange(
+                    kind="modify",
+                    path=change.path,
+                    new_text=target,
+                    base=_snapshot(change.path, current, on_disk),
+                    preapproved=True,
+                    description=change.description,
+                ),
+                self.documents.uri_for(change.path) or uri,
             )
-            write = FileChange(kind="modify", path=change.path, new_text=target, base=snapshot)
-            if not exists:
-                write = FileChange(kind="create", path=change.path, new_text=target)
-            result = await self.disk.apply(write)
-            if not result.applied:
-                return result
-            if result.message:
-                notes.append(result.message)
+        encoding = on_disk[1] if on_disk else (change.base.encoding if change.base else "utf-8")
+        write = FileChange(
+            kind="modify" if exists else "create",
+            path=change.path,
+            new_text=target,
+            base=_snapshot(change.path, current, on_disk, encoding) if exists else None,
+        )
+        result = await self.disk.apply(write)
+        if not result.applied:
+            return result
+        if result.message:
+            notes.append(result.message)
         return ApplyResult(
             applied=True, message=_join(notes), final_text=target, partial=outcome.decision == "partial"
         )
 
-    async def _edit_closed_through_editor(
-        self, path: Path, uri: str, current: str, target: str, exists: bool
-    ) -> None:
-        """Create or change a file the editor has not open with one workspace edit, then confirm."""
-        ops: list[Any] = []
-        annotation = self.run_id if self.client.change_annotations else None
-        if not exists:
-            ops.append(
-                types.CreateFile(
-                    uri=uri,
-                    options=types.CreateFileOptions(overwrite=False, ignore_if_exists=False),
-                    annotation_id=annotation,
-                )
-            )
-        edits = minimal_text_edits(current, target, self.encoding)
-        if edits:
-            ops.append(
-                types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None),
-                    edits=self._annotate(edits),
-                )
-            )
-        response = await self._send_edit(self._workspace_edit_params(ops))
-        if not response.applied:
-            raise _NotApplied(f"Not applied: {response.failure_reason or 'the editor refused the edit'}.")
-        self._expected_on_disk[path] = target
-        if not await self._confirm_file(path, uri, target):
-            raise _NotApplied(
-                f"Not applied: the editor answered that it applied the edit, but {path} never showed it."
-            )
-
-    async def _confirm_file(self, path: Path, uri: str, expected: str | None) -> bool:
-        """Wait until the editor's buffer or the disk shows `expected` (None: the file is gone)."""
+    async def _confirm_gone(self, path: Path) -> bool:
+        """Wait until the file is gone from disk (a delete or rename by the editor)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.confirm_timeout
-        while True:
-            if expected is not None:
-                buffer = self.documents.get(uri)
-                if buffer is not None and buffer.text == expected:
-                    return True
-            on_disk = await asyncio.to_thread(_read_disk, path)
-            if expected is None and on_disk is None:
-                return True
-            if expected is not None and on_disk is not None and on_disk[0] == expected:
-                return True
+        while await asyncio.to_thread(path.exists):
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            if expected is not None:
-                await self.documents.wait_for(uri, lambda text: text == expected, min(0.1, remaining))
-            else:
-                await asyncio.sleep(min(0.1, remaining))
+            await asyncio.sleep(min(0.05, remaining))
+        return True
 
     # -- delete and rename ----------------------------------------------------------------------
 
@@ -546,26 +551,25 @@ class LspApplier:
                 applied=False,
                 message=f"Not applied: {change.path} changed since you read it. Read it again first.",
             )
-        if buffer is not None and not self._editor_can("delete"):
+        if buffer is not None and not self.client.can("delete"):
             return ApplyResult(
                 applied=False,
                 message=f"Not applied: {change.path} is open in the editor, which cannot delete files "
                 "for the language server. Ask the user to delete it.",
             )
         await self._review(change, current, "")
-        if self._editor_can("delete"):
-            op = types.DeleteFile(
-                uri=uri,
-                options=types.DeleteFileOptions(ignore_if_not_exists=False),
-                annotation_id=self.run_id if self.client.change_annotations else None,
-            )
-            response = await self._send_edit(self._workspace_edit_params([op]))
-            if not response.applied or not await self._confirm_file(change.path, uri, None):
-                return ApplyResult(
-                    applied=False, message=f"Not applied: the editor did not delete {change.path}."
-                )
-            return ApplyResult(applied=True)
-        return await self.disk.apply(change)
+        if buffer is None:
+            return await self.disk.apply(change)
+        op = types.DeleteFile(
+            uri=uri,
+            options=types.DeleteFileOptions(ignore_if_not_exists=False),
+            annotation_id=self.run_id if self.client.change_annotations else None,
+        )
+        response = await self._send_edit(self._workspace_edit_params([op]))
+        if not response.applied or not await self._confirm_gone(change.path):
+            reason = f"Not applied: the editor did not delete {change.path}."
+            return ApplyResult(applied=False, message=reason)
+        return ApplyResult(applied=True)
 
     async def _rename(self, change: FileChange, uri: str, buffer: OpenBuffer | None) -> ApplyResult:
         target = change.new_path
@@ -573,7 +577,7 @@ class LspApplier:
             return ApplyResult(applied=False, message="Not applied: a rename needs a target path.")
         if self.documents.uri_for(target) is not None or await asyncio.to_thread(target.exists):
             return ApplyResult(applied=False, message=f"Not applied: {target} already exists.")
-        if buffer is not None and not self._editor_can("rename"):
+        if buffer is not None and not self.client.can("rename"):
             return ApplyResult(
                 applied=False,
                 message=f"Not applied: {change.path} is open in the editor, which cannot rename files "
@@ -581,47 +585,84 @@ class LspApplier:
             )
         text = buffer.text if buffer is not None else ""
         await self._review(change, text, text)
-        if self._editor_can("rename"):
-            new_uri = path_to_uri(target)
-            op = types.RenameFile(
-                old_uri=uri,
-                new_uri=new_uri,
-                options=types.RenameFileOptions(overwrite=False, ignore_if_exists=False),
-                annotation_id=self.run_id if self.client.change_annotations else None,
-            )
-            response = await self._send_edit(self._workspace_edit_params([op]))
-            moved = response.applied and await self._confirm_file(change.path, uri, None)
-            if not moved or not await asyncio.to_thread(target.exists):
-                return ApplyResult(
-                    applied=False, message=f"Not applied: the editor did not rename {change.path}."
-                )
-            return ApplyResult(applied=True)
-        return await self.disk.apply(change)
+        if buffer is None:
+            return await self.disk.apply(change)
+        op = types.RenameFile(
+            old_uri=uri,
+            new_uri=path_to_uri(target),
+            options=types.RenameFileOptions(overwrite=False, ignore_if_exists=False),
+            annotation_id=self.run_id if self.client.change_annotations else None,
+        )
+        response = await self._send_edit(self._workspace_edit_params([op]))
+        moved = response.applied and await self._confirm_gone(change.path)
+        if not moved or not await asyncio.to_thread(target.exists):
+            reason = f"Not applied: the editor did not rename {change.path}."
+            return ApplyResult(applied=False, message=reason)
+        return ApplyResult(applied=True)
 
     # -- saving ---------------------------------------------------------------------------------
 
-    async def save_documents(self, paths: Iterable[Path] | None = None) -> list[Path]:
-        """Ask the editor to save the given (default: touched) files; return those still unsaved."""
-        candidates = list(self.touched if paths is None else paths)
-        unsaved = [p for p in candidates if await self._unsaved(p)]
-        if not unsaved or "saveDocuments" not in self.client.features:
-            return unsaved
-        uris_ = [self.documents.uri_for(p) or path_to_uri(p) for p in unsaved]
+    def _note_edited(
+        self, uri: str, before: str, after: str, disk_before: str | None, *, merged: bool
+    ) -> None:
+        """Record a confirmed agent edit of an open buffer, for saving before Bash.
+
+        The buffer holds only the agent's unsaved changes while it was saved (matched the disk)
+        before the agent's first edit, and every later edit started from the text the previous
+        one left, with nothing of the user's merged in.
+        """
+        record = self._buffer_edits.get(uri)
+        if record is None:
+            record = self._buffer_edits[uri] = _BufferEdit(clean_before=disk_before == before, last=after)
+        elif before != record.last:
+            record.clean_before = False
+        if merged:
+            record.clean_before = False
+        record.last = after
+
+    def changed_buffers(self) -> list[Path]:
+        """The open files this run changed."""
+        return [p for p in (uri_to_path(u) for u in self._buffer_edits) if p is not None]
+
+    async def save_documents(self) -> tuple[list[Path], list[Path]]:
+        """Save the open files this run changed, when only the agent's changes are unsaved in them.
+
+        Returns (still unsaved, held back): `held back` are files that also hold the user's own
+        unsaved typing (they are never saved silently); `still unsaved` are the agent's files the
+        editor could not save (or the client cannot be asked to save).
+        """
+        saveable: list[tuple[Path, str]] = []
+        held: list[Path] = []
+        for uri, record in self._buffer_edits.items():
+            path = uri_to_path(uri)
+            buffer = self.documents.get(uri)
+            if path is None or buffer is None:
+                continue
+            on_disk = await asyncio.to_thread(_read_disk, path)
+            if on_disk is not None and on_disk[0] == buffer.text:
+                continue  # saved already
+            if not record.clean_before or buffer.text != record.last:
+                held.append(path)
+            else:
+                saveable.append((path, uri))
+        if not saveable:
+            return [], held
+        if not self.client.features.saveDocuments:
+            return [p for p, _u in saveable], held
         try:
-            await self.server.protocol.send_request_async(METHOD_SAVE_DOCUMENTS, {"uris": uris_})
+            await self.server.protocol.send_request_async(
+                METHOD_SAVE_DOCUMENTS, {"uris": [u for _p, u in saveable]}
+            )
         except Exception as exc:  # the shim failed: report the files as unsaved
             log.warning("claw/saveDocuments failed: %s", exc)
-            return unsaved
-        return [p for p in unsaved if await self._unsaved(p)]
-
-    async def _unsaved(self, path: Path) -> bool:
-        """True when the editor holds text for the path that differs from the disk."""
-        buffer = self.documents.open_buffer(path)
-        expected = buffer.text if buffer is not None else self._expected_on_disk.get(path)
-        if expected is None:
-            return False
-        on_disk = await asyncio.to_thread(_read_disk, path)
-        return on_disk is None or on_disk[0] != expected
+            return [p for p, _u in saveable], held
+        unsaved = []
+        for path, uri in saveable:
+            buffer = self.documents.get(uri)
+            on_disk = await asyncio.to_thread(_read_disk, path)
+            if buffer is not None and (on_disk is None or on_disk[0] != buffer.text):
+                unsaved.append(path)
+        return unsaved, held
 
     # -- LSP plumbing ---------------------------------------------------------------------------
 
@@ -708,6 +749,23 @@ def _shows(sent_from: str, expected: str, text: str) -> bool:
     if text == expected:
         return True
     return text != sent_from and rebase(sent_from, expected, text) == text
+
+
+def _final_newline_note(final: str, target: str) -> str:
+    """A note for the model when the buffer's final newline differs from the one it asked for."""
+    if final == target:
+        return ""
+    if final_break(final) and not final_break(target):
+        return (
+            "Note: the editor keeps this file's final newline (it is a buffer setting there), so the "
+            "file still ends with a final newline."
+        )
+    if final_break(target) and not final_break(final):
+        return (
+            "Note: the editor keeps this file without a final newline (a buffer setting there), so "
+            "the file still ends without a final newline."
+        )
+    return ""
 
 
 def _join(parts: Iterable[str]) -> str:

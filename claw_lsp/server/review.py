@@ -27,7 +27,7 @@ from claw_lsp.workspace.view import FileChange
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer
 
-    from claw_lsp.server.applier import ClientInfo
+    from claw_lsp.server.client import ClientInfo
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ class Reviewer:
         shown = display_path(self.server, change.path)
         self.on_step(f"Waiting for your review of {shown}")
         try:
-            if "review" in self.client.features:
+            if self.client.features.review:
                 asker = self._ask_custom(change_id, change, old_text, new_text, hunks)
             else:
                 asker = self._ask_message(change, old_text, new_text, hunks)

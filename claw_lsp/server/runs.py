@@ -429,7 +429,7 @@ class RunHandle:
     async def begin_progress(self) -> None:
         """Create and begin the run's cancellable progress (only if the client supports it)."""
         ls = self.ls
-        if not ls.supports_progress:
+        if not ls.client_info.work_done_progress:
             return
         token = f"claw-{self.run.id}"
         try:
@@ -480,7 +480,7 @@ class RunHandle:
             self.ls.show(f"Claw: {result.error.splitlines()[0]}", types.MessageType.Error)
             self.ls.log(f"Claw [{self.run.id}] error: {result.error}", types.MessageType.Error)
         if self.instruction is not None and result.stop_reason == "end_turn" and self.edited:
-            await self.manager.remove_instruction(*self.instruction)
+            await self.manager.remove_instruction(self, *self.instruction)
 
 
 def one_line_result(result: RunFinished) -> str:
@@ -798,24 +798,28 @@ class RunManager:
         return await self.save_touched(slot)
 
     async def save_touched(self, slot: SessionSlot) -> str | None:
-        """Ask the shim to save the files the agent changed; name those still unsaved."""
+        """Save the open files this run changed (only theirs); name those left unsaved for the model."""
         handle = slot.current
         if handle is None or handle.applier is None:
             return None
-        paths = sorted(set(slot.state.touched) | set(handle.applier.touched))
-        if not paths:
-            return None
         try:
-            unsaved = await asyncio.wait_for(handle.applier.save_documents(paths), REQUEST_TIMEOUT_S)
+            unsaved, held = await asyncio.wait_for(handle.applier.save_documents(), REQUEST_TIMEOUT_S)
         except TimeoutError:
-            unsaved = paths
-        if not unsaved:
-            return None
-        names = ", ".join(self.ls.relative(p) for p in unsaved)
-        return (
-            "Note: these files have unsaved changes in the editor, so the command saw their "
-            f"previous contents on disk: {names}"
-        )
+            unsaved, held = handle.applier.changed_buffers(), []
+        notes = []
+        if unsaved:
+            names = ", ".join(self.ls.relative(p) for p in unsaved)
+            notes.append(
+                "Note: these files have unsaved changes in the editor, so the command saw their "
+                f"previous contents on disk: {names}"
+            )
+        if held:
+            names = ", ".join(self.ls.relative(p) for p in held)
+            notes.append(
+                "Note: these files also hold the user's own unsaved edits, so they were not saved and "
+                f"the command saw their previous contents on disk: {names}"
+            )
+        return "\n".join(notes) or None
 
     async def after_edits(self, slot: SessionSlot, paths: set[Path]) -> str | None:
         """Wait for the editor's diagnostics on `paths` to settle; describe new errors."""
@@ -843,13 +847,14 @@ class RunManager:
 
     # -- instruction comments ----------------------------------------------------------------------
 
-    async def remove_instruction(self, uri: str, ref: InstructionRef) -> None:
-        """Remove an instruction comment the run left in place (versioned edit, current text)."""
-        from claw_lsp.server.textedit import offset_to_position, split_lines
+    async def remove_instruction(self, handle: RunHandle, uri: str, ref: InstructionRef) -> None:
+        """Remove an instruction comment the run left in place, through the run's applier."""
+        from claw_lsp.server.textedit import split_lines
+        from claw_lsp.workspace.view import FileChange, FileSnapshot
 
-        ls = self.ls
-        document = ls.tracker.get(uri)
-        if document is None:
+        document = self.ls.tracker.get(uri)
+        path = path_of(uri)
+        if document is None or path is None or handle.applier is None:
             return
         text = document.text
         lines = split_lines(text)
@@ -871,14 +876,17 @@ class RunManager:
                 start -= len(previous) - len(previous.rstrip("\r\n"))
         else:
             start, end = line_start + start, line_start + end
-        encoding = ls.client_info.position_encoding
-        edit = types.TextEdit(
-            range=types.Range(
-                start=offset_to_position(text, start, encoding), end=offset_to_position(text, end, encoding)
-            ),
-            new_text="",
+        base = FileSnapshot(path=path, text=text, version=document.version, mtime_ns=None, from_buffer=True)
+        change = FileChange(
+            kind="modify",
+            path=path,
+            new_text=text[:start] + text[end:],
+            base=base,
+            preapproved=True,
+            description="Remove the Claw instruction comment",
         )
-        await ls.apply_plain_edit(uri, document.version, [edit], "Remove the Claw instruction comment")
+        if not await handle.applier.apply_own(change):
+            self.ls.log("Claw: could not remove the instruction comment", types.MessageType.Warning)
 
 
 def register(server: ClawLanguageServer) -> None:

@@ -222,6 +222,42 @@ def minimal_text_edits(old: str, new: str, encoding: Encoding) -> list[types.Tex
     ]
 
 
+def final_break(text: str) -> str:
+    """The line break the text ends with ("\\r\\n", "\\n", "\\r"), or "" when it ends without one."""
+    if text.endswith("\r\n"):
+        return "\r\n"
+    if text.endswith(("\n", "\r")):
+        return text[-1]
+    return ""
+
+
+def buffer_edits(
+    old: str, new: str, encoding: Encoding, *, final_newline_is_flag: bool = False
+) -> tuple[list[types.TextEdit], str]:
+    """The TextEdits that turn a buffer holding `old` into `new`, and the text it will then hold.
+
+    When both texts end with the same line break, no edit addresses the position after it (line N
+    of an N-line file): an append at the end of a file is sent as an insertion before the final
+    line break, which is the same change. Clients disagree about that position (Neovim appends a
+    stray line there).
+
+    With `final_newline_is_flag` (Neovim: 'eol'), whether the buffer ends with a line break is not
+    text an edit can change: the edits turn `old`'s lines into `new`'s, and the returned text keeps
+    `old`'s final line break.
+    """
+    old_break, new_break = final_break(old), final_break(new)
+    if old_break and old_break == new_break:
+        body_old, body_new, expected = old[: -len(old_break)], new[: -len(new_break)], new
+    elif final_newline_is_flag and old_break != new_break:
+        body_old = old[: len(old) - len(old_break)]
+        body_new = new[: len(new) - len(new_break)]
+        expected = body_new + old_break
+    else:
+        return minimal_text_edits(old, new, encoding), new
+    # Offsets below len(body_old) mean the same in `old`, so the positions are valid for it.
+    return minimal_text_edits(body_old, body_new, encoding), expected
+
+
 def apply_text_edits(
     text: str,
     edits: Iterable[types.TextEdit | types.AnnotatedTextEdit],

@@ -183,7 +183,12 @@ def edit_snippet(before: str, after: str) -> str:
 
 
 async def current_for_write(path: Path, ctx: ToolContext) -> FileSnapshot:
-    """A fresh read of a file the model read in this session and that has not changed since."""
+    """The text the model last saw of a file it read in this session (the base of its change).
+
+    The file must still exist and be editable. When it changed since (the user typed, a command
+    rewrote it), the change is still computed against what the model saw: the applier merges it
+    three-way with the newer text, or refuses it when the two overlap.
+    """
     seen = ctx.state.read_files.get(path)
     if seen is None:
         if not await ctx.workspace.exists(path):
@@ -195,12 +200,17 @@ async def current_for_write(path: Path, ctx: ToolContext) -> FileSnapshot:
         raise ToolError(f"{path} no longer exists; it was deleted after you read it.") from None
     except (BinaryFileError, FileTooLargeError, IsADirectoryError) as exc:
         raise ToolError(f"Cannot edit {path}: {exc}") from None
-    if current.digest != seen.digest:
-        raise ToolError(
-            f"File {path} has been modified since you read it (by the user or another tool). "
-            "Read it again before changing it."
-        )
-    return current
+    if current.digest == seen.digest:
+        return current
+    return FileSnapshot(
+        path=path,
+        text=seen.text,
+        version=seen.version,
+        mtime_ns=seen.mtime_ns,
+        encoding=current.encoding,
+        newline=seen.newline,
+        from_buffer=current.from_buffer,
+    )
 
 
 async def apply_change(change: FileChange, ctx: ToolContext) -> ApplyResult:

@@ -12,7 +12,9 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
-from claw_lsp.server.applier import ClientInfo, DocumentTracker, path_to_uri, uri_to_path
+from claw_lsp.server.applier import DocumentTracker, path_to_uri, uri_to_path
+from claw_lsp.server.client import ClientInfo
+from claw_lsp.server.protocol import ClientFeatures
 from claw_lsp.server.review import Reviewer, _parse_review_result
 from claw_lsp.server.textedit import compute_hunks
 from claw_lsp.workspace.view import FileChange
@@ -89,12 +91,19 @@ def test_client_info_from_vscode_and_neovim_capabilities() -> None:
     assert vscode.position_encoding == "utf-16"
     assert vscode.document_changes and vscode.change_annotations and vscode.show_document
     assert vscode.resource_operations == {"create", "rename", "delete"}
-    assert vscode.features == {"review"}
+    assert vscode.features == ClientFeatures(review=True)
     neovim = ClientInfo.from_initialize(types.InitializeParams(capabilities=client_capabilities("neovim")))
     assert neovim.position_encoding == "utf-8"
     assert not neovim.document_changes and not neovim.change_annotations
     assert neovim.versioned_edits  # it declares resource operations, which live in documentChanges
-    assert neovim.features == set()
+    assert neovim.features == ClientFeatures()
+    named = ClientInfo.from_initialize(
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim"), client_info=types.ClientInfo(name="Neovim")
+        )
+    )
+    assert named.final_newline_is_flag and named.versioned_edits
+    assert not vscode.final_newline_is_flag
     bare = ClientInfo.from_initialize(types.InitializeParams(capabilities=types.ClientCapabilities()))
     assert bare.position_encoding == "utf-16" and not bare.versioned_edits
 
@@ -113,7 +122,7 @@ def test_review_results_map_to_outcomes() -> None:
 
 
 async def test_accept_edits_mode_never_asks() -> None:
-    reviewer = Reviewer(None, ClientInfo(features={"review"}), lambda: "acceptEdits", "r-1")  # type: ignore[arg-type]
+    reviewer = Reviewer(None, ClientInfo(features=ClientFeatures(review=True)), lambda: "acceptEdits", "r-1")  # type: ignore[arg-type]
     outcome = await reviewer.review(FileChange(kind="modify", path=Path("/w/a.py")), "a\n", "b\n")
     assert outcome.decision == "accept" and outcome.auto and outcome.accepted_hunks == {0}
     assert not reviewer.resolve_from_command("c-unknown", True)

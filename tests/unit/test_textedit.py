@@ -11,6 +11,7 @@ from lsprotocol import types
 from claw_lsp.server.textedit import (
     apply_hunks,
     apply_text_edits,
+    buffer_edits,
     compute_hunks,
     minimal_text_edits,
     offset_to_position,
@@ -134,6 +135,45 @@ def test_random_edits_apply_back_to_the_new_text(encoding: str) -> None:
         ]
         assert index_ends == sorted(index_ends)
         assert all(a[1] <= b[0] for a, b in itertools.pairwise(index_ends))
+
+
+BOUNDARY_SHAPES = [
+    ("a\nb\n", "a\nb\n\ndef test():\n    pass\n"),  # append at end of file
+    ("a\nb\n", "# header\na\nb\n"),  # insert at the very start
+    ("a\nb\nc\nd\n", "a\nb\n"),  # delete the last lines
+    ("a\nb\n", "x\ny\nz\n"),  # replace the whole file
+    ("a\nb", "a\nb\nc"),  # no final newline
+    ("\n", "x = 1\n"),  # only a newline
+    ("", "x = 1\n"),  # empty
+    ("a\r\nb\r\n", "a\r\nb\r\nc\r\n"),  # CRLF
+    ("x = 1\ny = '𝄞'\n", "x = 1\ny = '𝄞🎉'\nz = 2\n"),  # non-BMP on the last line
+    ("first\nmid\nlast\n", "FIRST\nmid\nLAST\n"),  # first and last line
+    ("a\nb\n", "a\nb"),  # drop the final newline
+    ("a\nb", "a\nb\n"),  # add a final newline
+]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize(("old", "new"), BOUNDARY_SHAPES)
+def test_buffer_edits_never_address_the_line_after_a_final_break(encoding: str, old: str, new: str) -> None:
+    edits, expected = buffer_edits(old, new, encoding)
+    assert expected == new and apply_text_edits(old, edits, encoding) == new
+    lines_after_break = len(split_lines(old))  # the "line" after a final break
+    if old and old[-1] in "\r\n" and new and new[-1] in "\r\n":
+        for edit in edits:
+            assert edit.range.end.line < lines_after_break, (edit, old)
+
+
+@pytest.mark.parametrize(("old", "new"), BOUNDARY_SHAPES)
+def test_buffer_edits_for_a_final_newline_flag_keep_the_buffers_own(old: str, new: str) -> None:
+    """Neovim: lines change by edits, the final newline stays what the buffer's 'eol' says."""
+    edits, expected = buffer_edits(old, new, "utf-8", final_newline_is_flag=True)
+    assert apply_text_edits(old, edits, "utf-8") == expected
+    old_break = "\r\n" if old.endswith("\r\n") else ("\n" if old.endswith("\n") else "")
+    new_body = new.removesuffix("\r\n") if new.endswith("\r\n") else new.removesuffix("\n")
+    assert expected == new_body + old_break
+    for edit in edits:  # nothing past the buffer's last line (Neovim appends stray lines there)
+        assert edit.range.end.line < max(len(split_lines(old.removesuffix(old_break))), 1)
 
 
 def test_apply_text_edits_uses_original_ranges_and_keeps_insert_order() -> None:
