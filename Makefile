@@ -12,7 +12,7 @@ STYLUA := $(VENV)/stylua/node_modules/.bin/stylua
 VSCODE := editors/vscode
 VSCODE_STAMP := $(VSCODE)/node_modules/.installed
 
-.PHONY: setup setup-e2e test lint demo demo-cli bench vsix clean
+.PHONY: setup setup-e2e test stress lint demo demo-cli bench vsix clean
 
 setup: $(STAMP) $(STYLUA) $(VSCODE_STAMP)
 
@@ -45,6 +45,10 @@ vsix: setup
 
 test: setup setup-e2e lint vsix
 	$(BIN)/pytest -q
+
+# The long suites (the whole corpus of real edits in every encoding, >= 1,000 races): docs/reliability.md.
+stress: setup setup-e2e
+	$(BIN)/pytest -q -m stress
 
 demo: setup
 	bash scripts/demo.sh
