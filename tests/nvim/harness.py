@@ -120,10 +120,11 @@ def strip_final_newline(s: str) -> str:
 # Tool results as the model got them
 
 
-def tool_results(api: FakeMessagesAPI) -> dict[str, dict[str, Any]]:
-    """tool_use_id -> {"text", "is_error"} of every tool_result in the recorded requests."""
+def tool_results(api: FakeMessagesAPI, since: int = 0) -> dict[str, dict[str, Any]]:
+    """tool_use_id -> {"text", "is_error"} of every tool_result in the recorded requests (from
+    request number `since` on)."""
     out: dict[str, dict[str, Any]] = {}
-    for req in list(api.requests):
+    for req in list(api.requests)[since:]:
         for msg in req.body.get("messages", []):
             content = msg.get("content")
             if not isinstance(content, list):
@@ -163,8 +164,9 @@ class Scenario:
     disk: bytes
     calls: list[Call]
     setlocal: list[str] = field(default_factory=list)
-    # When set, the reference starts from this text instead of the buffer's opening text.
-    expected: str | None = None
+    # The exact text the calls must give (the final newline aside); None: reference() of the
+    # buffer's opening text.
+    want: str | None = None
 
 
 @dataclass
@@ -301,31 +303,42 @@ class NvimHarness:
         self.api.queue(*turns)
         return ids
 
+    def drain_queue(self) -> int:
+        """Drop scripted turns a previous run left unused; how many there were."""
+        with self.api._lock:
+            n = len(self.api._queue)
+            self.api._queue.clear()
+        return n
+
     def run_scenario(self, sc: Scenario, *, keep_open: bool = False) -> Outcome:
         """Run one scenario and check it (problems in the outcome; nothing raises for them)."""
         path = self.ws / sc.rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(sc.disk)
         self.lua("H.reset_records()")
+        stale = self.drain_queue()
         buf = self.open(path, sc.setlocal)
         opened = self.state(buf)
         problems: list[str] = []
+        if stale:
+            problems.append(f"{stale} model turns of the previous scenario were never asked for")
         disk_text = sc.disk.decode("utf-8")
         if strip_final_newline(opened["text"]) != strip_final_newline(disk_text):
             problems.append("the buffer did not open with the disk text (harness problem)")
         expected: str | None
         try:
-            expected = reference(sc.expected if sc.expected is not None else opened["text"], sc.calls)
+            expected = sc.want if sc.want is not None else reference(opened["text"], sc.calls)
         except ReferenceError as e:
             expected = None
             problems.append(f"scenario broken: {e}")
+        since = len(self.api.requests)
         ids = self.queue_calls(path, sc.calls)
         run_id = self.ask(buf, f"scenario {sc.name}")
         finished = self.wait_run(run_id)
         if finished is None:
             problems.append("the run did not finish in time")
         state = self.state(buf)
-        results = tool_results(self.api)
+        results = tool_results(self.api, since)
         records = dict(self.lua("return H.records()"))
         disk_after = path.read_bytes()
         if disk_after != sc.disk:

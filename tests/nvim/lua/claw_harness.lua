@@ -19,6 +19,13 @@ vim.api.nvim_create_autocmd('User', {
     if update.sessionUpdate == 'run_finished' and params.runId then
       H.finished[params.runId] = update
     end
+    if update.sessionUpdate == 'tool_call_update' and update.status == 'completed' then
+      local start = H.on_tool_done
+      H.on_tool_done = nil
+      if start then
+        start()
+      end
+    end
   end,
 })
 
@@ -40,9 +47,23 @@ vim.api.nvim_create_autocmd('FileType', {
 })
 
 local orig_apply = vim.lsp.handlers['workspace/applyEdit']
+local function ms()
+  return math.floor(vim.uv.hrtime() / 1e6)
+end
+
 vim.lsp.handlers['workspace/applyEdit'] = function(err, params, ctx, config)
-  H.apply_edits[#H.apply_edits + 1] = vim.deepcopy(params)
-  return orig_apply(err, params, ctx, config)
+  local record = vim.deepcopy(params)
+  record.at_ms = ms()
+  for _, dc in ipairs((params.edit or {}).documentChanges or {}) do
+    if dc.textDocument and dc.textDocument.uri then
+      local b = vim.uri_to_bufnr(dc.textDocument.uri)
+      record.buffer_version = vim.lsp.util.buf_versions[b]
+    end
+  end
+  H.apply_edits[#H.apply_edits + 1] = record
+  local result = orig_apply(err, params, ctx, config)
+  record.answer = result
+  return result
 end
 
 --- Start the plugin against the fake Messages API at `url`; settings go to initializationOptions
@@ -52,6 +73,9 @@ function H.setup(repo, url, settings, debounce)
     cmd = { repo .. '/.venv/bin/claw-lsp' },
     cmd_env = { ANTHROPIC_BASE_URL = url, ANTHROPIC_API_KEY = 'sk-ant-test-key' },
     settings = vim.tbl_extend('force', { provider = 'anthropic' }, settings or {}),
+    -- The workspace is the folder holding .claw/settings.json, whatever files lie below it (corpus
+    -- files include pyproject.toml, which would make each its own root and server).
+    root_markers = { '.claw' },
     transcript = { auto_open = false },
     progress_echo = false,
   })
@@ -70,6 +94,7 @@ local function wrap_notify(client)
     if method == 'textDocument/didChange' then
       local changes = params.contentChanges or {}
       H.did_change[#H.did_change + 1] = {
+        at_ms = ms(),
         uri = params.textDocument.uri,
         version = params.textDocument.version,
         changes = vim.deepcopy(changes),
@@ -95,6 +120,11 @@ function H.open(path, opts)
   H.pending_setlocal = opts.setlocal and #opts.setlocal > 0 and opts.setlocal or nil
   vim.cmd('edit! ' .. (opts.ff and ('++ff=' .. opts.ff .. ' ') or '') .. vim.fn.fnameescape(path))
   local buf = vim.api.nvim_get_current_buf()
+  if vim.bo[buf].filetype == '' then
+    -- vim.lsp.enable attaches on FileType: a file Neovim has no filetype for (CHANGES, PKG-INFO)
+    -- gets none, so give it 'text' as a user would.
+    vim.bo[buf].filetype = 'text'
+  end
   assert(H.pending_setlocal == nil, 'the FileType autocmd did not run for ' .. path)
   local ok = vim.wait(30000, function()
     return H.client(buf) ~= nil
@@ -172,6 +202,10 @@ function H.buffer_of(path)
 end
 
 --- Reset the wire records; returns how many there were.
+function H.typed_markers()
+  return H.typed
+end
+
 function H.reset_records()
   local n = #H.apply_edits + #H.did_change
   H.apply_edits, H.did_change, H.typed = {}, {}, {}
@@ -186,12 +220,15 @@ end
 
 --- Insert `marker` at a random byte boundary on a random line of `buf` through the API (a real
 --- buffer change: Neovim's change tracking sends the didChange); returns {row, col}.
-function H.type_marker(buf, marker, seed)
-  if seed then
-    math.randomseed(seed)
-  end
+--- `rows` (0-based) limits where it types.
+function H.type_marker(buf, marker, rows)
   local count = vim.api.nvim_buf_line_count(buf)
-  local row = math.random(0, count - 1)
+  local row
+  if rows and #rows > 0 then
+    row = math.min(rows[math.random(1, #rows)], count - 1)
+  else
+    row = math.random(0, count - 1)
+  end
   local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
   -- A column on a character boundary.
   local cols = { 0 }
@@ -202,13 +239,17 @@ function H.type_marker(buf, marker, seed)
   cols[#cols + 1] = #line
   local col = cols[math.random(1, #cols)]
   vim.api.nvim_buf_set_text(buf, row, col, row, col, { marker })
-  H.typed[#H.typed + 1] = { marker = marker, row = row, col = col }
+  H.typed[#H.typed + 1] = { marker = marker, row = row, col = col, at_ms = ms() }
   return { row, col }
 end
 
 --- Type markers into `buf` at random times (each after `0..max_ms`) while a run goes on: `n`
---- markers named prefix .. i; returns at once, the timers do the typing.
-function H.type_during(buf, prefix, n, max_ms, seed)
+--- markers `⟪<prefix><i>⟫`, on `rows` (0-based) when given; returns the time of the last one
+--- (ms from now) at once: the timers do the typing.
+function H.type_during(buf, prefix, n, max_ms, seed, rows)
+  if rows == vim.NIL then
+    rows = nil
+  end
   math.randomseed(seed or 0)
   local delays = {}
   local t = 0
@@ -219,11 +260,19 @@ function H.type_during(buf, prefix, n, max_ms, seed)
   for i = 1, n do
     vim.defer_fn(function()
       if vim.api.nvim_buf_is_valid(buf) then
-        H.type_marker(buf, ('%s%d⟫'):format(prefix, i))
+        H.type_marker(buf, ('⟪%s%d⟫'):format(prefix, i), rows)
       end
     end, delays[i])
   end
   return delays[n] or 0
+end
+
+--- Like type_during, but the typing starts once the run's first tool call (the Read) completed, so
+--- the model read the text without the user's markers.
+function H.type_after_first_tool(buf, prefix, n, max_ms, seed, rows)
+  H.on_tool_done = function()
+    H.type_during(buf, prefix, n, max_ms, seed, rows)
+  end
 end
 
 return H
