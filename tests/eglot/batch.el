@@ -8,7 +8,8 @@
 ;;                   "watch": ["append/other.py"],     files Emacs must not get a modified buffer for
 ;;                   "start": {"kind": "ask", "file": "append/app.py", "prompt": "..."}
 ;;                         or {"kind": "action", "file": F, "line": N (1-based), "title": "Claw: ..."},
-;;                   "answers": ["Apply", ...]}, ...]}  window/showMessageRequest answers, in order
+;;                   "answers": ["Apply", ...],        window/showMessageRequest answers, in order
+;;                   "timeout": SECONDS}, ...]}        this scenario's own limit (default: the batch's)
 ;; For each scenario in turn: visit the files, start a fresh session (claw.sessions.new), start the
 ;; run (workspace/executeCommand claw.ask, or eglot's own code action menu), wait for the run's end
 ;; (window/logMessage "Claw [RUN] STOP: ..."), let eglot flush its didChange, then record:
@@ -185,8 +186,9 @@ becomes idle by itself, and eglot sends didChange from an idle timer
       (let ((coding-system-for-write 'utf-8-unix))
         (write-region nil nil (expand-file-name "results.jsonl" out) t 'silent)))))
 
-(defun claw-batch-scenario (scenario out timeout)
+(defun claw-batch-scenario (scenario out default-timeout)
   (let* ((id (claw-batch-get scenario 'id))
+         (timeout (or (claw-batch-get scenario 'timeout) default-timeout))
          (dir (expand-file-name id out))
          (open (claw-batch-get scenario 'open))
          (watch (claw-batch-get scenario 'watch))

@@ -202,11 +202,8 @@ def responder(scripts: dict[str, list[Response]]) -> Callable[[RecordedRequest],
     return answer
 
 
-def tool_results(
-    requests: Sequence[RecordedRequest], case_id: str
-) -> list[tuple[str, dict[str, Any], str, bool]]:
-    """The case's tool calls and their results, from its longest recorded request."""
-    mine = [r for r in requests if _case_of(r)[0] == case_id]
+def tool_results(mine: Sequence[RecordedRequest]) -> list[tuple[str, dict[str, Any], str, bool]]:
+    """A case's tool calls and their results, from the longest of its recorded requests."""
     if not mine:
         return []
     last = max(mine, key=lambda r: len(r.body.get("messages", [])))
@@ -231,6 +228,12 @@ def tool_results(
                 )
                 out.append((name, args, body, bool(block.get("is_error"))))
     return out
+
+
+def case_timeout(case: Case, base: float) -> float:
+    """Seconds a case may take: `base`, plus room for each call's didChange round trip."""
+    idle = 0.5 if case.idle is None else case.idle
+    return base + len(case.calls) * (2.0 + idle)
 
 
 def run_batch(
@@ -269,6 +272,7 @@ def run_batch(
                 "watch": case.watched(),
                 "start": start,
                 "answers": case.answers,
+                "timeout": case_timeout(case, per_case_timeout),
             }
         )
     fake_api.queue(*([responder(scripts)] * sum(len(s) + 2 for s in scripts.values())))
@@ -297,7 +301,7 @@ def run_batch(
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
     }
-    budget = 60 + per_case_timeout * len(cases)
+    budget = 60 + sum(case_timeout(case, per_case_timeout) for case in cases)
     try:
         proc = subprocess.run(
             ["emacs", "--batch", "-l", str(BATCH)],
@@ -322,10 +326,15 @@ def run_batch(
             if line.strip():
                 record = json.loads(line)
                 records[record["id"]] = record
+    by_case: dict[str, list[RecordedRequest]] = {}
+    for req in list(fake_api.requests):
+        case_id, _step = _case_of(req)
+        if case_id in scripts:
+            by_case.setdefault(case_id, []).append(req)
     outcomes = []
     for case in cases:
         record = records.get(case.id) or {"id": case.id, "error": f"no result recorded; {log[-6000:]}"}
-        outcomes.append(Outcome(case, record, out, root, tool_results(fake_api.requests, case.id)))
+        outcomes.append(Outcome(case, record, out, root, tool_results(by_case.get(case.id, []))))
     return outcomes
 
 
@@ -407,13 +416,14 @@ def problems(outcome: Outcome) -> list[str]:
     return found
 
 
-def report(outcomes: Sequence[Outcome], events_tail: int = 5000) -> str:
-    """A readable account of every failing case (empty: all passed)."""
+def report(outcomes: Sequence[Outcome], events_tail: int = 5000, limit: int = 12) -> str:
+    """A readable account of the failing cases, the first `limit` in full (empty: all passed)."""
     parts = []
-    for outcome in outcomes:
+    failing = [o for o in outcomes if problems(o)]
+    for outcome in failing[limit:]:
+        parts.append(f"=== case {outcome.case.id}: {problems(outcome)[0][:400]}")
+    for outcome in failing[:limit]:
         found = problems(outcome)
-        if not found:
-            continue
         calls = json.dumps(outcome.case.calls, ensure_ascii=False)
         parts.append(
             f"=== case {outcome.case.id} ({len(found)} problems)\n"

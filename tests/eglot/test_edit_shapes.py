@@ -20,7 +20,7 @@ from tests.corpus.realedits import Call
 from tests.eglot.harness import Case, assert_all_pass, run_batch
 from tests.fakes.fake_messages_api import FakeMessagesAPI
 
-pytestmark = [pytest.mark.eglot]
+pytestmark = [pytest.mark.eglot, pytest.mark.timeout(900)]
 
 APP = "import os\n\n\ndef main() -> int:\n    print(os.getcwd())\n    return 0\n"
 
@@ -182,6 +182,37 @@ def shape_cases(root: Path, tag: str = "") -> list[Case]:
             },
         )
     )
+    # The model leaves the instruction comment: the server removes it with its own versioned edit
+    # right after the run's last edit (before eglot's didChange for that one may have arrived).
+    for name, before, make, after, line in (
+        (
+            "action-server-removes",
+            "def total(xs):\n    # claw: guard it [eglot-case {cid}]\n    return sum(xs)\n",
+            lambda p: [edit(p, "    return sum(xs)", "    if not xs:\n        return 0\n    return sum(xs)")],
+            "def total(xs):\n    if not xs:\n        return 0\n    return sum(xs)\n",
+            2,
+        ),
+        (
+            "action-last-line-no-eol",
+            "x = 1\ny = 2\n# claw: bump it [eglot-case {cid}]",
+            lambda p: [edit(p, "y = 2\n", "y = 3\n")],
+            "x = 1\ny = 3",
+            3,
+        ),
+    ):
+        cid = name + tag
+        rel = f"{cid}/app.py"
+        source = before.format(cid=cid)
+        instruction = source.splitlines()[line - 1].split("claw: ", 1)[1]
+        cases.append(
+            Case(
+                id=cid,
+                files={rel: source.encode()},
+                calls=make(str(root / rel)),
+                expected={rel: after.encode()},
+                start={"kind": "action", "file": rel, "line": line, "title": f"Claw: {instruction}"},
+            )
+        )
     return cases
 
 
