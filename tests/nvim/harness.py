@@ -36,7 +36,8 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-NVIM = REPO / ".venv" / "bin" / "nvim"
+# CLAW_TEST_NVIM: another Neovim binary (tests/nvim/test_ci_toolchain.py points it at nothing).
+NVIM = Path(os.environ.get("CLAW_TEST_NVIM") or REPO / ".venv" / "bin" / "nvim")
 SERVER = REPO / ".venv" / "bin" / "claw-lsp"
 
 Call = tuple[str, dict[str, Any]]
@@ -55,7 +56,7 @@ def require_nvim() -> None:
         missing.append(f"{SERVER} (make setup)")
     if missing:
         why = "Neovim test toolchain missing: " + ", ".join(missing)
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
             pytest.fail(why + " (CI=true: a missing toolchain fails, never skips)")
         pytest.skip(why)
 
