@@ -58,8 +58,13 @@ class Editor:
             *turns,
             reply(text("Done."), chunk=64),
         )
-        finished = self.session.ask(path, prompt, timeout=timeout)
-        assert self.api.pending == 0, f"the run ended before asking for every scripted turn: {finished}"
+        try:
+            finished = self.session.ask(path, prompt, timeout=timeout)
+        finally:
+            left = self.api.pending
+            with self.api._lock:  # a run that stopped early must not leave its turns to the next run
+                self.api._queue.clear()
+        assert left == 0, f"the run ended before asking for {left} of its scripted turns: {finished}"
         return Run(finished, self.api.requests[start:], ids, calls)
 
 
@@ -103,7 +108,10 @@ def editor(tmp_path_factory: pytest.TempPathFactory, vsix: Path) -> Iterator[Edi
     ws = (root / "workspace").resolve()
     (ws / ".claw").mkdir(parents=True)
     (ws / ".claw" / "settings.json").write_text(
-        json.dumps({"permissionMode": "acceptEdits", "permissions": {"allow": ["Bash(cat:*)"]}})
+        json.dumps(
+            # Real file pairs take up to ~100 edits in one run.
+            {"permissionMode": "acceptEdits", "maxTurns": 1000, "permissions": {"allow": ["Bash(cat:*)"]}}
+        )
     )
     (ws / "README.md").write_text("A workspace for the edit tests.\n")
     with FakeMessagesAPI(default=reply(text("Done."))) as api:
@@ -280,7 +288,8 @@ def _replay_pairs(editor: Editor, limit: int, seed: int) -> None:
             opened = editor.session.open(path)
             assert opened["text"] == pair.old, f"VS Code opened {pair.name} as other text"
             full = calls if calls[0][0] == "Read" else [("Read", {"file_path": str(path)}), *calls]
-            run = editor.run(path, f"Apply the {pair.new_version} changes to {pair.relpath}.", full)
+            prompt = f"Apply the {pair.new_version} changes to {pair.relpath}."
+            run = editor.run(path, prompt, full, timeout=60 + 2 * len(full))
             run.assert_applied()
             doc = editor.session.document(path)
             assert doc["text"] == pair.new, _first_difference(doc["text"], pair.new)
