@@ -396,3 +396,25 @@ def edit_calls(pair: FilePair, file_path: str, *, seed: int = 0) -> list[Call]:
     if apply_calls(pair.old, write) == pair.new:
         return write
     raise CallError(f"{pair.name}: no calls give the new text")
+
+
+def call_span(text: str, call: Call) -> tuple[int, int]:
+    """The part of `text` a call's old_strings cover (start, end); all of it for a Write.
+
+    For a MultiEdit the spans of its edits (each matched in the running text) are mapped back to
+    `text` through the length changes of the edits before them.
+    """
+    name, args = call
+    if name == "Write" or not text:
+        return 0, len(text)
+    edits = list(args["edits"]) if name == "MultiEdit" else [args]
+    newline = newline_of(text)
+    running, shift = text, 0
+    lo, hi = len(text), 0
+    for op in edits:
+        start, old_form, new_form = _match(running, newline, op["old_string"], op["new_string"])
+        lo = min(lo, max(start - shift, 0))
+        hi = max(hi, min(start - shift + len(old_form), len(text)))
+        running = running[:start] + new_form + running[start + len(old_form) :]
+        shift += len(new_form) - len(old_form)
+    return lo, max(lo, hi)
