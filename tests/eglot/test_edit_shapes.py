@@ -156,6 +156,52 @@ def shape_cases(root: Path, tag: str = "") -> list[Case]:
             edit(p, "a = 1", "a = 10"),
         ],
     )
+    case(
+        "write-same-content",
+        APP,
+        lambda p: [write(p, APP)],
+    )
+    case(
+        "multiedit-net-no-change",
+        APP,
+        lambda p: [multi(p, ("return 0", "return 1"), ("return 1", "return 0"))],
+    )
+    # replace_all on a word of the first and the last line (the corpus never generates it).
+    cid = "replace-all-first-last" + tag
+    rel = f"{cid}/app.py"
+    cases.append(
+        Case(
+            id=cid,
+            files={rel: b"value = 1\nprint(value)\nvalue"},
+            calls=[
+                (
+                    "Edit",
+                    {
+                        "file_path": str(root / rel),
+                        "old_string": "value",
+                        "new_string": "total",
+                        "replace_all": True,
+                    },
+                )
+            ],
+            expected={rel: b"total = 1\nprint(total)\ntotal"},
+        )
+    )
+    # Two open files edited in turn in one run: A, B, A (several hunks across two files).
+    cid = "two-files-alternating" + tag
+    first, second = f"{cid}/a.py", f"{cid}/b.py"
+    pa, pb = str(root / first), str(root / second)
+    cases.append(
+        Case(
+            id=cid,
+            files={first: APP.encode(), second: "B = '\U0001f600'\n".encode()},
+            calls=[
+                edit(pa, "    return 0", "    return 0\n\n\nmain()"),
+                edit(pb, "B = '\U0001f600'\n", "B = '\U0001f600'\nC = 2\n"),
+                edit(pa, "import os\n", "import os\nimport b\n"),
+            ],
+        )
+    )
     # Started from eglot's code action menu; the model removes the instruction comment itself.
     cid = "action-append" + tag
     rel = f"{cid}/app.py"
