@@ -153,7 +153,8 @@ async def test_edit_the_editor_says_it_applied_but_never_shows_is_reported_not_a
         assert doc.text == "keep = True\n"
         assert path.read_text() == "keep = True\n"
         result = tool_results(fake_api.requests[-1].body)[-1]
-        assert result.is_error and "Not applied" in result.text, result
+        # Not told it applied (the target: applied exactly when the buffer holds the text).
+        assert result.is_error and "has been updated" not in result.text, result
         assert len(client.applied) >= 1
 
 
