@@ -5,6 +5,14 @@ position encoding (refusing stale versions, as VS Code does), sends the resultin
 like an editor would, and answers the server's questions (`window/showMessageRequest`,
 `claw/permission`, `claw/review`, `claw/input`, `claw/diagnostics`, `claw/saveDocuments`) with
 answer functions a test sets. Positions are converted here independently of the server's code.
+
+`session(..., editor="neovim" | "vscode" | "eglot")` makes it handle edits like that editor:
+Neovim debounces didChange (~150 ms) and answers `applied: true` for a stale versioned edit it
+dropped; eglot bumps the version at once, sends didChange 0.5 s later and refuses a stale edit with
+an error response; VS Code answers `applied: false`. With any of them a TextDocumentEdit for a file
+that is not open lands in a new unsaved buffer, not on disk. `ask` / `start_run` / `wait_run` drive
+runs; `tool_results` reads what the model got back; `held` holds a fake-model answer until a test
+has done its typing.
 """
 
 from __future__ import annotations
