@@ -9,6 +9,8 @@
 ;;                   "start": {"kind": "ask", "file": "append/app.py", "prompt": "..."}
 ;;                         or {"kind": "action", "file": F, "line": N (1-based), "title": "Claw: ..."},
 ;;                   "answers": ["Apply", ...],        window/showMessageRequest answers, in order
+;;                   "bump": N,                        the first N applyEdits find their buffer's
+;;                                                     version moved on (see `claw-batch-bump')
 ;;                   "timeout": SECONDS}, ...]}        this scenario's own limit (default: the batch's)
 ;; For each scenario in turn: visit the files, start a fresh session (claw.sessions.new), start the
 ;; run (workspace/executeCommand claw.ask, or eglot's own code action menu), wait for the run's end
@@ -33,6 +35,28 @@
 (defvar claw-batch-confirms nil "y-or-n-p questions of the current scenario, newest first.")
 (defvar claw-batch-offered nil "Titles eglot offered in its code action menu.")
 (defvar claw-batch-action nil "The code action title to pick.")
+
+(defvar claw-batch-bumps 0
+  "How many more workspace/applyEdit requests find their buffer's version moved on first.")
+(defvar claw-batch-bumped 0 "How many applyEdit requests this scenario bumped.")
+
+(defun claw-batch-bump (wedit &rest _)
+  "Before eglot applies WEDIT: change each target buffer and change it back (text unchanged).
+Eglot's version moves on at once, its didChange follows after the idle time: the edit's version
+is stale and eglot refuses it, as when something touched the buffer while the edit was on its way."
+  (when (> claw-batch-bumps 0)
+    (cl-decf claw-batch-bumps)
+    (cl-incf claw-batch-bumped)
+    (mapc (lambda (change)
+            (let* ((uri (plist-get (plist-get change :textDocument) :uri))
+                   (buf (and uri (find-buffer-visiting (eglot--uri-to-path uri)))))
+              (when buf
+                (with-current-buffer buf
+                  (save-excursion
+                    (goto-char (point-max))
+                    (insert " ")
+                    (delete-region (1- (point-max)) (point-max)))))))
+          (plist-get wedit :documentChanges))))
 
 (defun claw-batch-log (fmt &rest args)
   (message "[eglot-batch] %s" (apply #'format fmt args)))
@@ -197,7 +221,8 @@ becomes idle by itself, and eglot sends didChange from an idle timer
          (watched nil) (began (float-time)))
     (setq eglot-send-changes-idle-time (or (claw-batch-get scenario 'idle) 0.5)
           claw-batch-logs nil claw-batch-requests nil claw-batch-unexpected nil
-          claw-batch-confirms nil claw-batch-answers (claw-batch-get scenario 'answers))
+          claw-batch-confirms nil claw-batch-answers (claw-batch-get scenario 'answers)
+          claw-batch-bumps (or (claw-batch-get scenario 'bump) 0) claw-batch-bumped 0)
     (condition-case err
         (progn
           (dolist (rel open) (push (claw-batch-visit rel timeout) buffers))
@@ -229,6 +254,7 @@ becomes idle by itself, and eglot sends didChange from an idle timer
            (logs . ,(vconcat (reverse claw-batch-logs)))
            (requests . ,(vconcat (reverse claw-batch-requests)))
            (unanswered . ,(length claw-batch-answers))
+           (bumped . ,claw-batch-bumped)
            (unexpected . ,(vconcat (reverse claw-batch-unexpected)))
            (confirms . ,(vconcat (reverse claw-batch-confirms)))))
     ;; Close the scenario's buffers unsaved (didClose), so the next scenario starts clean.
@@ -259,6 +285,7 @@ becomes idle by itself, and eglot sends didChange from an idle timer
       (kill-emacs 2)))
   (claw-batch-log "emacs %s, eglot loaded from %s" emacs-version (locate-library "eglot"))
   (advice-add 'eglot-handle-notification :before #'claw-batch-record-notification)
+  (advice-add 'eglot--apply-workspace-edit :before #'claw-batch-bump)
   (fset 'completing-read #'claw-batch-completing-read)
   (fset 'y-or-n-p #'claw-batch-y-or-n-p)
   (fset 'yes-or-no-p #'claw-batch-y-or-n-p)

@@ -97,6 +97,7 @@ class Case:
     prompt: str = "Make the change."
     answers: list[str] = field(default_factory=list)
     idle: float | None = None  # eglot-send-changes-idle-time (None: eglot's default 0.5 s)
+    bump: int = 0  # the first `bump` applyEdits find eglot's version moved on (a stale edit)
     expected: dict[str, bytes] | None = None  # final text per file (default: apply_calls on disk text)
     tool_output: dict[int, str] = field(default_factory=dict)  # call index -> text its result holds
 
@@ -273,6 +274,7 @@ def run_batch(
                 "start": start,
                 "answers": case.answers,
                 "timeout": case_timeout(case, per_case_timeout),
+                "bump": case.bump,
             }
         )
     fake_api.queue(*([responder(scripts)] * sum(len(s) + 2 for s in scripts.values())))
@@ -397,6 +399,8 @@ def problems(outcome: Outcome) -> list[str]:
         )
     for question in record.get("unexpected", []):
         found.append(f"unexpected question: {question}")
+    if record.get("bumped", 0) != case.bump:
+        found.append(f"{record.get('bumped')} applyEdits found a moved-on version, expected {case.bump}")
     if record.get("unanswered"):
         found.append(f"{record['unanswered']} showMessageRequest answers were never asked for")
     results = outcome.results

@@ -12,6 +12,7 @@ own code action menu.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -280,6 +281,33 @@ def test_boundary_shapes_with_slow_and_fast_didchange(workspace: Path, fake_api:
     picked = {"append-eof", "two-edits-same-file", "three-edits-adjacent", "crlf-append", "non-bmp-last-line"}
     cases = [c for c in slow + fast if c.id.split("@")[0] in picked]
     assert_all_pass(run_batch(cases, workspace, fake_api, mode="acceptEdits"))
+
+
+def test_stale_version_refusals_are_retried_from_the_next_did_change(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """Issue 9's race made certain: when an applyEdit arrives, eglot's version has already moved on
+    (the buffer was changed and changed back; its didChange comes after the idle time), so eglot
+    refuses it ("require version N, you have M"). The server waits for the didChange, retries from
+    the fresh buffer, and the model is told the edit applied (never that the user edited)."""
+    picked = {
+        "append-eof": 1,
+        "no-trailing-newline": 1,
+        "crlf-append": 1,
+        "non-bmp-last-line": 1,
+        "multiedit-first-and-last-line": 1,
+        "two-edits-same-file": 2,  # the first edit's retry is refused once more
+        "action-server-removes": 2,  # the model's edit, then the server's comment removal
+    }
+    cases = [c for c in shape_cases(workspace, "@stale") if c.id.split("@")[0] in picked]
+    for case in cases:
+        case.bump = picked[case.id.split("@")[0]]
+    outcomes = run_batch(cases, workspace, fake_api, mode="acceptEdits")
+    assert_all_pass(outcomes)
+    for outcome in outcomes:
+        told = " ".join(body for _n, _a, body, _e in outcome.results)
+        assert not re.search(r"\buser\b.{0,20}\b(edit|typ|chang|modif)", told, re.I), (outcome.case.id, told)
+        assert "require version" in outcome.events(), f"{outcome.case.id}: eglot never refused an edit"
 
 
 def test_default_mode_review_through_show_message_request(workspace: Path, fake_api: FakeMessagesAPI) -> None:
