@@ -237,7 +237,9 @@ class NvimHarness:
         import pynvim
 
         (self.ws / ".claw").mkdir(parents=True, exist_ok=True)
-        (self.ws / ".claw" / "settings.json").write_text(json.dumps({"permissionMode": self.mode}))
+        (self.ws / ".claw" / "settings.json").write_text(
+            json.dumps({"permissionMode": self.mode, "maxTurns": 1000})
+        )
         argv = [str(NVIM), "--embed", "--headless", "--clean", "-u", str(HERE / "minimal_init.lua")]
         self.nvim = pynvim.attach("child", argv=argv)
         self.nvim.command("cd " + str(self.ws).replace(" ", "\\ "))
@@ -292,6 +294,11 @@ class NvimHarness:
         res = self.lua("return H.wait_run(...)", run_id, timeout_ms)
         return dict(res) if res else None
 
+    def cancel(self, buf: int, run_id: str) -> None:
+        """Cancel a run and wait for it to end."""
+        self.lua("H.cancel(...)", buf, run_id)
+        self.wait_run(run_id, 15000)
+
     def queue_calls(self, path: Path, calls: Sequence[Call], prefix: str = "c") -> list[str]:
         """Queue Read + one turn per call + a closing text; the tool_use ids (Read's first)."""
         ids = [self.fresh_id(prefix + "read")]
@@ -335,9 +342,10 @@ class NvimHarness:
         since = len(self.api.requests)
         ids = self.queue_calls(path, sc.calls)
         run_id = self.ask(buf, f"scenario {sc.name}")
-        finished = self.wait_run(run_id)
+        finished = self.wait_run(run_id, 30000 + 3000 * len(sc.calls))
         if finished is None:
-            problems.append("the run did not finish in time")
+            problems.append("the run did not finish in time (cancelled)")
+            self.cancel(buf, run_id)
         state = self.state(buf)
         results = tool_results(self.api, since)
         records = dict(self.lua("return H.records()"))
@@ -361,8 +369,8 @@ class NvimHarness:
                     )
             else:
                 problems.append("buffer text differs from the reference")
-        if finished is not None and finished.get("error"):
-            problems.append(f"run error: {finished.get('error')}")
+        if finished is not None and (finished.get("error") or finished.get("stopReason") != "end_turn"):
+            problems.append(f"run ended with {finished.get('stopReason')}: {finished.get('error')}")
         if not keep_open:
             self.lua("H.close_all()")
         return Outcome(

@@ -168,6 +168,11 @@ function H.ask(buf, prompt)
   return result.runId
 end
 
+--- Cancel run `id`.
+function H.cancel(buf, id)
+  exec(buf, 'claw.cancel', { runId = id })
+end
+
 --- Wait (processing events) until run `id` finished; returns the run_finished update or nil.
 function H.wait_run(id, ms)
   vim.wait(ms or 30000, function()
