@@ -329,20 +329,28 @@ def test_file_emacs_does_not_visit_is_written_on_disk_and_bash_sees_it(
     """Point 2: Edit a file eglot does not have open, then Bash `cat` it: the disk holds the new
     text, Bash printed it, Emacs has no modified buffer for it (no TextDocumentEdit was sent)."""
     opened, other, created = "side/app.py", "side/other.py", "side/new_module.py"
-    other_path, created_path = str(workspace / other), str(workspace / created)
+    crlf = "side/notes.txt"
+    other_path, created_path, crlf_path = (str(workspace / rel) for rel in (other, created, crlf))
     case = Case(
         id="not-visited",
-        files={opened: APP.encode(), other: b"VALUE = 1\n# end\n", created: b""},
+        files={
+            opened: APP.encode(),
+            other: b"VALUE = 1\n# end\n",
+            created: b"",
+            crlf: b"one\r\ntwo\r\n",  # stays CRLF on disk (the reference: apply_calls)
+        },
         absent=[created],
         open=[opened],
-        reads=[other],
+        reads=[other, crlf],
         calls=[
             edit(other_path, "# end", "VALUE_2 = 'from the agent'\n# end"),
             ("Bash", {"command": f"cat {other_path}", "description": "Show the file"}),
             ("Write", {"file_path": created_path, "content": "CREATED = True\n"}),
             ("Bash", {"command": f"cat {created_path}", "description": "Show the new file"}),
+            edit(crlf_path, "two\n", "two\nthree \U0001f600\n"),
+            ("Bash", {"command": f"od -c {crlf_path} | head -3", "description": "Show the bytes"}),
         ],
-        tool_output={1: "VALUE_2 = 'from the agent'", 3: "CREATED = True"},
+        tool_output={1: "VALUE_2 = 'from the agent'", 3: "CREATED = True", 5: "\\r  \\n   t   h   r   e   e"},
     )
     outcomes = run_batch([case], workspace, fake_api, mode="bypassPermissions")
     assert_all_pass(outcomes)
