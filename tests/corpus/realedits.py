@@ -418,3 +418,25 @@ def call_span(text: str, call: Call) -> tuple[int, int]:
         running = running[:start] + new_form + running[start + len(old_form) :]
         shift += len(new_form) - len(old_form)
     return lo, max(lo, hi)
+
+
+def variant(pair: FilePair, kind: str) -> FilePair:
+    """A derived pair for what the releases lack: "crlf" (CRLF line endings in both texts) or
+    "astral" (every "a" written as the non-BMP "𝄞", so positions differ in utf-8/16/32).
+
+    The project is named "<project>+<kind>", so the pair's name says it is derived.
+    """
+    if kind == "crlf":
+        old = pair.old.replace("\r\n", "\n").replace("\n", "\r\n")
+        new = pair.new.replace("\r\n", "\n").replace("\n", "\r\n")
+    elif kind == "astral":
+        old, new = pair.old.replace("a", "𝄞"), pair.new.replace("a", "𝄞")
+    else:
+        raise ValueError(f"unknown variant {kind!r}")
+    return FilePair(f"{pair.project}+{kind}", pair.old_version, pair.new_version, pair.relpath, old, new)
+
+
+def variants(limit: int, *, seed: int = 0) -> list[FilePair]:
+    """`limit` CRLF and `limit` astral variants of a varied subset of the corpus."""
+    base = file_pairs(limit, seed=seed + 1000)
+    return [variant(p, "crlf") for p in base] + [variant(p, "astral") for p in base]

@@ -6,7 +6,8 @@ Several pairs go in one run and several runs in one server session. Checked for 
 - an open file: the client's buffer equals the new text exactly, the disk still holds the old text;
 - a file not open: the disk holds the new text and no TextDocumentEdit was sent for it;
 - every edit's tool_result is neither an error nor "Not applied".
-In bypassPermissions, acceptEdits and default mode (reviews accepted), in utf-8, utf-16 and utf-32.
+In bypassPermissions, acceptEdits and default mode (reviews accepted), in utf-8, utf-16 and utf-32; the
+real pairs plus derived CRLF and non-BMP variants (realedits.variants), which the releases lack.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.corpus.realedits import FilePair, edit_calls, file_pairs
+from tests.corpus.realedits import FilePair, edit_calls, file_pairs, variants
 from tests.corpus.replay import (
     MODES,
     accept_everything,
@@ -32,7 +33,7 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
 from tests.lsp.client import ALL_FEATURES, ClawClient, session, wait_until
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
-FAST_PAIRS = 15
+FAST_PAIRS = 12
 PAIRS_PER_RUN = 4
 RUNS_PER_SESSION = 6
 NOT_OPEN_SHARE = 0.25
@@ -165,7 +166,9 @@ def _report(failures: list[str], count: int, encoding: str) -> str:
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
 async def test_real_edits_fast_subset(workspace: Path, fake_api: FakeMessagesAPI, encoding: str) -> None:
-    pairs = file_pairs(FAST_PAIRS, seed=ENCODINGS.index(encoding))
+    pairs = file_pairs(FAST_PAIRS, seed=ENCODINGS.index(encoding)) + variants(
+        2, seed=ENCODINGS.index(encoding)
+    )
     failures = await replay(workspace, fake_api, pairs, encoding, per_run=5, runs_per_session=3)
     assert not failures, _report(failures, len(pairs), encoding)
 
@@ -176,6 +179,7 @@ async def test_real_edits_fast_subset(workspace: Path, fake_api: FakeMessagesAPI
 async def test_real_edits_full_corpus(workspace: Path, fake_api: FakeMessagesAPI, encoding: str) -> None:
     pairs = file_pairs()
     assert len(pairs) >= 300
+    pairs += variants(30, seed=ENCODINGS.index(encoding))
     failures = await replay(workspace, fake_api, pairs, encoding, seed=1 + ENCODINGS.index(encoding))
     print(f"corpus {encoding}: {len(pairs)} pairs, {len(failures)} failure(s)")
     assert not failures, _report(failures, len(pairs), encoding)

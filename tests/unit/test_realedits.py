@@ -6,7 +6,7 @@ import pytest
 
 from claw_lsp.tools import files
 from claw_lsp.workspace import textio
-from tests.corpus.realedits import PROJECTS, Call, FilePair, apply_calls, edit_calls, file_pairs
+from tests.corpus.realedits import PROJECTS, Call, FilePair, apply_calls, edit_calls, file_pairs, variants
 
 PAIRS = file_pairs()
 
@@ -90,3 +90,14 @@ def test_a_pair_whose_last_line_and_final_newline_change() -> None:
     calls = edit_calls(pair, "/ws/f.py")
     assert [name for name, _ in calls] == ["Edit"]
     assert apply_calls(pair.old, calls) == pair.new == by_claw_tools(pair.old, calls)
+
+
+def test_crlf_and_astral_variants_replay_by_the_reference_and_by_claw_tools() -> None:
+    derived = variants(40)
+    assert len(derived) == 80 and sum("\r\n" in p.old for p in derived if p.old) >= 30
+    for pair in derived:
+        calls = edit_calls(pair, "/ws/f")
+        assert apply_calls(pair.old, calls) == pair.new == by_claw_tools(pair.old, calls), pair.name
+        if pair.project.endswith("+crlf"):
+            edits = [op for name, args in calls if name != "Write" for op in args.get("edits", [args])]
+            assert all("\r" not in op["old_string"] + op["new_string"] for op in edits), pair.name
