@@ -465,8 +465,15 @@ class RunHandle:
         await self.finish(result)
 
     async def finish(self, result: RunFinished) -> None:
-        """End progress with a one-line result; report errors; remove a leftover instruction."""
+        """Remove a leftover instruction comment; end progress with a one-line result; report errors."""
         self.result = result
+        if self.instruction is not None and result.stop_reason == "end_turn" and self.edited:
+            # Before the run counts as finished, so a next run starts from the text without it.
+            try:
+                await self.manager.remove_instruction(self, *self.instruction)
+            except Exception as exc:  # the run's outcome stands; the comment stays for the user
+                message = f"Claw: removing the instruction comment failed: {exc!r}"
+                self.ls.log(message, types.MessageType.Warning)
         self.finished = True
         self.manager.totals.add(result)
         line = one_line_result(result)
@@ -479,8 +486,6 @@ class RunHandle:
             self.error_shown = True
             self.ls.show(f"Claw: {result.error.splitlines()[0]}", types.MessageType.Error)
             self.ls.log(f"Claw [{self.run.id}] error: {result.error}", types.MessageType.Error)
-        if self.instruction is not None and result.stop_reason == "end_turn" and self.edited:
-            await self.manager.remove_instruction(self, *self.instruction)
 
 
 def one_line_result(result: RunFinished) -> str:
@@ -887,6 +892,14 @@ class RunManager:
         )
         if not await handle.applier.apply_own(change):
             self.ls.log("Claw: could not remove the instruction comment", types.MessageType.Warning)
+            return
+        # Part of the task the model was given: its view of the file includes the removal, so a
+        # later edit is not merged as if the user had typed.
+        now = self.ls.tracker.get(uri)
+        if now is not None and path in handle.slot.state.read_files:
+            handle.slot.state.read_files[path] = FileSnapshot(
+                path=path, text=now.text, version=now.version, mtime_ns=None, from_buffer=True
+            )
 
 
 def register(server: ClawLanguageServer) -> None:

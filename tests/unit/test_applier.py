@@ -1,7 +1,7 @@
 """DocumentTracker, ClientInfo and the review bookkeeping, without a client (no LSP traffic needed).
 
 The LSP round trips (applyEdit, didChange confirmation, review requests) are covered end to end
-in tests/lsp/test_edits_applier.py.
+in tests/lsp/test_edit_*.py.
 """
 
 from __future__ import annotations
