@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import subprocess
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -192,6 +193,9 @@ def _case_of(req: RecordedRequest) -> tuple[str | None, int]:
     return None, 0
 
 
+_SCRIPTS: weakref.WeakKeyDictionary[FakeMessagesAPI, dict[str, list[Response]]] = weakref.WeakKeyDictionary()
+
+
 def responder(scripts: dict[str, list[Response]]) -> Callable[[RecordedRequest], Response]:
     def answer(req: RecordedRequest) -> Response:
         case_id, step = _case_of(req)
@@ -277,7 +281,11 @@ def run_batch(
                 "bump": case.bump,
             }
         )
-    fake_api.queue(*([responder(scripts)] * sum(len(s) + 2 for s in scripts.values())))
+    # Every batch on this fake API answers from one registry: responders a previous batch queued
+    # and nobody used (the slack) must answer this batch's cases too.
+    registry = _SCRIPTS.setdefault(fake_api, {})
+    registry.update(scripts)
+    fake_api.queue(*([responder(registry)] * sum(len(s) + 2 for s in scripts.values())))
     state = root.parent / "eglot-state"
     out = state / "out"
     home = state / "home"
