@@ -8,10 +8,11 @@ on only when CLAW_E2E_CONTROL_FILE is set): the editor's text is VS Code's own `
 Chromium runs drive.mjs `serve`, which answers diff reviews (Accept) through the real quick pick.
 
 For every edit to an OPEN file: the document's text equals the tool calls applied to the disk text
-(the reference below), the tool_results the model got say applied (no "Not applied", no error), and
-the file on disk is unchanged (the editor is dirty). A file VS Code does not have open is written
+(the reference: tests/corpus/realedits.apply_calls), the tool_results the model got say applied (no
+"Not applied", no error), and the file on disk is unchanged (the editor is dirty). A file VS Code does not have open is written
 on disk, a following Bash sees it, and VS Code shows no dirty editor for it. Real file pairs from
-tests/corpus/realedits.py replay the same way (a handful by default, 50+ under `-m stress`).
+tests/corpus/realedits.py replay the same way (4 + 2 CRLF / non-BMP variants by default, 60 + 20 under
+`-m stress`).
 
 The workspace's .claw/settings.json says acceptEdits (and allows `Bash(cat:*)`); the last test
 switches to the `default` mode to take one edit through the diff review.
@@ -268,18 +269,21 @@ def test_edit_of_a_file_vscode_has_not_open_goes_to_disk(editor: Editor) -> None
 # ---------------------------------------------------------------------------------------------
 # Real edits: file pairs from two releases of real projects (tests/corpus/realedits.py)
 
-DEFAULT_PAIRS = 5
-STRESS_PAIRS = 60
+DEFAULT_PAIRS, DEFAULT_VARIANTS = 4, 1  # 4 real pairs + a CRLF and a non-BMP variant
+STRESS_PAIRS, STRESS_VARIANTS = 60, 10
 
 
-def _replay_pairs(editor: Editor, limit: int, seed: int) -> None:
+def _replay_pairs(editor: Editor, limit: int, seed: int, variants: int) -> None:
+    """`limit` real pairs plus `variants` CRLF and `variants` non-BMP ("a" -> "𝄞") variants of others."""
     pairs = realedits.file_pairs(limit, seed=seed)
     assert len(pairs) >= min(limit, 5), f"the corpus gave {len(pairs)} pairs"
+    pairs += realedits.variants(variants, seed=seed)
     failures: list[str] = []
     done = 0
     started = time.monotonic()
     for i, pair in enumerate(pairs):
-        path = editor.ws / "corpus" / f"{i:03d}-{pair.project}-{pair.new_version}" / pair.relpath
+        folder = f"{i:03d}-{pair.project}-{pair.new_version}".replace("+", "-")
+        path = editor.ws / "corpus" / folder / pair.relpath
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(pair.old.encode())
         calls = realedits.edit_calls(pair, str(path), seed=seed)
@@ -293,6 +297,8 @@ def _replay_pairs(editor: Editor, limit: int, seed: int) -> None:
             run.assert_applied()
             doc = editor.session.document(path)
             assert doc["text"] == pair.new, _first_difference(doc["text"], pair.new)
+            if "\r\n" in pair.old:
+                assert doc["eol"] == "CRLF", doc["eol"]
             assert path.read_bytes() == pair.old.encode(), "the file on disk changed behind the open editor"
         except AssertionError as error:
             failures.append(f"{pair.name} ({len(calls)} calls): {str(error)[:1500]}")
@@ -315,13 +321,13 @@ def _first_difference(got: str, want: str) -> str:
 
 @pytest.mark.timeout(300)
 def test_real_file_pairs_replay_exactly(editor: Editor) -> None:
-    _replay_pairs(editor, DEFAULT_PAIRS, seed=0)
+    _replay_pairs(editor, DEFAULT_PAIRS, seed=0, variants=DEFAULT_VARIANTS)
 
 
 @pytest.mark.stress
 @pytest.mark.timeout(1800)
 def test_many_real_file_pairs_replay_exactly(editor: Editor) -> None:
-    _replay_pairs(editor, STRESS_PAIRS, seed=1)
+    _replay_pairs(editor, STRESS_PAIRS, seed=1, variants=STRESS_VARIANTS)
 
 
 # ---------------------------------------------------------------------------------------------
