@@ -9,10 +9,10 @@ Chromium runs drive.mjs `serve`, which answers diff reviews (Accept) through the
 
 For every edit to an OPEN file: the document's text equals the tool calls applied to the disk text
 (the reference: tests/corpus/realedits.apply_calls), the tool_results the model got say applied (no
-"Not applied", no error), and the file on disk is unchanged (the editor is dirty). A file VS Code does not have open is written
-on disk, a following Bash sees it, and VS Code shows no dirty editor for it. Real file pairs from
-tests/corpus/realedits.py replay the same way (4 + 2 CRLF / non-BMP variants by default, 60 + 20 under
-`-m stress`).
+"Not applied", no error), and the file on disk is unchanged (the editor is dirty). A file VS Code
+does not have open is written on disk, a following Bash sees it, and VS Code shows no dirty editor
+for it. Real file pairs from tests/corpus/realedits.py replay the same way (4 + 2 CRLF / non-BMP
+variants by default, 60 + 20 under `-m stress`).
 
 The workspace's .claw/settings.json says acceptEdits (and allows `Bash(cat:*)`); the last test
 switches to the `default` mode to take one edit through the diff review.
