@@ -284,6 +284,7 @@ class LspApplier:
         on_step: Callable[[str], None] | None = None,
         *,
         confirm_timeout: float = 5.0,
+        settle: float = 1.0,
         disk: DiskApplier | None = None,
     ) -> None:
         self.server = server
@@ -294,6 +295,7 @@ class LspApplier:
         self.run_label = run_label
         self.on_step = on_step or (lambda _text: None)
         self.confirm_timeout = confirm_timeout
+        self.settle = settle  # quiet time after which a newer buffer without the edit means dropped
         self.disk = disk or DiskApplier()
         self.touched: list[Path] = []
         self._buffer_edits: dict[str, _BufferEdit] = {}  # open files this run changed, by uri
@@ -430,13 +432,7 @@ class LspApplier:
             sent = current
             if response.applied:
                 shows = functools.partial(_shows, sent.text, expected)
-                seen = await self.documents.wait_until(
-                    uri,
-                    lambda buffer, shows=shows, sent=sent: (  # type: ignore[misc]
-                        shows(buffer.text) or (buffer.version > sent.version and buffer.text != sent.text)
-                    ),
-                    self.confirm_timeout,
-                )
+                seen = await self._wait_shown(uri, sent, shows)
                 if seen is not None and shows(seen.text):
                     return seen.text, rebased
                 if seen is None:
@@ -461,6 +457,35 @@ class LspApplier:
                     break
             log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
+
+    async def _wait_shown(
+        self, uri: str, sent: OpenBuffer, shows: Callable[[str], bool]
+    ) -> OpenBuffer | None:
+        """The buffer once it shows the edit; a newer buffer without it once the editor went quiet.
+
+        Neovim applies an edit's TextEdits one by one and may report the first of them at once and
+        the rest a debounce later, so a newer version without (all of) the edit only means "dropped"
+        when no further didChange follows within `settle` seconds. None: the editor said nothing.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.confirm_timeout
+        version = sent.version
+        latest: OpenBuffer | None = None
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return latest
+            wait = remaining if latest is None else min(remaining, self.settle)
+            buffer = await self.documents.wait_until(
+                uri,
+                lambda b, v=version: shows(b.text) or b.version > v,  # type: ignore[misc]
+                wait,
+            )
+            if buffer is None:
+                return latest  # quiet since `latest` (or nothing at all)
+            if shows(buffer.text):
+                return buffer
+            latest, version = buffer, buffer.version
 
     # -- files the editor does not have open ----------------------------------------------------
 

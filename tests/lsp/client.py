@@ -106,6 +106,7 @@ class Doc:
     # The text the server was last told about (differs while a debounced didChange is pending).
     synced: str | None = None
     flush: asyncio.TimerHandle | None = None
+    flushed_at: float = 0.0  # monotonic time of the last didChange sent
 
     def __post_init__(self) -> None:
         if self.synced is None:
@@ -141,6 +142,10 @@ class ClawClient(LanguageClient):
         # A TextDocumentEdit for a file that is not open loads it into a new, unsaved buffer (as
         # Neovim and VS Code do) instead of being written to disk.
         self.edits_open_closed_files = False
+        # Neovim's change tracking: each TextEdit of a workspace edit is its own buffer change (and
+        # version); the first change after `debounce` seconds of quiet goes out at once, the rest
+        # one debounce later. So one workspace edit can arrive as two didChanges.
+        self.split_edit_changes = False
         self.init_result: types.InitializeResult | None = None
         # What "all language servers" report, per URI (LSP Diagnostic dicts), for claw/diagnostics.
         self.editor_diagnostics: dict[str, list[dict[str, Any]]] = {}
@@ -151,6 +156,7 @@ class ClawClient(LanguageClient):
             self.stale, self.debounce, self.edits_open_closed_files = "refuse", 0.0, True
         elif editor == "neovim":
             self.stale, self.debounce, self.edits_open_closed_files = "drop", 0.15, True
+            self.split_edit_changes = True
         elif editor == "eglot":
             self.stale, self.debounce, self.edits_open_closed_files = "error", 0.5, True
         elif editor != "test":
@@ -220,11 +226,16 @@ class ClawClient(LanguageClient):
         if self.debounce <= 0 and doc.flush is None:
             self._send_did_change(doc, changes)
             return
+        quiet = time.monotonic() - doc.flushed_at > self.debounce
+        if self.split_edit_changes and doc.flush is None and quiet:
+            self._send_did_change(doc, changes)
+            return
         if doc.flush is None:
             doc.flush = asyncio.get_running_loop().call_later(self.debounce, self.flush, doc.uri)
 
     def _send_did_change(self, doc: Doc, changes: list[types.TextDocumentContentChangeEvent]) -> None:
         doc.synced = doc.text
+        doc.flushed_at = time.monotonic()
         self.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
@@ -352,10 +363,16 @@ class ClawClient(LanguageClient):
         for e in ordered:
             start = to_offset(doc.text, e.range.start, self.encoding)
             end = to_offset(doc.text, e.range.end, self.encoding)
-            changes.append(types.TextDocumentContentChangePartial(range=e.range, text=e.new_text))
+            change = types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
             doc.text = doc.text[:start] + e.new_text + doc.text[end:]
-        doc.version += 1
-        self._buffer_changed(doc, list(changes))
+            if self.split_edit_changes:
+                doc.version += 1
+                self._buffer_changed(doc, [change])
+            else:
+                changes.append(change)
+        if not self.split_edit_changes:
+            doc.version += 1
+            self._buffer_changed(doc, list(changes))
 
 
 def _apply(text: str, edits: list[Any], encoding: str) -> str:

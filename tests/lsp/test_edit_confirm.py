@@ -203,3 +203,40 @@ async def test_consecutive_edit_multiedit_write_with_nobody_typing_all_apply_wit
             assert not result.is_error, result
             assert "Not applied" not in result.text and "user" not in result.text.lower(), result
         assert path.read_text() == SOURCE
+
+
+async def test_neovim_reporting_one_edit_in_two_did_changes_is_confirmed_once_and_never_resent(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """Neovim applies an edit's TextEdits one by one and sends the first at once, the rest a debounce
+    later: the first didChange alone is not "dropped", so nothing is sent twice or reported unapplied."""
+    source = "".join(f"def f{i}():\n    return {i}\n\n\n" for i in range(30))
+    path = workspace / "many.py"
+    path.write_text(source)
+    edits = [
+        {"old_string": "    return 2\n", "new_string": "    return 2  # two\n"},
+        {"old_string": "    return 15\n", "new_string": "    return 15  # fifteen\n"},
+        {"old_string": "    return 29\n", "new_string": "    return 29  # last\n"},
+    ]
+    fake_api.queue(
+        reply(tool_use("Read", {"file_path": str(path)})),
+        reply(tool_use("MultiEdit", {"file_path": str(path), "edits": edits})),
+        reply(
+            tool_use(
+                "Edit", {"file_path": str(path), "old_string": "def f0():", "new_string": "def f_zero():"}
+            )
+        ),
+        reply(text("Done.")),
+    )
+    expected = source
+    for edit in edits:
+        expected = expected.replace(edit["old_string"], edit["new_string"])
+    expected = expected.replace("def f0():", "def f_zero():")
+    async with session(workspace, "neovim", settings=ACCEPT, env=fake_api.env(), editor="neovim") as client:
+        assert client.split_edit_changes
+        doc = client.open(path)
+        await ask(client, "comment three returns, rename f0", timeout=60)
+        assert doc.text == expected
+        assert path.read_text() == source
+        applied_ok(fake_api)
+        assert len(client.applied) == 2, "an edit was sent twice"
