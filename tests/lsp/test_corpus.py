@@ -12,6 +12,7 @@ real pairs plus derived CRLF and non-BMP variants (realedits.variants), which th
 
 from __future__ import annotations
 
+import collections
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,7 @@ async def replay(
     """
     rng = random.Random(f"replay:{seed}:{encoding}")
     failures: list[str] = []
+    stats: collections.Counter[str] = collections.Counter()
     per_session = per_run * runs_per_session
     for first in range(0, len(pairs), per_session):
         batch = pairs[first : first + per_session]
@@ -156,6 +158,11 @@ async def replay(
                 results = tool_results(fake_api.requests[before:])
                 for item in planned:
                     failures.extend(_check(client, results, item, mode))
+                    stats["open" if item.is_open else "not open"] += 1
+                    stats[mode] += 1
+                    for _id, name in item.call_ids:
+                        stats[name] += 1
+    print(f"corpus stats ({encoding}): {dict(sorted(stats.items()))}")
     return failures
 
 
