@@ -183,6 +183,20 @@ SHAPES = [
         [("Write", {"content": "print('hello')\n"})],
     ),
     Shape(
+        # VS Code normalizes inserted line breaks to the document's EOL (its `normalizesLineEndings`
+        # capability); a document without a line break must still end up CRLF when the text says so.
+        "empty_file_write_crlf",
+        "",
+        [("Write", {"content": "[tool]\r\nname = 'x'\r\n"})],
+        suffix=".toml",
+    ),
+    Shape(
+        "one_line_no_eol_write_crlf",
+        "placeholder",
+        [("Write", {"content": "line one\r\nline two\r\n"})],
+        suffix=".txt",
+    ),
+    Shape(
         "crlf",
         "one = 1\r\ntwo = 2\r\nthree = 3\r\n",
         [_edit("two = 2\nthree = 3\n", "two = 2\nthree = 3\nfour = 4\n")],

@@ -7,12 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CancellationToken,
   type ConfigurationRequest,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { adoptLineEndings } from './lineEndings';
 import { CLIENT_FEATURES } from './protocol';
 import { SECTION, extensionSettings, serverSettings } from './settings';
 
@@ -138,6 +140,10 @@ export function createClient(command: ServerCommand, log: vscode.LogOutputChanne
     middleware: {
       workspace: {
         configuration: configurationMiddleware,
+        handleApplyEdit: async (params, next) => {
+          await adoptLineEndings(params);
+          return next(params, CancellationToken.None);
+        },
       },
     },
   };
