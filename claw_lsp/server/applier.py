@@ -30,7 +30,14 @@ from pygls import uris
 
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.review import ReviewOutcome, display_path
-from claw_lsp.server.textedit import apply_hunks, apply_text_edits, buffer_edits, final_break, rebase
+from claw_lsp.server.textedit import (
+    apply_hunks,
+    apply_text_edits,
+    buffer_edits,
+    final_break,
+    holds_change,
+    rebase,
+)
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.disk import DiskApplier
 from claw_lsp.workspace.view import ApplyResult, FileChange, FileSnapshot, OpenBuffer
@@ -372,8 +379,12 @@ class LspApplier:
         eol_note = _final_newline_note(final, target)
         if eol_note:
             notes.append(eol_note)
+        partial = outcome.decision == "partial"
+        # Merged with edits the model has not seen: it knows its own text; a later edit of its is
+        # merged against the user's again (and refused where it overlaps them).
+        seen = change.new_text if REBASED_NOTE in notes and not partial and not eol_note else None
         return ApplyResult(
-            applied=True, message=_join(notes), final_text=final, partial=outcome.decision == "partial"
+            applied=True, message=_join(notes), final_text=final, partial=partial, seen_text=seen
         )
 
     async def apply_own(self, change: FileChange) -> bool:
@@ -546,8 +557,10 @@ class LspApplier:
             return result
         if result.message:
             notes.append(result.message)
+        partial = outcome.decision == "partial"
+        seen = change.new_text if REBASED_NOTE in notes and not partial else None
         return ApplyResult(
-            applied=True, message=_join(notes), final_text=target, partial=outcome.decision == "partial"
+            applied=True, message=_join(notes), final_text=target, partial=partial, seen_text=seen
         )
 
     async def _confirm_gone(self, path: Path) -> bool:
@@ -770,10 +783,8 @@ class LspApplier:
 
 
 def _shows(sent_from: str, expected: str, text: str) -> bool:
-    """True when `text` contains the edit `sent_from` -> `expected` (possibly plus the user's typing)."""
-    if text == expected:
-        return True
-    return text != sent_from and rebase(sent_from, expected, text) == text
+    """True when `text` holds the edit `sent_from` -> `expected` (possibly plus the user's typing)."""
+    return holds_change(sent_from, expected, text)
 
 
 def _final_newline_note(final: str, target: str) -> str:

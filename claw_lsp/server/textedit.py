@@ -448,6 +448,51 @@ def _conflict(x: _LineChange, y: _LineChange) -> bool:
     return x.start < y.end and y.start < x.end
 
 
+def _touches(start: int, end: int, r_start: int, r_end: int) -> bool:
+    """True when a change of [start, end) touches the range [r_start, r_end) (a point when equal)."""
+    if r_start == r_end:  # a point (text was deleted there): a change across it or at it
+        return start <= r_start <= end
+    if start == end:  # an insertion: only strictly inside the range
+        return r_start < start < r_end
+    return start < r_end and r_start < end
+
+
+def holds_change(base: str, ours: str, text: str) -> bool:
+    """True when `text` holds the change `base` -> `ours`, possibly with other changes around it.
+
+    The other changes (the user typing while the edit landed) may sit on the same or adjacent
+    lines, but must leave every character the change inserted in place, and must not put back text
+    it removed. Line blocks are compared first; characters only where a block meets the change.
+    """
+    if text == ours:
+        return True
+    if text == base:
+        return ours == base
+    ours_lines, text_lines = split_lines(ours), split_lines(text)
+    # Where the change put text, in `ours` offsets ([start, end); a point for a pure deletion).
+    ranges: list[tuple[int, int]] = []
+    shift = 0
+    for span in _char_spans(base, ours):
+        start = span.start + shift
+        ranges.append((start, start + len(span.text)))
+        shift += len(span.text) - (span.end - span.start)
+    offsets = _offsets(ours_lines)
+    text_offsets = _offsets(text_lines)
+    for tag, i1, i2, j1, j2 in _line_opcodes(ours_lines, text_lines):
+        if tag == "equal":
+            continue
+        block_start, block_end = offsets[i1], offsets[i2]
+        if not any(_touches(block_start, block_end, a, b) for a, b in ranges):
+            continue
+        old_block = ours[block_start:block_end]
+        new_block = text[text_offsets[j1] : text_offsets[j2]]
+        matcher = difflib.SequenceMatcher(None, old_block, new_block, autojunk=False)
+        for op, c1, c2, _d1, _d2 in matcher.get_opcodes():
+            if op != "equal" and any(_touches(block_start + c1, block_start + c2, a, b) for a, b in ranges):
+                return False
+    return True
+
+
 def rebase(base: str, ours: str, theirs: str) -> str | None:
     """Three-way merge: `ours` and `theirs` both derive from `base`; None when their changes overlap.
 

@@ -426,7 +426,7 @@ async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolC
     if not result.applied:
         return ToolOutput(result.message or f"The change to {path} was not applied.", is_error=True)
     final = result.final_text if result.final_text is not None else running
-    record_written(path, final, current, ctx)
+    record_written(path, result.seen_text if result.seen_text is not None else final, current, ctx)
     if creating:
         text = f"File created successfully at: {path}"
     else:
@@ -585,7 +585,7 @@ class Write:
         if not result.applied:
             return ToolOutput(result.message or f"{path} was not written.", is_error=True)
         final = result.final_text if result.final_text is not None else text
-        record_written(path, final, current, ctx)
+        record_written(path, result.seen_text if result.seen_text is not None else final, current, ctx)
         if current is None:
             return ToolOutput(_with_message(f"File created successfully at: {path}", result))
         return ToolOutput(_with_message(f"The file {path} has been overwritten.", result))

@@ -91,6 +91,9 @@ class ApplyResult:
     applied: bool
     message: str = ""
     final_text: str | None = None  # the file's text after the change, when known
+    # What the model knows of the file now, when not `final_text`: its own text, when the change was
+    # merged with the user's edits it has not seen (a later edit is merged against those again).
+    seen_text: str | None = None
     partial: bool = False  # some hunks were rejected
 
 

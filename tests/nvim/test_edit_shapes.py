@@ -292,5 +292,7 @@ def test_unopened_file_edit_then_bash(tmp_path: Path, fake_api: FakeMessagesAPI)
         sent = [e for e in info["records"]["apply_edits"] if uri in str(e)]
         assert not sent, "an applyEdit addressed the unopened file\n" + report
         assert not info["modified"], "Neovim holds a modified buffer for the unopened file\n" + report
-        assert not info["loaded"], "Neovim loaded a buffer for the unopened file\n" + report
+        # The server shows the edited file (window/showDocument, no focus): Neovim loads it from
+        # the disk that already holds the change, so the buffer is the new text and not modified.
+        assert not info["loaded"] or info["text"] == expected, report
         assert wait_until(lambda: h.state(buf)["text"] == "x = 1\n"), report

@@ -13,6 +13,7 @@ from claw_lsp.server.textedit import (
     apply_text_edits,
     buffer_edits,
     compute_hunks,
+    holds_change,
     minimal_text_edits,
     offset_to_position,
     position_to_offset,
@@ -328,3 +329,43 @@ def test_rebase_random_disjoint_line_edits_always_merge() -> None:
         merged_lines = list(base_lines)
         merged_lines[i], merged_lines[j] = ours_lines[i], theirs_lines[j]
         assert rebase(base, "".join(ours_lines), "".join(theirs_lines)) == "".join(merged_lines)
+
+
+HOLD_BASE = "".join(f"v{i} = {i}\n" for i in range(8))
+
+
+@pytest.mark.parametrize(
+    ("ours", "text", "held"),
+    [
+        # typing on the line next to a multi-line change, after it landed (one diff block)
+        (
+            HOLD_BASE.replace("v3 = 3\nv4 = 4\n", "v3 := 3\nv4 := 4\n# added\n"),
+            HOLD_BASE.replace("v3 = 3\nv4 = 4\nv5 = 5", "v3 := 3\nv4 := 4\n# added\nv5 = 5X"),
+            True,
+        ),
+        # the same typing, but the change was dropped
+        (
+            HOLD_BASE.replace("v3 = 3\nv4 = 4\n", "v3 := 3\nv4 := 4\n# added\n"),
+            HOLD_BASE.replace("v5 = 5", "v5 = 5X"),
+            False,
+        ),
+        # typing on the changed line itself, elsewhere in it
+        (HOLD_BASE.replace("v3 = 3", "v3 = 300"), HOLD_BASE.replace("v3 = 3", "vv3 = 300"), True),
+        (HOLD_BASE.replace("v3 = 3", "v3 = 300"), HOLD_BASE.replace("v3 = 3", "vv3 = 3"), False),
+        # typing that replaces what the change inserted
+        (HOLD_BASE.replace("v3 = 3", "v3 = 300"), HOLD_BASE.replace("v3 = 3", "v3 = 3Y"), False),
+        # a deletion, held or put back
+        (HOLD_BASE.replace("v2 = 2\n", ""), HOLD_BASE.replace("v2 = 2\n", "").replace("v6", "v66"), True),
+        (HOLD_BASE.replace("v2 = 2\n", ""), HOLD_BASE.replace("v6", "v66"), False),
+        # two hunks, only one landed so far (Neovim reports them one by one)
+        (
+            HOLD_BASE.replace("v1 = 1", "v1 = 10").replace("v6 = 6", "v6 = 60"),
+            HOLD_BASE.replace("v6 = 6", "v6 = 60"),
+            False,
+        ),
+    ],
+)
+def test_holds_change_tells_a_landed_edit_from_a_dropped_or_partial_one(
+    ours: str, text: str, held: bool
+) -> None:
+    assert holds_change(HOLD_BASE, ours, text) is held

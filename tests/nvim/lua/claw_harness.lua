@@ -203,7 +203,13 @@ function H.buffer_of(path)
       modified[#modified + 1] = info.name
     end
   end
-  return { bufnr = nr, loaded = nr ~= -1 and vim.fn.bufloaded(nr) == 1, modified = modified }
+  local loaded = nr ~= -1 and vim.fn.bufloaded(nr) == 1
+  local text = nil
+  if loaded then
+    text = table.concat(vim.api.nvim_buf_get_lines(nr, 0, -1, true), '\n')
+      .. (vim.bo[nr].eol and '\n' or '')
+  end
+  return { bufnr = nr, loaded = loaded, modified = modified, text = text }
 end
 
 --- Reset the wire records; returns how many there were.
