@@ -252,8 +252,10 @@ def run_batch(
     """Write the cases' files, run them all in one Emacs, return each case's outcome."""
     require_eglot()
     root = workspace
-    (root / ".claw").mkdir(exist_ok=True)
-    (root / ".claw" / "settings.json").write_text(json.dumps({"permissionMode": mode}), encoding="utf-8")
+    (root / ".claw").mkdir(exist_ok=True)  # real edits can take more than the default 50 turns
+    (root / ".claw" / "settings.json").write_text(
+        json.dumps({"permissionMode": mode, "maxTurns": 1000}), encoding="utf-8"
+    )
     scripts: dict[str, list[Response]] = {}
     scenarios = []
     for case in cases:
