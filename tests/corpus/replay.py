@@ -11,13 +11,16 @@ from lsprotocol import types
 from tests.fakes.fake_messages_api import RecordedRequest
 
 MODES = ("bypassPermissions", "acceptEdits", "default")
+# Long scripted runs: no turn limit in the way, and no auto-compaction (its summary request would
+# take the next scripted turn; a Read of a 100 kB file plus many edit snippets reaches the window).
+SETTINGS = {"maxTurns": 1000, "autoCompactTokens": 1_000_000_000}
 
 
 def write_settings(workspace: Path, mode: str) -> None:
     """The workspace's .claw/settings.json with this permission mode."""
     folder = workspace / ".claw"
     folder.mkdir(exist_ok=True)
-    (folder / "settings.json").write_text(json.dumps({"permissionMode": mode, "maxTurns": 1000}))
+    (folder / "settings.json").write_text(json.dumps(SETTINGS | {"permissionMode": mode}))
 
 
 def accept_everything(client: Any) -> None:
