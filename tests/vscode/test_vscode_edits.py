@@ -14,8 +14,9 @@ does not have open is written on disk, a following Bash sees it, and VS Code sho
 for it. Real file pairs from tests/corpus/realedits.py replay the same way (4 + 2 CRLF / non-BMP
 variants by default, 60 + 20 under `-m stress`).
 
-The workspace's .claw/settings.json says acceptEdits (and allows `Bash(cat:*)`); the last test
-switches to the `default` mode to take one edit through the diff review.
+The workspace's .claw/settings.json says acceptEdits (and allows `Bash(cat:*)`); the last tests
+switch `claw.permissionMode` (the extension restarts the server) to bypassPermissions for a few
+shapes, then to `default` to take one edit through the diff review.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Editor:
             with self.api._lock:  # a run that stopped early must not leave its turns to the next run
                 self.api._queue.clear()
         assert left == 0, f"the run ended before asking for {left} of its scripted turns: {finished}"
+        assert finished["update"].get("stopReason") == "end_turn", f"the run did not end well: {finished}"
         return Run(finished, self.api.requests[start:], ids, calls)
 
 
@@ -345,15 +347,33 @@ def test_many_real_file_pairs_replay_exactly(editor: Editor) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The review path (last: it leaves the server in the `default` mode)
+# Other permission modes (last: they restart the server in another mode)
+
+
+def _set_mode(editor: Editor, mode: str) -> None:
+    """`claw.permissionMode` in the workspace's .vscode/settings.json; the extension restarts the server."""
+    vscode_dir = editor.ws / ".vscode"
+    vscode_dir.mkdir(exist_ok=True)
+    (vscode_dir / "settings.json").write_text(json.dumps({"claw.permissionMode": mode}))
+    editor.session.wait_status(lambda s: s.get("permissionMode") == mode, 60)
+
+
+BYPASS_SHAPES = [s for s in SHAPES if s.name in ("append_at_end", "crlf", "multiedit_first_and_last_line")]
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.parametrize("shape", BYPASS_SHAPES, ids=[s.name for s in BYPASS_SHAPES])
+def test_edit_in_bypass_permissions_mode_lands_exactly(editor: Editor, shape: Shape) -> None:
+    _set_mode(editor, "bypassPermissions")
+    path = editor.ws / "bypass" / f"{shape.name}{shape.suffix}"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(shape.disk.encode())
+    _check_open_file_edit(editor, path, shape.disk, shape.calls, f"Edit {path.name} ({shape.name}).")
 
 
 @pytest.mark.timeout(200)
 def test_edit_accepted_in_the_diff_review_lands_exactly(editor: Editor) -> None:
-    vscode_dir = editor.ws / ".vscode"
-    vscode_dir.mkdir(exist_ok=True)
-    (vscode_dir / "settings.json").write_text(json.dumps({"claw.permissionMode": "default"}))
-    editor.session.wait_status(lambda s: s.get("permissionMode") == "default", 60)
+    _set_mode(editor, "default")
     before = len(editor.session.answers())
     path = editor.ws / "review" / "tail.py"
     path.parent.mkdir(exist_ok=True)
