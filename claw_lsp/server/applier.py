@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -442,9 +441,8 @@ class LspApplier:
             response = await self._send_edit(self._text_document_edit_params(uri, current.version, edits))
             sent = current
             if response.applied:
-                shows = functools.partial(_shows, sent.text, expected)
-                seen = await self._wait_shown(uri, sent, shows)
-                if seen is not None and shows(seen.text):
+                seen = await self._wait_shown(uri, sent, expected)
+                if seen is not None and holds_change(sent.text, expected, seen.text):
                     return seen.text, rebased
                 if seen is None:
                     # No word from the editor: sending again could apply the edit twice.
@@ -469,14 +467,12 @@ class LspApplier:
             log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
 
-    async def _wait_shown(
-        self, uri: str, sent: OpenBuffer, shows: Callable[[str], bool]
-    ) -> OpenBuffer | None:
-        """The buffer once it shows the edit; a newer buffer without it once the editor went quiet.
+    async def _wait_shown(self, uri: str, sent: OpenBuffer, expected: str) -> OpenBuffer | None:
+        """The buffer once it is `expected`, else the newest buffer once the editor went quiet.
 
         Neovim applies an edit's TextEdits one by one and may report the first of them at once and
-        the rest a debounce later, so a newer version without (all of) the edit only means "dropped"
-        when no further didChange follows within `settle` seconds. None: the editor said nothing.
+        the rest a debounce later, and the user may type meanwhile: any other text is judged only
+        when no further didChange came for `settle` seconds. None: the editor said nothing at all.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.confirm_timeout
@@ -489,12 +485,12 @@ class LspApplier:
             wait = remaining if latest is None else min(remaining, self.settle)
             buffer = await self.documents.wait_until(
                 uri,
-                lambda b, v=version: shows(b.text) or b.version > v,  # type: ignore[misc]
+                lambda b, v=version: b.text == expected or b.version > v,  # type: ignore[misc]
                 wait,
             )
             if buffer is None:
                 return latest  # quiet since `latest` (or nothing at all)
-            if shows(buffer.text):
+            if buffer.text == expected:
                 return buffer
             latest, version = buffer, buffer.version
 
@@ -780,11 +776,6 @@ class LspApplier:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.info("showDocument failed: %s", task.exception())
-
-
-def _shows(sent_from: str, expected: str, text: str) -> bool:
-    """True when `text` holds the edit `sent_from` -> `expected` (possibly plus the user's typing)."""
-    return holds_change(sent_from, expected, text)
 
 
 def _final_newline_note(final: str, target: str) -> str:

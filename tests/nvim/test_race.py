@@ -3,7 +3,8 @@
 The simulated user inserts unique markers (`⟪r3u5⟫`) at random places and times through the
 Neovim API, so Neovim's own change tracking sends the didChange notifications, while the model
 (fake Messages API, turns streamed slowly) makes Edit calls one per turn on the buffer it read.
-Typing starts once the Read completed, so the model read the text without markers.
+Typing starts when the Read's tool call is announced; a marker Neovim reports before the Read
+runs is in what the model read, so an edit whose old_string it never saw is rightly "not found".
 
 After each race:
 - no user character is lost: every marker is in the buffer exactly once, intact;
@@ -32,6 +33,12 @@ pytestmark = pytest.mark.nvim
 
 LINES = 40
 MARKER = re.compile(r"⟪r\d+u\d+⟫")
+
+
+def read_view(output: str) -> str:
+    """The file text a Read's `cat -n` output shows."""
+    lines = [line.split("\t", 1)[1] for line in output.split("\n") if "\t" in line]
+    return "".join(line + "\n" for line in lines)
 
 
 def base_text() -> str:
@@ -107,13 +114,22 @@ def race(h: NvimHarness, n: int, rng: random.Random, apart: bool, debounce_note:
         problems.append(f"only {len(typed)} of {markers} markers were typed")
     clean = MARKER.sub("", got)
     applied = []
+    # What the model saw: the Read (Neovim may report a marker typed as the Read started before the
+    # Read runs), then its own edits. An old_string it never saw is rightly "not found".
+    read = results.get(read_id)
+    view = read_view(read["text"]) if read is not None else base
     for e, tid in zip(edits, ids, strict=True):
         r = results.get(tid)
         if r is None:
             problems.append(f"{tid}: no tool_result")
             continue
         ok = not r["is_error"] and "Not applied" not in r["text"]
+        if e["old_string"] not in view:
+            if ok or "not found" not in r["text"]:
+                problems.append(f"{tid}: the model never saw its old_string, yet: {r['text'][:300]}")
+            continue
         if ok:
+            view = view.replace(e["old_string"], e["new_string"], 1)
             applied.append(e)
         elif "Not applied" not in r["text"]:
             problems.append(f"{tid}: an error that is not an overlap refusal: {r['text'][:300]}")
