@@ -112,8 +112,14 @@ def editor(tmp_path_factory: pytest.TempPathFactory, vsix: Path) -> Iterator[Edi
     (ws / ".claw").mkdir(parents=True)
     (ws / ".claw" / "settings.json").write_text(
         json.dumps(
-            # Real file pairs take up to ~100 edits in one run.
-            {"permissionMode": "acceptEdits", "maxTurns": 1000, "permissions": {"allow": ["Bash(cat:*)"]}}
+            # Real file pairs take up to ~100 edits in one run; no auto-compaction (its summary request
+            # would take a scripted turn).
+            {
+                "permissionMode": "acceptEdits",
+                "maxTurns": 1000,
+                "autoCompactTokens": 1_000_000_000,
+                "permissions": {"allow": ["Bash(cat:*)"]},
+            }
         )
     )
     (ws / "README.md").write_text("A workspace for the edit tests.\n")
