@@ -375,7 +375,7 @@ class LspApplier:
         if rebased and REBASED_NOTE not in notes:
             notes.insert(0, REBASED_NOTE)
         self._note_edited(uri, shown_old, final, disk_before, merged=REBASED_NOTE in notes)
-        eol_note = _final_newline_note(final, target)
+        eol_note = _final_newline_note(final, target) or _line_break_note(final, target)
         if eol_note:
             notes.append(eol_note)
         partial = outcome.decision == "partial"
@@ -442,7 +442,7 @@ class LspApplier:
             sent = current
             if response.applied:
                 seen = await self._wait_shown(uri, sent, expected)
-                if seen is not None and holds_change(sent.text, expected, seen.text):
+                if seen is not None and self._holds(sent.text, expected, seen.text):
                     return seen.text, rebased
                 if seen is None:
                     # No word from the editor: sending again could apply the edit twice.
@@ -466,6 +466,13 @@ class LspApplier:
                     break
             log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
+
+    def _holds(self, sent: str, expected: str, text: str) -> bool:
+        """True when the buffer's `text` holds the edit `sent` -> `expected`."""
+        if holds_change(sent, expected, text):
+            return True
+        # An editor that normalizes line endings writes the inserted breaks as the document's own.
+        return self.client.normalizes_line_endings and holds_change(_lf(sent), _lf(expected), _lf(text))
 
     async def _wait_shown(self, uri: str, sent: OpenBuffer, expected: str) -> OpenBuffer | None:
         """The buffer once it is `expected`, else the newest buffer once the editor went quiet.
@@ -793,6 +800,19 @@ def _final_newline_note(final: str, target: str) -> str:
             "the file still ends without a final newline."
         )
     return ""
+
+
+def _lf(text: str) -> str:
+    """The text with every line break written as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line_break_note(final: str, target: str) -> str:
+    """A note for the model when the editor wrote the line breaks as its own (LF or CRLF)."""
+    if final == target or _lf(final) != _lf(target):
+        return ""
+    kind = "CRLF" if "\r\n" in final else "LF"
+    return f"Note: the editor wrote the new line breaks as the document's own ({kind})."
 
 
 def _join(parts: Iterable[str]) -> str:

@@ -33,6 +33,7 @@ class ClientInfo:
     document_changes: bool = False
     resource_operations: set[str] = field(default_factory=set)  # "create", "rename", "delete"
     change_annotations: bool = False
+    normalizes_line_endings: bool = False  # inserted line breaks become the document's own
     show_document: bool = False
     work_done_progress: bool = False
     configuration: bool = False
@@ -92,6 +93,7 @@ class ClientInfo:
             document_changes=bool(_get(ws_edit, "document_changes")),
             resource_operations=ops,
             change_annotations=_get(ws_edit, "change_annotation_support") is not None,
+            normalizes_line_endings=bool(_get(ws_edit, "normalizes_line_endings")),
             show_document=bool(_get(caps, "window.show_document.support")),
             work_done_progress=bool(_get(caps, "window.work_done_progress")),
             configuration=bool(_get(caps, "workspace.configuration")),

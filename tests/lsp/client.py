@@ -146,6 +146,9 @@ class ClawClient(LanguageClient):
         # version); the first change after `debounce` seconds of quiet goes out at once, the rest
         # one debounce later. So one workspace edit can arrive as two didChanges.
         self.split_edit_changes = False
+        # VS Code (workspaceEdit.normalizesLineEndings): the line breaks an edit inserts become the
+        # document's own (LF while it has none yet).
+        self.normalize_line_endings = False
         self.init_result: types.InitializeResult | None = None
         # What "all language servers" report, per URI (LSP Diagnostic dicts), for claw/diagnostics.
         self.editor_diagnostics: dict[str, list[dict[str, Any]]] = {}
@@ -360,11 +363,13 @@ class ClawClient(LanguageClient):
             return
         ordered = sorted(edits, key=lambda e: to_offset(doc.text, e.range.start, self.encoding), reverse=True)
         changes = []
+        eol = "\r\n" if "\r\n" in doc.text else "\n"
         for e in ordered:
             start = to_offset(doc.text, e.range.start, self.encoding)
             end = to_offset(doc.text, e.range.end, self.encoding)
-            change = types.TextDocumentContentChangePartial(range=e.range, text=e.new_text)
-            doc.text = doc.text[:start] + e.new_text + doc.text[end:]
+            new_text = re.sub(r"\r\n|\r|\n", eol, e.new_text) if self.normalize_line_endings else e.new_text
+            change = types.TextDocumentContentChangePartial(range=e.range, text=new_text)
+            doc.text = doc.text[:start] + new_text + doc.text[end:]
             if self.split_edit_changes:
                 doc.version += 1
                 self._buffer_changed(doc, [change])

@@ -240,3 +240,29 @@ async def test_neovim_reporting_one_edit_in_two_did_changes_is_confirmed_once_an
         assert path.read_text() == source
         applied_ok(fake_api)
         assert len(client.applied) == 2, "an edit was sent twice"
+
+
+async def test_editor_writing_inserted_line_breaks_as_its_own_is_not_blamed_on_the_user(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """VS Code normalizes the line breaks an edit inserts (an empty document takes LF): the edit
+    applied, and the model hears which line breaks the file got, not that the user edited it."""
+    path = workspace / "build.txt"
+    path.write_text("")
+    fake_api.queue(
+        reply(tool_use("Read", {"file_path": str(path)})),
+        reply(tool_use("Write", {"file_path": str(path), "content": "[tool]\r\nname = 'x'\r\n"})),
+        reply(text("Done.")),
+    )
+    async with session(
+        workspace, "visual-studio-code", settings=ACCEPT, env=fake_api.env(), editor="vscode"
+    ) as client:
+        client.normalize_line_endings = True
+        doc = client.open(path, "")
+        await ask(client, "write the build file")
+        assert doc.text == "[tool]\nname = 'x'\n"
+        assert path.read_text() == ""
+        result = tool_results(fake_api.requests[-1].body)[-1]
+        assert not result.is_error and "Not applied" not in result.text, result
+        assert "user" not in result.text.lower() and "line breaks" in result.text, result
+        assert len(client.applied) == 1
