@@ -443,7 +443,9 @@ class LspApplier:
             if response.applied:
                 seen = await self._wait_shown(uri, sent, expected)
                 if seen is not None and self._holds(sent.text, expected, seen.text):
-                    return seen.text, rebased
+                    # More than the edit in it: the user typed while it landed (merged too).
+                    same = _lf if self.client.normalizes_line_endings else str
+                    return seen.text, rebased or same(seen.text) != same(expected)
                 if seen is None:
                     # No word from the editor: sending again could apply the edit twice.
                     raise _NotApplied(

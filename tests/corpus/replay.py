@@ -33,19 +33,7 @@ def accept_everything(client: Any) -> None:
 
 def tool_results(requests: list[RecordedRequest]) -> dict[str, tuple[str, bool]]:
     """tool_use_id -> (text, is_error) of every tool_result the model was sent."""
-    found: dict[str, tuple[str, bool]] = {}
-    for request in requests:
-        for message in request.body.get("messages", []):
-            content = message.get("content")
-            if not isinstance(content, list):
-                continue
-            for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_result":
-                    body = block.get("content", "")
-                    if isinstance(body, list):
-                        body = "".join(b.get("text", "") for b in body if isinstance(b, dict))
-                    found[block["tool_use_id"]] = (str(body), bool(block.get("is_error")))
-    return found
+    return {r.tool_use_id: (r.text, r.is_error) for request in requests for r in request.tool_results()}
 
 
 def text_edits_for(applied: list[types.ApplyWorkspaceEditParams], uri: str) -> int:

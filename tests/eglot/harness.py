@@ -34,8 +34,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests import toolchain
 from tests.corpus.realedits import Call, apply_calls
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, Response, reply, text, tool_use
 
@@ -49,10 +48,6 @@ EDIT_TOOLS = ("Edit", "MultiEdit", "Write")
 REFUSALS = ("Not applied", "not applied", "refused", "require version", "you have")
 SNIPPET_LINE = re.compile(r"^\s*\d+\t")
 MARKER = re.compile(r"\[eglot-case ([\w.@-]+)\]")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 @cache
@@ -77,11 +72,8 @@ def _toolchain_problem() -> str | None:
 def require_eglot() -> None:
     """Skip when Emacs/eglot/the server are missing, except under CI=true, where that FAILS."""
     problem = _toolchain_problem()
-    if problem is None:
-        return
-    if in_ci():
-        pytest.fail(f"CI=true and the eglot suite cannot run: {problem}", pytrace=False)
-    pytest.skip(problem)
+    if problem is not None:
+        toolchain.missing(problem, ci_message=f"CI=true and the eglot suite cannot run: {problem}")
 
 
 @dataclass

@@ -177,6 +177,33 @@ class RecordedRequest:
         """A JSON-ready dict of the request."""
         return {"path": self.path, "headers": self.headers, "body": self.body}
 
+    def tool_results(self) -> list[ToolResult]:
+        """Every tool_result block (Anthropic shape) the request carries, in order."""
+        return tool_results(self.body)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool_result block the model got: its text and whether it was flagged as an error."""
+
+    text: str
+    is_error: bool
+    tool_use_id: str
+
+
+def tool_results(body: dict[str, Any]) -> list[ToolResult]:
+    """Every tool_result in a recorded Messages API request body, in order."""
+    found = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "tool_result":
+                text = _content_text(block.get("content", ""))
+                found.append(ToolResult(text, bool(block.get("is_error")), str(block.get("tool_use_id"))))
+    return found
+
 
 def _content_text(content: Any) -> str:
     if isinstance(content, str):

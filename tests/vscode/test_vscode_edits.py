@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-from tests.corpus import realedits
+from tests.corpus import realedits, replay
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use
 from tests.vscode.harness import CodeServerSession, make_env, require_toolchain
 
@@ -80,19 +80,7 @@ class Run:
 
     def results(self) -> dict[str, tuple[str, bool]]:
         """tool_use_id -> (tool_result text, is_error), from the requests the model received."""
-        out: dict[str, tuple[str, bool]] = {}
-        for req in self.requests:
-            for msg in req.body.get("messages", []):
-                content = msg.get("content")
-                if not isinstance(content, list):
-                    continue
-                for block in content:
-                    if isinstance(block, dict) and block.get("type") == "tool_result":
-                        body = block.get("content", "")
-                        if isinstance(body, list):
-                            body = "".join(b.get("text", "") for b in body if isinstance(b, dict))
-                        out[block["tool_use_id"]] = (str(body), bool(block.get("is_error")))
-        return out
+        return replay.tool_results(self.requests)
 
     def assert_applied(self) -> None:
         """Every tool call of the run got a result that is no error and no "Not applied"."""
