@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
-from tests.lsp.client import ask, held, session, start_run, tool_results, wait_run, wait_until
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_results, tool_use
+from tests.lsp.client import ask, held, session, start_run, wait_run, wait_until
 
 BYPASS = {"permissionMode": "bypassPermissions"}
 EDITORS = [("visual-studio-code", "vscode"), ("neovim", "neovim")]

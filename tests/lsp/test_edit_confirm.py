@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
-from tests.lsp.client import ask, document_edits, session, tool_results
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_results, tool_use
+from tests.lsp.client import ask, document_edits, session
 
 ACCEPT = {"permissionMode": "acceptEdits"}
 BIG = "".join(f"row {i} 😀 𝔘 é\r\n" for i in range(2_000))

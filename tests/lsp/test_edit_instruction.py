@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
-from tests.lsp.client import document_edits, run_ended, session, start_run, tool_results, wait_run, wait_until
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_results, tool_use
+from tests.lsp.client import document_edits, run_ended, session, start_run, wait_run, wait_until
 
 ACCEPT = {"permissionMode": "acceptEdits"}
 SOURCE = "import sys\n\n\ndef greet():\n    # claw: say hello\n    pass\n\n\ndef main():\n    greet()\n"

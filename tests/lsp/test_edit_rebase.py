@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use
+from tests.fakes.fake_messages_api import (
+    FakeMessagesAPI,
+    RecordedRequest,
+    reply,
+    text,
+    tool_results,
+    tool_use,
+)
 from tests.lsp.client import (
     ALL_FEATURES,
     ClawClient,
@@ -26,7 +33,6 @@ from tests.lsp.client import (
     session,
     start_run,
     synced,
-    tool_results,
     wait_run,
     wait_until,
 )

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
-from tests.lsp.client import ALL_FEATURES, ask, session, start_run, tool_results, wait_run, wait_until
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_results, tool_use
+from tests.lsp.client import ALL_FEATURES, ask, session, start_run, wait_run, wait_until
 
 TWO_HUNKS_BASE = "".join(f"line {i}\n" for i in range(1, 31))
 HUNK_0 = ("line 3\n", "line three\n")

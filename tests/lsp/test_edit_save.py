@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_results, tool_use
 from tests.lsp.client import (
     ALL_FEATURES,
     ClawClient,
@@ -19,7 +19,6 @@ from tests.lsp.client import (
     session,
     start_run,
     synced,
-    tool_results,
     wait_run,
     wait_until,
 )
