@@ -422,6 +422,8 @@ class LspApplier:
         reason = ""
         for _attempt in range(MAX_ATTEMPTS):
             current = self.documents.get(uri)
+            if current is not None and current.version == 0 and self.client.is_neovim:
+                current = await self._leave_version_zero(uri, current)
             if current is None:
                 raise _NotApplied("Not applied: the file was closed in the editor meanwhile. Try again.")
             if current.text != from_text:
@@ -468,6 +470,21 @@ class LspApplier:
                     break
             log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
+
+    async def _leave_version_zero(self, uri: str, current: OpenBuffer) -> OpenBuffer | None:
+        """Get a Neovim buffer past version 0 before a real edit is sent to it.
+
+        Neovim checks an edit's version only when it is above 0, so an edit for a buffer at
+        version 0 would land at stale positions if the user typed meanwhile. An empty insertion
+        changes no text wherever the buffer stands, but moves its version on; the real edit then
+        goes out with a version Neovim checks. (It marks the buffer modified a moment early.)
+        """
+        start = types.Position(line=0, character=0)
+        empty = types.TextEdit(range=types.Range(start=start, end=start), new_text="")
+        response = await self._send_edit(self._text_document_edit_params(uri, 0, [empty]))
+        if response.applied:
+            await self.documents.wait_until(uri, lambda b: b.version != 0, self.settle)
+        return self.documents.get(uri)
 
     def _holds(self, sent: str, expected: str, text: str) -> bool:
         """True when the buffer's `text` holds the edit `sent` -> `expected`."""

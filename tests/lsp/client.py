@@ -167,16 +167,16 @@ class ClawClient(LanguageClient):
 
     # -- editor actions ------------------------------------------------------------------------------
 
-    def open(self, path: Path, text: str | None = None, language_id: str = "python") -> Doc:
-        """didOpen a file (its disk text unless `text` is given)."""
+    def open(self, path: Path, text: str | None = None, language_id: str = "python", version: int = 1) -> Doc:
+        """didOpen a file (its disk text unless `text` is given); Neovim opens buffers at version 0."""
         uri = path.as_uri()
         content = path.read_text(encoding="utf-8") if text is None else text
-        doc = Doc(uri, content, 1, language_id)
+        doc = Doc(uri, content, version, language_id)
         self.docs[uri] = doc
         self.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
-                    uri=uri, language_id=language_id, version=1, text=content
+                    uri=uri, language_id=language_id, version=version, text=content
                 )
             )
         )
@@ -325,7 +325,9 @@ class ClawClient(LanguageClient):
                 doc = self.docs.get(op.text_document.uri)
                 version = op.text_document.version
                 if doc is not None and version is not None and version != doc.version and self.refuse_stale:
-                    if self.stale == "drop":
+                    if self.stale == "drop" and version == 0:
+                        pass  # Neovim checks versions above 0 only: applied at stale positions
+                    elif self.stale == "drop":
                         dropped.append(op)
                     elif self.stale == "error":
                         name = Path(_path(doc.uri)).name

@@ -319,3 +319,38 @@ async def test_user_typing_inside_neovims_debounce_window_still_confirms_the_edi
         assert len(client.applied) == 1
         result = tool_results(fake_api.requests[-1].body)[-1]
         assert not result.is_error and "Not applied" not in result.text, result
+
+
+async def test_neovim_buffer_at_version_zero_never_takes_an_edit_at_stale_positions(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """Neovim opens buffers at version 0 and checks only versions above 0: the server moves the
+    buffer past version 0 first, so the user's typing just before the edit lands is never split."""
+    path = workspace / "z.py"
+    path.write_text(BASE)
+    fake_api.queue(
+        reply(tool_use("Read", {"file_path": str(path)})),
+        reply(edit(path, "return 3", "return 300")),
+        reply(text("Done.")),
+    )
+    neovim = {"client_name": "neovim", "editor": "neovim"}
+    async with session_for("acceptEdits", workspace, fake_api, **neovim) as client:
+        doc = client.open(path, version=0)
+        typed: list[bool] = []
+
+        def type_first(params: Any) -> None:
+            if not typed:  # the user types at the top just before the first edit arrives
+                typed.append(True)
+                client.replace_text(doc.uri, "def a():", "# mine\ndef a():")
+
+        client.before_apply = type_first
+        await ask(client, "scale c", timeout=60)
+        await synced(client)
+        sent = [(e.text_document.version, e.edits) for p in client.applied for e in document_edits(p)]
+        assert "# mine\ndef a():" in doc.text, (doc.text, sent)
+        result = tool_results(fake_api.requests[-1].body)[-1]
+        if result.is_error:
+            assert doc.text == BASE.replace("def a():", "# mine\ndef a():")
+        else:
+            want = BASE.replace("def a():", "# mine\ndef a():").replace("return 3", "return 300")
+            assert doc.text == want, sent
