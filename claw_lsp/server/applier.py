@@ -418,12 +418,10 @@ class LspApplier:
         editor's version moved on (eglot bumps it at once, reports it later) is not the user's doing.
         Returns the buffer's text with the edit and whether it was merged with other changes.
         """
-        rebased = False
+        rebased = moved_on = False
         reason = ""
-        for _attempt in range(MAX_ATTEMPTS):
+        for _attempt in range(MAX_ATTEMPTS + int(self.client.is_neovim)):  # + the move off version 0
             current = self.documents.get(uri)
-            if current is not None and current.version == 0 and self.client.is_neovim:
-                current = await self._leave_version_zero(uri, current)
             if current is None:
                 raise _NotApplied("Not applied: the file was closed in the editor meanwhile. Try again.")
             if current.text != from_text:
@@ -440,6 +438,10 @@ class LspApplier:
             )
             if not edits:
                 return current.text, rebased
+            if current.version == 0 and self.client.is_neovim and not moved_on:
+                moved_on = True
+                await self._leave_version_zero(uri)
+                continue  # recompute against the buffer as it is now
             response = await self._send_edit(self._text_document_edit_params(uri, current.version, edits))
             sent = current
             if response.applied:
@@ -471,7 +473,7 @@ class LspApplier:
             log.info("edit to %s not confirmed (%s); retrying from the current buffer", uri, reason)
         raise _NotApplied(f"Not applied: {reason}. Read the file again and redo the change.")
 
-    async def _leave_version_zero(self, uri: str, current: OpenBuffer) -> OpenBuffer | None:
+    async def _leave_version_zero(self, uri: str) -> None:
         """Get a Neovim buffer past version 0 before a real edit is sent to it.
 
         Neovim checks an edit's version only when it is above 0, so an edit for a buffer at
@@ -484,7 +486,6 @@ class LspApplier:
         response = await self._send_edit(self._text_document_edit_params(uri, 0, [empty]))
         if response.applied:
             await self.documents.wait_until(uri, lambda b: b.version != 0, self.settle)
-        return self.documents.get(uri)
 
     def _holds(self, sent: str, expected: str, text: str) -> bool:
         """True when the buffer's `text` holds the edit `sent` -> `expected`."""
