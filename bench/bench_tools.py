@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import best_of, table
-from claw_lsp.tools.base import SessionState, ToolContext
+from claw_lsp.core.tools import SessionState, ToolContext
 from claw_lsp.tools.bash import Bash, BashInput
 from claw_lsp.tools.files import Read, ReadInput
 from claw_lsp.tools.search import Glob, GlobInput, Grep, GrepInput, rg_binary

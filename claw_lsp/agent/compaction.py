@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from claw_lsp.agent.messages import (
+from claw_lsp.core.messages import (
     Message,
     TextBlock,
     ThinkingBlock,

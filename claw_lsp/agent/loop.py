@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import estimate_tokens
-from claw_lsp.agent.events import (
+from claw_lsp.agent.permissions import authorize
+from claw_lsp.core.events import (
     Notice,
     RunFinished,
     RunStarted,
@@ -30,7 +31,7 @@ from claw_lsp.agent.events import (
     ToolCallUpdated,
     UsageUpdated,
 )
-from claw_lsp.agent.messages import (
+from claw_lsp.core.messages import (
     ContentBlock,
     Message,
     TextBlock,
@@ -38,17 +39,18 @@ from claw_lsp.agent.messages import (
     ToolUseBlock,
     Usage,
 )
-from claw_lsp.agent.permissions import PermissionAnswer, PermissionRequest, authorize
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
+from claw_lsp.core.tools import SessionState, Tool, ToolContext, ToolError, ToolOutput, tool_schema
 from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
-from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput, tool_schema
 
 if TYPE_CHECKING:
     from claw_lsp.agent.hooks import HookRunner
-    from claw_lsp.agent.permissions import PermissionEngine, Prompter
+    from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.session import Session
     from claw_lsp.config import Settings
+    from claw_lsp.core.permissions import Prompter
+    from claw_lsp.core.tools import DiagnosticsSource
     from claw_lsp.providers.base import Model
-    from claw_lsp.tools.base import DiagnosticsSource
     from claw_lsp.workspace.view import WorkspaceView
 
 INTERRUPTED = "[Request interrupted by user]"

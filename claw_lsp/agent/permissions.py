@@ -17,16 +17,16 @@ import shlex
 import tempfile
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, get_args
 
 from claw_lsp.agent import shell_parse
 from claw_lsp.agent.shell_parse import ParsedShell, SimpleCommand, Word
 from claw_lsp.config import PermissionMode, Settings
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest, Prompter
 
 Behavior = Literal["allow", "ask", "deny"]
-AnswerKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
 
 
 @dataclass
@@ -37,39 +37,6 @@ class Decision:
     reason: str = ""
     # The rule "Always allow" would add, e.g. "Bash(npm test:*)" or "Edit(src/**)".
     suggested_rule: str | None = None
-
-
-@dataclass
-class PermissionRequest:
-    """A question for the user: may this tool call run?"""
-
-    tool_call_id: str
-    tool_name: str
-    title: str  # e.g. "Run: rm -rf build"
-    subject: str | None  # the exact command or path
-    suggested_rule: str | None
-    input: dict[str, object] = field(default_factory=dict)
-
-
-@dataclass
-class PermissionAnswer:
-    """The user's answer; `feedback` goes back to the model on a rejection."""
-
-    outcome: AnswerKind
-    feedback: str = ""
-
-    @property
-    def allowed(self) -> bool:
-        """True for allow_once / allow_always."""
-        return self.outcome.startswith("allow")
-
-
-class Prompter(Protocol):
-    """Asks the user (terminal, LSP request, test script)."""
-
-    async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
-        """Ask whether a tool call may run."""
-        ...
 
 
 class DenyingPrompter:

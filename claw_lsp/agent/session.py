@@ -25,8 +25,8 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import is_summary, summary_message
-from claw_lsp.agent.events import event_to_json
-from claw_lsp.agent.messages import Message, ToolResultBlock
+from claw_lsp.core.events import event_to_json
+from claw_lsp.core.messages import Message, ToolResultBlock
 from claw_lsp.workspace.view import workspace_key
 
 log = logging.getLogger(__name__)

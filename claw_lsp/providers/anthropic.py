@@ -26,7 +26,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from claw_lsp.agent.messages import (
+from claw_lsp.core.messages import (
     ContentBlock,
     Message,
     TextBlock,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from claw_lsp.agent.messages import Message, Usage
+from claw_lsp.core.messages import Message, Usage
 
 ErrorKind = Literal[
     "auth", "invalid_request", "rate_limit", "overloaded", "server", "connection", "config", "other"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from claw_lsp.agent.messages import (
+from claw_lsp.core.messages import (
     ContentBlock,
     Message,
     TextBlock,

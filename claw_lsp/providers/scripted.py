@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from claw_lsp.agent.messages import Message, TextBlock, ToolUseBlock, Usage
+from claw_lsp.core.messages import Message, TextBlock, ToolUseBlock, Usage
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
 
 SCRIPTED_MODEL = "scripted"

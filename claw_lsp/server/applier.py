@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls import uris
 
+from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.review import ReviewOutcome, display_path
 from claw_lsp.server.textedit import (
@@ -39,7 +40,6 @@ from claw_lsp.server.textedit import (
 )
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.disk import DiskApplier
-from claw_lsp.workspace.view import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

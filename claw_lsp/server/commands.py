@@ -13,7 +13,7 @@ from lsprotocol import types
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
 
-from claw_lsp.agent.messages import Usage
+from claw_lsp.core.messages import Usage
 from claw_lsp.server.actions import truncate
 from claw_lsp.server.app import ClawLanguageServer
 from claw_lsp.server.protocol import (
@@ -33,7 +33,7 @@ from claw_lsp.server.protocol import (
     ReviewCommandParams,
     SessionParams,
 )
-from claw_lsp.server.runs import SessionBusy, _plain, path_of
+from claw_lsp.server.runs import SessionBusy, path_of, plain_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -58,7 +58,7 @@ def _args(model: type[M], args: tuple[Any, ...]) -> M:
     if raw is None:
         raw = {}
     try:
-        return model.model_validate(_plain(raw))
+        return model.model_validate(plain_json(raw))
     except ValidationError as exc:
         raise JsonRpcInvalidParams(f"bad arguments: {exc.errors()[0].get('msg', exc)}") from exc
 
@@ -137,7 +137,7 @@ async def ask_for_prompt(ls: ClawLanguageServer) -> str | None:
         METHOD_INPUT, params.model_dump(mode="json", exclude_none=True)
     )
     try:
-        value = InputResult.model_validate(_plain(raw) or {}).value
+        value = InputResult.model_validate(plain_json(raw) or {}).value
     except ValidationError:
         return None
     return value if value and value.strip() else None

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
 
+from claw_lsp.core.files import FileChange
 from claw_lsp.server.textedit import Hunk, compute_hunks, diff_stats
-from claw_lsp.workspace.view import FileChange
 
 if TYPE_CHECKING:
     from pygls.lsp.server import LanguageServer

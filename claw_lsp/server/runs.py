@@ -27,7 +27,7 @@ from lsprotocol import types
 from pydantic import BaseModel
 from pygls.uris import from_fs_path, to_fs_path
 
-from claw_lsp.agent.events import (
+from claw_lsp.core.events import (
     Notice,
     PlanUpdated,
     RunFinished,
@@ -37,8 +37,8 @@ from claw_lsp.agent.events import (
     ToolCallUpdated,
     UsageUpdated,
 )
-from claw_lsp.agent.messages import Usage
-from claw_lsp.agent.permissions import PermissionAnswer, PermissionRequest
+from claw_lsp.core.messages import Usage
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
 from claw_lsp.server.actions import comment_removal
 from claw_lsp.server.protocol import (
     METHOD_DIAGNOSTICS,
@@ -53,12 +53,12 @@ from claw_lsp.server.protocol import (
 if TYPE_CHECKING:
     from claw_lsp.agent.loop import Agent, Run
     from claw_lsp.agent.session import Session, SessionStore
+    from claw_lsp.core.files import ApplyResult, FileChange
+    from claw_lsp.core.tools import SessionState, Tool
     from claw_lsp.server.app import ClawLanguageServer
     from claw_lsp.server.applier import LspApplier
     from claw_lsp.server.review import Reviewer
-    from claw_lsp.tools.base import SessionState, Tool
     from claw_lsp.tools.mcp import McpManager
-    from claw_lsp.workspace.view import ApplyResult, FileChange
 
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
 SETTLE_QUIET_S = 0.5  # diagnostics count as settled when unchanged this long
@@ -162,7 +162,7 @@ class LspDiagnostics:
                     ),
                     REQUEST_TIMEOUT_S,
                 )
-                result = DiagnosticsResult.model_validate(_plain(raw) or {})
+                result = DiagnosticsResult.model_validate(plain_json(raw) or {})
                 by_uri = {item.uri: item.diagnostics for item in result.items}
             except Exception as exc:
                 ls.log(f"Claw: claw/diagnostics failed: {exc!r}", types.MessageType.Warning)
@@ -177,18 +177,18 @@ class LspDiagnostics:
         return out
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
     """A client's answer as plain JSON values (pygls may hand back attrs-like objects)."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if hasattr(value, "_asdict"):  # pygls hands custom results over as namedtuples
-        return {k: _plain(v) for k, v in value._asdict().items()}
+        return {k: plain_json(v) for k, v in value._asdict().items()}
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     if hasattr(value, "__dict__"):
-        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+        return {k: plain_json(v) for k, v in vars(value).items() if not k.startswith("_")}
     return value
 
 
@@ -287,7 +287,7 @@ class LspPrompter:
         }
         raw = await self.ls.protocol.send_request_async(METHOD_PERMISSION, params)
         try:
-            result = PermissionResult.model_validate(_plain(raw) or {})
+            result = PermissionResult.model_validate(plain_json(raw) or {})
         except ValueError:
             return PermissionAnswer("reject_once", feedback="The editor sent an unreadable answer.")
         if result.outcome.outcome != "selected" or result.outcome.optionId not in {
@@ -336,7 +336,7 @@ class SlotApplier:
         """Apply through the running run's LspApplier."""
         handle = self.slot.current
         if handle is None or handle.applier is None:
-            from claw_lsp.workspace.view import ApplyResult
+            from claw_lsp.core.files import ApplyResult
 
             return ApplyResult(applied=False, message="Not applied: no run is active on this session.")
         return await handle.applier.apply(change)
@@ -597,7 +597,7 @@ class RunManager:
 
     def provider_and_model(self) -> tuple[str, str]:
         """The provider and model name new sessions are recorded with."""
-        from claw_lsp.agent.factory import resolve_provider
+        from claw_lsp.compose import resolve_provider
 
         provider, model = resolve_provider(self.ls.settings)
         warmup = self.ls.warmup
@@ -610,7 +610,7 @@ class RunManager:
 
     async def new_session(self, title: str | None = None) -> SessionSlot:
         """Create a session (it becomes the active one)."""
-        from claw_lsp.tools.base import SessionState
+        from claw_lsp.core.tools import SessionState
 
         provider, model = self.provider_and_model()
         session = await asyncio.to_thread(self.store.create, model=model, provider=provider, title=title)
@@ -621,7 +621,7 @@ class RunManager:
 
     async def open_session(self, session_id: str) -> SessionSlot:
         """The slot of a stored session (opened on first use); raises SessionNotFound."""
-        from claw_lsp.tools.base import SessionState
+        from claw_lsp.core.tools import SessionState
 
         for slot in self.slots.values():
             if slot.session.id == session_id:
@@ -664,8 +664,8 @@ class RunManager:
         """The slot's agent, rebuilt when the settings changed."""
         if slot.agent is not None and slot.generation == self.ls.settings_generation:
             return slot.agent
-        from claw_lsp.agent.factory import build_agent
         from claw_lsp.agent.loop import AgentHooks
+        from claw_lsp.compose import build_agent
 
         ls = self.ls
         with contextlib.suppress(TimeoutError):
@@ -854,8 +854,8 @@ class RunManager:
 
     async def remove_instruction(self, handle: RunHandle, uri: str, ref: InstructionRef) -> None:
         """Remove an instruction comment the run left in place, through the run's applier."""
+        from claw_lsp.core.files import FileChange, FileSnapshot
         from claw_lsp.server.textedit import split_lines
-        from claw_lsp.workspace.view import FileChange, FileSnapshot
 
         document = self.ls.tracker.get(uri)
         path = path_of(uri)

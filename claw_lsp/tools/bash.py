@@ -20,8 +20,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from claw_lsp.agent.events import ToolKind
-from claw_lsp.tools.base import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 
 MAX_OUTPUT_CHARS = 30_000
 MAX_TIMEOUT_MS = 600_000

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
-from claw_lsp.agent.events import ToolKind
-from claw_lsp.tools.base import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.files import absolute_path, display_path
 
 MAX_DIAGNOSTICS = 200

@@ -15,17 +15,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from claw_lsp.agent.events import ToolKind
-from claw_lsp.tools.base import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
+from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 from claw_lsp.workspace import textio
-from claw_lsp.workspace.view import (
-    ApplyResult,
-    BinaryFileError,
-    FileChange,
-    FileSnapshot,
-    FileTooLargeError,
-    PathOutsideWorkspace,
-)
+from claw_lsp.workspace.view import BinaryFileError, FileTooLargeError, PathOutsideWorkspace
 
 MAX_LINES = 2000
 MAX_LINE_CHARS = 2000

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, RootModel
 
-from claw_lsp.agent.events import ToolKind
-from claw_lsp.tools.base import Tool, ToolContext, ToolError, ToolOutput
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.tools import Tool, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.bash import OutputBuffer
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claw_lsp.tools.base import Tool
+from claw_lsp.core.tools import Tool
 from claw_lsp.tools.bash import Bash
 from claw_lsp.tools.diagnostics import Diagnostics
 from claw_lsp.tools.files import Edit, MultiEdit, Read, Write

@@ -20,8 +20,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from claw_lsp.agent.events import ToolKind
-from claw_lsp.tools.base import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.files import absolute_path
 
 GLOB_LIMIT = 100

@@ -6,8 +6,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
-from claw_lsp.agent.events import PlanEntry, PlanUpdated, ToolKind
-from claw_lsp.tools.base import ToolContext, ToolOutput
+from claw_lsp.core.events import PlanEntry, PlanUpdated, ToolKind
+from claw_lsp.core.tools import ToolContext, ToolOutput
 
 
 class TodoItem(BaseModel):

@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from claw_lsp.core.files import ApplyResult, FileChange
 from claw_lsp.workspace import textio
-from claw_lsp.workspace.view import ApplyResult, FileChange
 
 
 def _current_umask() -> int:

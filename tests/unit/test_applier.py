@@ -12,12 +12,12 @@ from pathlib import Path
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
+from claw_lsp.core.files import FileChange
 from claw_lsp.server.applier import DocumentTracker, path_to_uri, uri_to_path
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.protocol import ClientFeatures
 from claw_lsp.server.review import Reviewer, _parse_review_result
 from claw_lsp.server.textedit import compute_hunks
-from claw_lsp.workspace.view import FileChange
 
 
 def test_uri_and_path_round_trip_with_percent_encoding() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.agent.messages import Message
 from claw_lsp.agent.session import SessionStore
+from claw_lsp.core.messages import Message
 from tests.fakes.fake_messages_api import (
     FakeMessagesAPI,
     http_error,

@@ -13,8 +13,8 @@ from claw_lsp.agent.compaction import (
     should_compact,
     split_point,
 )
-from claw_lsp.agent.messages import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 from claw_lsp.agent.session import SessionStore
+from claw_lsp.core.messages import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn
 
 

@@ -10,15 +10,15 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from claw_lsp.agent.events import RunFinished
-from claw_lsp.agent.factory import build_agent
 from claw_lsp.agent.loop import Agent
-from claw_lsp.agent.messages import Message, ToolResultBlock, ToolUseBlock
-from claw_lsp.agent.permissions import PermissionAnswer, PermissionRequest
 from claw_lsp.agent.session import SessionStore
+from claw_lsp.compose import build_agent
 from claw_lsp.config import Settings
+from claw_lsp.core.events import RunFinished
+from claw_lsp.core.messages import Message, ToolResultBlock, ToolUseBlock
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
+from claw_lsp.core.tools import ToolContext, ToolOutput
 from claw_lsp.providers.scripted import ScriptedModel
-from claw_lsp.tools.base import ToolContext, ToolOutput
 
 
 class ScriptPrompter:

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from claw_lsp.agent.compaction import COMPACTION_SYSTEM, SUMMARY_MARKER
-from claw_lsp.agent.events import TextDelta
-from claw_lsp.agent.factory import build_agent
 from claw_lsp.agent.loop import INTERRUPTED, Agent
-from claw_lsp.agent.messages import Usage
 from claw_lsp.agent.session import SessionStore
+from claw_lsp.compose import build_agent
 from claw_lsp.config import Settings
+from claw_lsp.core.events import TextDelta
+from claw_lsp.core.messages import Usage
 from claw_lsp.providers import pricing
 from claw_lsp.providers.anthropic import AnthropicModel
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use

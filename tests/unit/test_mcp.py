@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.agent.factory import build_agent
 from claw_lsp.agent.loop import Agent
 from claw_lsp.agent.session import SessionStore
+from claw_lsp.compose import build_agent
 from claw_lsp.config import McpServerConfig, Settings, load_settings
 from claw_lsp.providers.scripted import ScriptedModel
 from claw_lsp.tools.mcp import McpManager, expand_vars, render_result, tool_name

@@ -13,14 +13,13 @@ import pytest
 from claw_lsp.agent.permissions import (
     PLAN_MODE_REFUSAL,
     DenyingPrompter,
-    PermissionAnswer,
     PermissionEngine,
-    PermissionRequest,
     authorize,
     parse_rule,
 )
-from claw_lsp.agent.terminal_prompter import TerminalPrompter, terminal_prompter_or_denying
+from claw_lsp.cli.prompter import TerminalPrompter, terminal_prompter_or_denying
 from claw_lsp.config import PermissionRules, Settings, load_settings
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
 
 
 def engine_for(

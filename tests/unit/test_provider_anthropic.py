@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.agent.messages import (
+from claw_lsp.core.messages import (
     Message,
     TextBlock,
     ThinkingBlock,

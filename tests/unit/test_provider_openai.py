@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.agent.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage
+from claw_lsp.core.messages import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock, Usage
 from claw_lsp.providers import make_model
 from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
 from claw_lsp.providers.openai_compat import OpenAIModel, to_openai_messages

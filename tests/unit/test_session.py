@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from claw_lsp.agent.events import ToolCallStarted, UsageUpdated
-from claw_lsp.agent.messages import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 from claw_lsp.agent.session import (
     INTERRUPTED,
     SessionNotFound,
     SessionStore,
     repair_transcript,
 )
+from claw_lsp.core.events import ToolCallStarted, UsageUpdated
+from claw_lsp.core.messages import Message, TextBlock, ToolResultBlock, ToolUseBlock, Usage
 
 
 def lines(path: Path) -> list[dict]:

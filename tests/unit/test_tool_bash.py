@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.tools.base import SessionState, ToolContext, ToolOutput
+from claw_lsp.core.tools import SessionState, ToolContext, ToolOutput
 from claw_lsp.tools.bash import Bash, BashInput, OutputBuffer
 from claw_lsp.workspace.view import WorkspaceView
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput
+from claw_lsp.core.files import ApplyResult, FileChange, OpenBuffer
+from claw_lsp.core.tools import SessionState, Tool, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.files import Edit, MultiEdit, Read, ReadInput, Write
-from claw_lsp.workspace.view import ApplyResult, FileChange, OpenBuffer, WorkspaceView
+from claw_lsp.workspace.view import WorkspaceView
 
 
 @pytest.fixture

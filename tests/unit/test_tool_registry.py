@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from claw_lsp.agent.events import PlanUpdated
-from claw_lsp.tools.base import SessionState, ToolContext, tool_schema
+from claw_lsp.core.events import PlanUpdated
+from claw_lsp.core.tools import SessionState, ToolContext, tool_schema
 from claw_lsp.tools.diagnostics import Diagnostics, DiagnosticsInput
 from claw_lsp.tools.registry import default_tools, tool_by_name
 from claw_lsp.tools.todo import TodoWrite, TodoWriteInput

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from claw_lsp.tools.base import SessionState, Tool, ToolContext, ToolError, ToolOutput
+from claw_lsp.core.tools import SessionState, Tool, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.search import LS, Glob, Grep, GrepInput
 from claw_lsp.workspace.view import WorkspaceView
 

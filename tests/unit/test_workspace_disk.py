@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from claw_lsp.core.files import FileChange
 from claw_lsp.workspace.disk import DiskApplier
-from claw_lsp.workspace.view import FileChange, WorkspaceView
+from claw_lsp.workspace.view import WorkspaceView
 
 
 async def _modify(view: WorkspaceView, path: Path, old: str, new: str) -> bytes:

@@ -7,13 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from claw_lsp.workspace.view import (
-    BinaryFileError,
-    FileChange,
-    OpenBuffer,
-    PathOutsideWorkspace,
-    WorkspaceView,
-)
+from claw_lsp.core.files import FileChange, OpenBuffer
+from claw_lsp.workspace.view import BinaryFileError, PathOutsideWorkspace, WorkspaceView
 
 
 class Buffers:

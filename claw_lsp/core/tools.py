@@ -1,8 +1,9 @@
 """The tool contract: a pydantic input model (its JSON schema is what the model sees) and `run`.
 
-A tool never talks to the user or the editor directly: it reads and writes through the
-`WorkspaceView` in its `ToolContext`, emits events through `ctx.emit`, and returns a `ToolOutput`
+A tool never talks to the user or the editor directly: it reads and writes through the file view
+(`FileView`) in its `ToolContext`, emits events through `ctx.emit`, and returns a `ToolOutput`
 (or raises `ToolError`, which becomes an `is_error` result the model reads).
+
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from claw_lsp.agent.events import ToolKind
-
-if TYPE_CHECKING:
-    from claw_lsp.workspace.view import FileSnapshot, WorkspaceView
+from claw_lsp.core.events import ToolKind
+from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
 
 
 class ToolError(Exception):
@@ -41,6 +40,46 @@ class DiagnosticsSource(Protocol):
         ...
 
 
+class FileView(Protocol):
+    """What a tool may do with the workspace's files (`workspace.view.WorkspaceView` is the one)."""
+
+    folders: list[Path]
+
+    def resolve(self, raw: str | Path, cwd: Path | None = None) -> Path:
+        """An absolute path with symlinks resolved; relative ones against cwd/first folder."""
+        ...
+
+    def is_inside(self, path: Path) -> bool:
+        """True when the path lies within a workspace folder."""
+        ...
+
+    def relative(self, path: Path) -> str:
+        """A workspace-relative path for display (absolute when outside every folder)."""
+        ...
+
+    def check_write(self, path: Path) -> None:
+        """Raise unless `path` may be written."""
+        ...
+
+    async def read(self, path: Path) -> FileSnapshot:
+        """The file's text: the editor's buffer when open, else disk."""
+        ...
+
+    async def read_lines(
+        self, path: Path, offset: int, limit: int
+    ) -> tuple[list[str], int | None, FileSnapshot | None]:
+        """A page of lines, the total line count (when known) and the whole snapshot (when loaded)."""
+        ...
+
+    async def exists(self, path: Path) -> bool:
+        """True when the editor has the path open or it exists on disk."""
+        ...
+
+    async def apply(self, change: FileChange) -> ApplyResult:
+        """Check the change's paths may be written, then apply it."""
+        ...
+
+
 @dataclass
 class SessionState:
     """Per-session state tools share across calls (lives as long as the session's runs)."""
@@ -57,7 +96,7 @@ class SessionState:
 class ToolContext:
     """What a running tool may use."""
 
-    workspace: WorkspaceView
+    workspace: FileView
     state: SessionState
     tool_call_id: str = ""
     emit: Callable[[BaseModel], None] = lambda _event: None

@@ -15,7 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import TextIO, TypeVar
 
-from claw_lsp.agent.permissions import DenyingPrompter, PermissionAnswer, PermissionRequest, Prompter
+from claw_lsp.agent.permissions import DenyingPrompter
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest, Prompter
 
 
 class TerminalPrompter:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from claw_lsp.agent.messages import Usage
+from claw_lsp.core.messages import Usage
 
 StopReason = Literal["end_turn", "max_turns", "budget", "error", "cancelled", "refusal", "max_tokens"]
 ToolKind = Literal["read", "edit", "delete", "move", "search", "execute", "think", "fetch", "other"]

@@ -1,6 +1,8 @@
-"""Assembles an `Agent` from settings: model, tools, workspace view, permissions, hooks, prompt.
+"""The front ends' composition root: an `Agent` from settings (model, tools, workspace view,
+permissions, hooks, prompt).
 
-The CLI and the language server both build agents here, so a run behaves the same in both.
+It sits above `agent/` beside the front ends (the CLI and the language server both build agents
+here, so a run behaves the same in both); nothing below the front ends imports it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from typing import TYPE_CHECKING
 from claw_lsp.agent.loop import Agent, AgentHooks
 
 if TYPE_CHECKING:
-    from claw_lsp.agent.permissions import PermissionEngine, Prompter
+    from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.session import Session
     from claw_lsp.config import Settings
+    from claw_lsp.core.files import BufferSource, ChangeApplier
+    from claw_lsp.core.permissions import Prompter
+    from claw_lsp.core.tools import DiagnosticsSource, SessionState, Tool
     from claw_lsp.providers.base import Model
-    from claw_lsp.tools.base import DiagnosticsSource, SessionState, Tool
-    from claw_lsp.workspace.view import BufferSource, ChangeApplier
 
 
 def resolve_provider(settings: Settings) -> tuple[str, str | None]:

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from claw_lsp import __version__
 
 if TYPE_CHECKING:
-    from claw_lsp.agent.permissions import Prompter
     from claw_lsp.agent.session import Session
     from claw_lsp.config import Settings
+    from claw_lsp.core.permissions import Prompter
     from claw_lsp.providers.base import Model
     from claw_lsp.tools.mcp import McpManager
 
@@ -159,9 +159,9 @@ def _check_credentials(provider: str) -> None:
 
 
 async def _run(args: argparse.Namespace, prompt: str) -> int:
-    from claw_lsp.agent.factory import make_settings_model, resolve_provider
     from claw_lsp.agent.permissions import DenyingPrompter
     from claw_lsp.agent.session import SessionNotFound, SessionStore
+    from claw_lsp.compose import make_settings_model, resolve_provider
     from claw_lsp.config import load_settings
     from claw_lsp.providers.base import ProviderError
     from claw_lsp.tools.mcp import McpManager
@@ -204,7 +204,7 @@ async def _run(args: argparse.Namespace, prompt: str) -> int:
 
     prompter: Prompter
     if sys.stdin.isatty() and sys.stderr.isatty():
-        from claw_lsp.agent.terminal_prompter import TerminalPrompter
+        from claw_lsp.cli.prompter import TerminalPrompter
 
         prompter = TerminalPrompter()
     else:
@@ -240,7 +240,7 @@ async def _run_agent(
     mcp: McpManager,
 ) -> int:
     """Start the MCP servers, run the prompt, print its events; the exit code."""
-    from claw_lsp.agent.factory import build_agent
+    from claw_lsp.compose import build_agent
 
     for warning in await mcp.start():
         print(f"claw: warning: {warning}", file=sys.stderr)

@@ -1,0 +1,41 @@
+"""The permission question a tool call may raise, its answer, and who is asked (`Prompter`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+AnswerKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+
+
+@dataclass
+class PermissionRequest:
+    """A question for the user: may this tool call run?"""
+
+    tool_call_id: str
+    tool_name: str
+    title: str  # e.g. "Run: rm -rf build"
+    subject: str | None  # the exact command or path
+    suggested_rule: str | None
+    input: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class PermissionAnswer:
+    """The user's answer; `feedback` goes back to the model on a rejection."""
+
+    outcome: AnswerKind
+    feedback: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        """True for allow_once / allow_always."""
+        return self.outcome.startswith("allow")
+
+
+class Prompter(Protocol):
+    """Asks the user (terminal, LSP request, test script)."""
+
+    async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
+        """Ask whether a tool call may run."""
+        ...
