@@ -14,12 +14,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import estimate_tokens
-from claw_lsp.agent.permissions import authorize
+from claw_lsp.agent.permissions import authorize, rule_family
 from claw_lsp.core.events import (
     Notice,
     RunFinished,
@@ -40,7 +40,15 @@ from claw_lsp.core.messages import (
     Usage,
 )
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
-from claw_lsp.core.tools import SessionState, Tool, ToolContext, ToolError, ToolOutput, tool_schema
+from claw_lsp.core.tools import (
+    SessionState,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolOutput,
+    edits_files,
+    tool_schema,
+)
 from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
 
 if TYPE_CHECKING:
@@ -56,7 +64,6 @@ if TYPE_CHECKING:
 INTERRUPTED = "[Request interrupted by user]"
 CANCELLED_TOOL = "Cancelled: the user interrupted the run before this tool finished."
 MAX_RESULT_CHARS = 100_000  # a last-resort cap; each tool caps its own output more tightly
-EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
 
 
 class RunStopped(Exception):
@@ -71,13 +78,13 @@ class RunStopped(Exception):
 class AgentHooks:
     """Front-end callbacks into the loop (the language server uses them; the CLI needs none).
 
-    `before_tool(name, input)` runs before a permitted tool and may return a note appended to the
-    tool's result (e.g. files still unsaved in the editor before Bash). `after_edits(paths)` runs
-    after a batch of tool calls that changed files and may return text for the model (e.g. new
-    errors the editor reports in those files).
+    `before_tool(tool, locations)` runs before a permitted tool and may return a note appended to
+    the tool's result (e.g. files still unsaved in the editor before Bash). `after_edits(paths)`
+    runs after a batch of tool calls that changed files (tools whose kind says they edit) and may
+    return text for the model (e.g. new errors the editor reports in those files).
     """
 
-    before_tool: Callable[[str, dict[str, Any]], Awaitable[str | None]] | None = None
+    before_tool: Callable[[Tool, list[Path]], Awaitable[str | None]] | None = None
     after_edits: Callable[[set[Path]], Awaitable[str | None]] | None = None
 
 
@@ -180,6 +187,8 @@ class Run:
         self._last_text = ""
         self._pending_results: dict[str, ToolResultBlock] = {}
         self._open_tool_uses: list[ToolUseBlock] = []
+        # The files each call of an editing tool touches (tool_use id -> its locations).
+        self._edit_locations: dict[str, list[Path]] = {}
         self._running = False
         self._finished = asyncio.Event()
 
@@ -528,6 +537,7 @@ class Run:
             # handed to the permission engine as "no path".
             title = tool.title(args, ctx)
             subject = tool.subject(args, ctx)
+            locations = tool.locations(args, ctx)
         except (ValidationError, ToolError) as exc:
             self.emit(
                 ToolCallStarted(tool_call_id=tool_use.id, name=tool.name, title=tool.name, kind=tool.kind)
@@ -546,16 +556,18 @@ class Run:
                 title=title,
                 kind=tool.kind,
                 input=tool_use.input,
-                locations=[subject] if subject and tool.name != "Bash" else [],
+                locations=[str(p) for p in locations],
             )
         )
+        if edits_files(tool):
+            self._edit_locations[tool_use.id] = locations
         refusal = await self._authorize(tool, tool_use, title, subject, ctx)
         if refusal is not None:
             self._settle(tool_use, ToolOutput(refusal, True))
             return
         note = None
         if agent.hooks.before_tool is not None:
-            note = await agent.hooks.before_tool(tool.name, tool_use.input)
+            note = await agent.hooks.before_tool(tool, locations)
         self.emit(ToolCallUpdated(tool_call_id=tool_use.id, status="in_progress", title=title))
         try:
             output = await tool.run(args, ctx)
@@ -598,6 +610,9 @@ class Run:
             read_only=tool.read_only,
             subject=subject,
             input=tool_use.input,
+            family=rule_family(tool),
+            kind=tool.kind,
+            reviewable=tool.reviewable,
             title=title,
             cwd=agent.state.cwd,
             hook_permission=hook_permission,
@@ -611,11 +626,10 @@ class Run:
         if agent.hooks.after_edits is None:
             return None
         touched = {
-            Path(str(t.input.get("file_path")))
+            path
             for t in self._open_tool_uses
-            if t.name in EDIT_TOOLS
-            and isinstance(t.input.get("file_path"), str)
-            and not self._pending_results[t.id].is_error
+            if not self._pending_results[t.id].is_error
+            for path in self._edit_locations.get(t.id, [])
         }
         if not touched:
             return None

@@ -25,6 +25,7 @@ from claw_lsp.agent import shell_parse
 from claw_lsp.agent.shell_parse import ParsedShell, SimpleCommand, Word
 from claw_lsp.config import PermissionMode, Settings
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest, Prompter
+from claw_lsp.core.tools import Tool
 
 Behavior = Literal["allow", "ask", "deny"]
 
@@ -53,9 +54,10 @@ class DenyingPrompter:
 # -- rules ----------------------------------------------------------------------------------------
 
 PLAN_MODE_REFUSAL = "plan mode: only read-only tools may run; present your plan instead"
-READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "NotebookRead"})
-EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 PATH_RULE_TOOLS = frozenset({"Read", "Edit", "Write"})
+# Claude Code's rule families: `Read(...)` rules cover every tool that reads files by path,
+# `Edit(...)` rules every tool whose changes go through the file view, `Bash(...)` the shell.
+Family = Literal["Read", "Edit", "Bash"]
 RuleKind = Literal["allow", "ask", "deny"]
 _RULE_RE = re.compile(r"\s*([A-Za-z0-9_\-*.]+)\s*(?:\((.*)\))?\s*", re.DOTALL)
 
@@ -80,13 +82,22 @@ def parse_rule(text: str) -> Rule | None:
     return Rule(text, m.group(1), content)
 
 
-def _tool_covered(rule_tool: str, tool_name: str) -> bool:
+def rule_family(tool: Tool) -> Family | None:
+    """The rule family a tool belongs to, from what the tool says it is."""
+    if tool.reviewable:
+        return "Edit"
+    if tool.kind == "execute":
+        return "Bash"
+    if tool.kind in ("read", "search"):
+        return "Read"
+    return None
+
+
+def _tool_covered(rule_tool: str, tool_name: str, family: Family | None = None) -> bool:
     """Whether a rule naming `rule_tool` applies to `tool_name` (families, mcp servers, wildcards)."""
     if rule_tool == tool_name:
         return True
-    if rule_tool == "Read" and tool_name in READ_TOOLS:
-        return True
-    if rule_tool == "Edit" and tool_name in EDIT_TOOLS:
+    if rule_tool in ("Read", "Edit") and rule_tool == family:
         return True
     if rule_tool.startswith("mcp__"):
         if "*" in rule_tool:
@@ -255,14 +266,16 @@ class PermissionEngine:
         subject: str | None,
         input: dict[str, Any],
         *,
+        family: Family | None,
         cwd: Path | None = None,
     ) -> Decision:
-        """Allow, ask or deny one tool call (`subject`: the Bash command or the absolute path)."""
+        """Allow, ask or deny one tool call (`subject`: the Bash command or the absolute path;
+        `family`: the tool's `rule_family`)."""
         subject = _nfc(subject) if subject is not None else None
-        if tool_name == "Bash":
+        if family == "Bash":
             return self._decide_bash(subject or str(input.get("command", "")), cwd)
-        if tool_name in READ_TOOLS or tool_name in EDIT_TOOLS:
-            return self._decide_path_tool(tool_name, read_only, subject, input)
+        if family is not None:
+            return self._decide_path_tool(tool_name, family, read_only, subject, input)
         return self._decide_other(tool_name, read_only, subject)
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -340,12 +353,17 @@ class PermissionEngine:
         return False
 
     def _matching_rule(
-        self, kind: RuleKind, tool_name: str, paths: list[Path], subject: str | None
+        self,
+        kind: RuleKind,
+        tool_name: str,
+        paths: list[Path],
+        subject: str | None,
+        family: Family | None = None,
     ) -> Rule | None:
         """The first `kind` rule that applies to this (non-Bash) tool call."""
         loose = kind != "allow"
         for rule in self._rules(kind):
-            if not _tool_covered(rule.tool, tool_name):
+            if not _tool_covered(rule.tool, tool_name, family):
                 continue
             if rule.content is None:
                 return rule
@@ -361,7 +379,7 @@ class PermissionEngine:
     # -- file tools -------------------------------------------------------------------------------
 
     def _decide_path_tool(
-        self, tool_name: str, read_only: bool, subject: str | None, input: dict[str, Any]
+        self, tool_name: str, family: Family, read_only: bool, subject: str | None, input: dict[str, Any]
     ) -> Decision:
         path = Path(os.path.realpath(subject)) if subject else None
         resolved = [path] if path is not None else []
@@ -375,20 +393,20 @@ class PermissionEngine:
                 loose_paths.append(raw_path)
         if subject and Path(subject) not in loose_paths:
             loose_paths.append(Path(os.path.normpath(subject)))
-        is_edit = tool_name in EDIT_TOOLS
-        denied = self._matching_rule("deny", tool_name, loose_paths, subject)
+        is_edit = family == "Edit"
+        denied = self._matching_rule("deny", tool_name, loose_paths, subject, family)
         if denied is not None:
             return Decision("deny", f"denied by the rule {denied.text}")
         if self.mode == "plan" and (is_edit or not read_only):
             return Decision("deny", PLAN_MODE_REFUSAL)
-        suggestion = self._suggest_path_rule(tool_name, path)
+        suggestion = self._suggest_path_rule(tool_name, family, path)
         if self.mode != "bypassPermissions":
-            asked = self._matching_rule("ask", tool_name, loose_paths, subject)
+            asked = self._matching_rule("ask", tool_name, loose_paths, subject, family)
             if asked is not None:
                 return Decision("ask", f"the rule {asked.text} asks", suggestion)
         inside = path is None or self.inside(path)
         if is_edit and not inside:
-            explicit = self._explicit_path_allow(tool_name, path)
+            explicit = self._explicit_path_allow(tool_name, family, path)
             if explicit is not None:
                 return Decision("allow", f"allowed by the rule {explicit.text}")
             return Decision(
@@ -397,7 +415,7 @@ class PermissionEngine:
             )
         if self.mode == "bypassPermissions":
             return Decision("allow", "bypassPermissions mode")
-        allowed = self._matching_rule("allow", tool_name, resolved, subject)
+        allowed = self._matching_rule("allow", tool_name, resolved, subject, family)
         if allowed is not None:
             return Decision("allow", f"allowed by the rule {allowed.text}")
         if not is_edit and inside:
@@ -410,22 +428,23 @@ class PermissionEngine:
 
     def allows_write_outside(self, path: Path) -> bool:
         """True when an explicit Edit/Write allow rule names this path outside the workspace."""
-        return self._explicit_path_allow("Write", path) is not None
+        return self._explicit_path_allow("Write", "Edit", path) is not None
 
-    def _explicit_path_allow(self, tool_name: str, path: Path | None) -> Rule | None:
+    def _explicit_path_allow(self, tool_name: str, family: Family | None, path: Path | None) -> Rule | None:
         if path is None:
             return None
         for rule in self._rules("allow"):
             if rule.content is None or rule.tool not in ("Edit", "Write"):
                 continue
-            if _tool_covered(rule.tool, tool_name) and self._path_rule_matches(rule, path, loose=False):
+            if _tool_covered(rule.tool, tool_name, family) and self._path_rule_matches(
+                rule, path, loose=False
+            ):
                 return rule
         return None
 
-    def _suggest_path_rule(self, tool_name: str, path: Path | None) -> str | None:
+    def _suggest_path_rule(self, tool_name: str, family: Family, path: Path | None) -> str | None:
         if path is None:
             return tool_name
-        family = "Edit" if tool_name in EDIT_TOOLS else "Read"
         target = path if family == "Edit" or path.is_dir() else path.parent
         for folder in self.folders:
             rel = _relative(target, folder)
@@ -698,13 +717,16 @@ async def authorize(
     read_only: bool,
     subject: str | None,
     input: dict[str, Any],
+    family: Family | None,
+    kind: str = "other",
+    reviewable: bool = False,
     title: str = "",
     cwd: Path | None = None,
     hook_permission: Behavior | None = None,
     hook_reason: str = "",
 ) -> AuthResult:
     """Decide, ask the user when needed, remember "always" answers; deny rules always win."""
-    decision = engine.decide(tool_name, read_only, subject, input, cwd=cwd)
+    decision = engine.decide(tool_name, read_only, subject, input, family=family, cwd=cwd)
     if decision.behavior == "deny":
         reason = f": {decision.reason}" if decision.reason else "."
         return AuthResult(False, f"Permission denied{reason}")
@@ -720,6 +742,8 @@ async def authorize(
             subject=subject,
             suggested_rule=decision.suggested_rule,
             input=dict(input),
+            kind=kind,
+            reviewable=reviewable,
         )
     )
     if answer.outcome == "allow_always" and decision.suggested_rule:

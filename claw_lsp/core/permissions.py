@@ -18,6 +18,9 @@ class PermissionRequest:
     subject: str | None  # the exact command or path
     suggested_rule: str | None
     input: dict[str, object] = field(default_factory=dict)
+    kind: str = "other"  # the tool's ACP kind
+    # The tool's changes go through the view's applier, which shows them for review.
+    reviewable: bool = False
 
 
 @dataclass

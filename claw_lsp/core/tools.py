@@ -4,6 +4,12 @@ A tool never talks to the user or the editor directly: it reads and writes throu
 (`FileView`) in its `ToolContext`, emits events through `ctx.emit`, and returns a `ToolOutput`
 (or raises `ToolError`, which becomes an `is_error` result the model reads).
 
+A tool also says what it is: its ACP `kind` ("read", "edit", "execute", ...), the files a call
+touches (`locations(args, ctx)`), and whether its changes are `FileChange`s through the view's
+`ChangeApplier` (`reviewable`: the applier shows them for review, so no separate permission
+question is needed). Every policy that depends on "does this call edit files" (review instead of
+a permission question, diagnostics before and after, saving before a command, which files a run
+changed) asks the tool, through `edits_files`, `runs_commands`, `reviewable` and `locations`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,10 @@ from pydantic import BaseModel
 
 from claw_lsp.core.events import ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
+
+# The kinds whose calls change files: they are reviewed instead of asked about, and the files they
+# touch get the diagnostics loop.
+EDIT_KINDS: frozenset[str] = frozenset({"edit", "delete", "move"})
 
 
 class ToolError(Exception):
@@ -119,6 +129,8 @@ class Tool(Protocol):
     input_model: ClassVar[type[BaseModel]]
     kind: ClassVar[ToolKind]
     read_only: ClassVar[bool]
+    # Its file changes go through the workspace view's ChangeApplier (which can review them).
+    reviewable: ClassVar[bool]
 
     def title(self, args: Any, ctx: ToolContext) -> str:
         """A short human line for progress, e.g. "Reading src/app.py"."""
@@ -128,9 +140,23 @@ class Tool(Protocol):
         """What permission rules match against: the Bash command, or the absolute path."""
         ...
 
+    def locations(self, args: Any, ctx: ToolContext) -> list[Path]:
+        """The files (or search roots) a call reads or changes, as absolute paths."""
+        ...
+
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         """Do the work; raise ToolError for failures the model should see."""
         ...
+
+
+def edits_files(tool: Tool | None) -> bool:
+    """True when the tool's calls change files (its kind says so)."""
+    return tool is not None and tool.kind in EDIT_KINDS
+
+
+def runs_commands(tool: Tool | None) -> bool:
+    """True when the tool runs commands that see the files on disk (kind "execute")."""
+    return tool is not None and tool.kind == "execute"
 
 
 def tool_schema(tool: Tool) -> dict[str, Any]:

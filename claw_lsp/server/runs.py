@@ -39,6 +39,7 @@ from claw_lsp.core.events import (
 )
 from claw_lsp.core.messages import Usage
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
+from claw_lsp.core.tools import EDIT_KINDS, edits_files, runs_commands
 from claw_lsp.server.actions import comment_removal
 from claw_lsp.server.protocol import (
     METHOD_DIAGNOSTICS,
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
     from claw_lsp.server.review import Reviewer
     from claw_lsp.tools.mcp import McpManager
 
-EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write"})
 SETTLE_QUIET_S = 0.5  # diagnostics count as settled when unchanged this long
 SETTLE_POLL_S = 0.1
 SETTLE_LIMIT_S = 4.0  # never wait longer than this for diagnostics to settle
@@ -237,7 +237,7 @@ class LspPrompter:
 
     async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
         """Ask the user whether a tool call may run, showing the exact command or path."""
-        if request.tool_name in EDIT_TOOLS:
+        if request.reviewable:
             # The applier shows the concrete change for review before anything lands (or applies
             # it directly in acceptEdits mode): asking here too would ask twice about one edit.
             return PermissionAnswer("allow_once")
@@ -251,12 +251,6 @@ class LspPrompter:
         finally:
             if handle is not None:
                 handle.set_step(request.title)
-
-    def _tool_kind(self, name: str) -> str:
-        """The ACP tool kind of the named tool (its own `kind`)."""
-        agent = self.slot.agent
-        tool = agent.tools.get(name) if agent is not None else None
-        return tool.kind if tool is not None else "other"
 
     async def _ask_custom(self, request: PermissionRequest) -> PermissionAnswer:
         rule = request.suggested_rule
@@ -279,7 +273,7 @@ class LspPrompter:
             "toolCall": {
                 "toolCallId": request.tool_call_id,
                 "title": request.title,
-                "kind": self._tool_kind(request.tool_name),
+                "kind": request.kind,
                 "rawInput": request.input,
             },
             "subject": request.subject,
@@ -404,7 +398,7 @@ class RunHandle:
             if event.title:
                 self.set_step(event.title)
             kind, locations = self.tool_kinds.get(event.tool_call_id, ("other", []))
-            if event.status == "completed" and kind in ("edit", "delete", "move"):
+            if event.status == "completed" and kind in EDIT_KINDS:
                 self.edited.update(Path(p) for p in locations)
         elif isinstance(event, TextDelta) and self.step != "Answering":
             self.set_step("Answering")
@@ -674,7 +668,7 @@ class RunManager:
             await asyncio.wait([ls.warmup])
         extra_tools = await self.mcp_tools()
         hooks = AgentHooks(
-            before_tool=lambda name, args: self.before_tool(slot, name, args),
+            before_tool=lambda tool, locations: self.before_tool(slot, tool, locations),
             after_edits=lambda paths: self.after_edits(slot, paths),
         )
         agent = await asyncio.to_thread(
@@ -787,18 +781,18 @@ class RunManager:
 
     # -- hooks into the loop -----------------------------------------------------------------------
 
-    async def before_tool(self, slot: SessionSlot, name: str, args: dict[str, Any]) -> str | None:
-        """Baseline diagnostics before edits; save (or list unsaved) changed files before Bash."""
+    async def before_tool(self, slot: SessionSlot, tool: Tool, locations: list[Path]) -> str | None:
+        """Baseline diagnostics before a tool edits files; before a tool runs commands, save (or
+        list unsaved) the files the run changed."""
         handle = slot.current
-        if name in EDIT_TOOLS and handle is not None:
-            raw = args.get("file_path")
-            if isinstance(raw, str):
-                path = Path(raw)
-                if path not in handle.baseline:
-                    found = await LspDiagnostics(self.ls).diagnostics([path])
+        if edits_files(tool) and handle is not None:
+            fresh = [p for p in locations if p not in handle.baseline]
+            if fresh:
+                found = await LspDiagnostics(self.ls).diagnostics(fresh)
+                for path in fresh:
                     handle.baseline[path] = found.get(path, [])
             return None
-        if name != "Bash":
+        if not runs_commands(tool):
             return None
         return await self.save_touched(slot)
 

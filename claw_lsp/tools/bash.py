@@ -203,6 +203,7 @@ class Bash:
     input_model: ClassVar[type[BaseModel]] = BashInput
     kind: ClassVar[ToolKind] = "execute"
     read_only: ClassVar[bool] = False
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: BashInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Running: <command>", the command's first line cut at 80 characters."""
@@ -211,6 +212,10 @@ class Bash:
         if len(shown) > 80 or len(lines) > 1:
             shown = shown[:80] + "…"
         return f"Running: {shown}"
+
+    def locations(self, args: BashInput, ctx: ToolContext) -> list[Path]:
+        """A command's files are not known before it runs."""
+        return []
 
     def subject(self, args: BashInput, ctx: ToolContext) -> str | None:
         """The command (permission rules match it)."""

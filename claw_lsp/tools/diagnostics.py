@@ -62,12 +62,17 @@ class Diagnostics:
     input_model: ClassVar[type[BaseModel]] = DiagnosticsInput
     kind: ClassVar[ToolKind] = "read"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: DiagnosticsInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Checking diagnostics" (of one file)."""
         if args.file_path:
             return f"Checking diagnostics of {display_path(args.file_path, ctx)}"
         return "Checking diagnostics"
+
+    def locations(self, args: DiagnosticsInput, ctx: ToolContext) -> list[Path]:
+        """The file asked about, when given."""
+        return [ctx.workspace.resolve(args.file_path, ctx.state.cwd)] if args.file_path else []
 
     def subject(self, args: DiagnosticsInput, ctx: ToolContext) -> str | None:
         """The absolute path asked about, if any."""

@@ -282,10 +282,15 @@ class Read:
     input_model: ClassVar[type[BaseModel]] = ReadInput
     kind: ClassVar[ToolKind] = "read"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: ReadInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Reading src/app.py"."""
         return f"Reading {display_path(args.file_path, ctx)}"
+
+    def locations(self, args: ReadInput, ctx: ToolContext) -> list[Path]:
+        """The file read."""
+        return [absolute_path(args.file_path, ctx)]
 
     def subject(self, args: ReadInput, ctx: ToolContext) -> str | None:
         """The absolute path read."""
@@ -455,10 +460,15 @@ class Edit:
     input_model: ClassVar[type[BaseModel]] = EditInput
     kind: ClassVar[ToolKind] = "edit"
     read_only: ClassVar[bool] = False
+    reviewable: ClassVar[bool] = True
 
     def title(self, args: EditInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Editing src/app.py"."""
         return f"Editing {display_path(args.file_path, ctx)}"
+
+    def locations(self, args: EditInput, ctx: ToolContext) -> list[Path]:
+        """The file changed."""
+        return [absolute_path(args.file_path, ctx)]
 
     def subject(self, args: EditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
@@ -490,10 +500,15 @@ class MultiEdit:
     input_model: ClassVar[type[BaseModel]] = MultiEditInput
     kind: ClassVar[ToolKind] = "edit"
     read_only: ClassVar[bool] = False
+    reviewable: ClassVar[bool] = True
 
     def title(self, args: MultiEditInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Editing src/app.py (3 edits)"."""
         return f"Editing {display_path(args.file_path, ctx)} ({len(args.edits)} edits)"
+
+    def locations(self, args: MultiEditInput, ctx: ToolContext) -> list[Path]:
+        """The file changed."""
+        return [absolute_path(args.file_path, ctx)]
 
     def subject(self, args: MultiEditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
@@ -534,10 +549,15 @@ class Write:
     input_model: ClassVar[type[BaseModel]] = WriteInput
     kind: ClassVar[ToolKind] = "edit"
     read_only: ClassVar[bool] = False
+    reviewable: ClassVar[bool] = True
 
     def title(self, args: WriteInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Writing src/app.py"."""
         return f"Writing {display_path(args.file_path, ctx)}"
+
+    def locations(self, args: WriteInput, ctx: ToolContext) -> list[Path]:
+        """The file changed."""
+        return [absolute_path(args.file_path, ctx)]
 
     def subject(self, args: WriteInput, ctx: ToolContext) -> str | None:
         """The absolute path written."""

@@ -108,6 +108,10 @@ class McpTool:
     input_model: ClassVar[type[BaseModel]] = McpInput
     kind: ClassVar[ToolKind] = "other"
     read_only: ClassVar[bool] = False
+    # The server writes its files itself: nothing goes through the view's applier to review.
+    reviewable: ClassVar[bool] = False
+    # The argument naming the file a call works on (see `mcp_tool_kind`), if any.
+    path_argument: ClassVar[str | None] = None
     # What the model sees instead of input_model's schema (see `tool_schema`).
     json_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     server: ClassVar[str] = ""
@@ -123,6 +127,13 @@ class McpTool:
             brief = brief[:79] + "…"
         return f"{self.server}: {self.remote_name} {brief}".rstrip()
 
+    def locations(self, args: McpInput, ctx: ToolContext) -> list[Path]:
+        """The file named by the tool's path argument, when it has one and the call gives it."""
+        raw = args.root.get(self.path_argument) if self.path_argument else None
+        if not isinstance(raw, str) or not raw:
+            return []
+        return [ctx.workspace.resolve(raw, ctx.state.cwd)]
+
     def subject(self, args: McpInput, ctx: ToolContext) -> str | None:
         """MCP tools are matched by name only."""
         return None
@@ -132,10 +143,34 @@ class McpTool:
         return await self.connection.call(self.remote_name, args.root)
 
 
+PATH_ARGUMENTS = ("file_path", "path")
+
+
+def mcp_tool_kind(remote: Any, read_only: bool) -> tuple[ToolKind, str | None]:
+    """The ACP kind of a listed MCP tool and the argument naming its file.
+
+    MCP has no tool kinds, so the tool's own description of itself decides: a tool that is not
+    read-only (`readOnlyHint`) and takes a `file_path` (or `path`) string changes that file, kind
+    "edit" (so it gets the diagnostics loop and counts as a change of the run's); any other is
+    "other". Its changes never go through the view's applier, so it is still asked about.
+    """
+    properties = (remote.input_schema or {}).get("properties") or {}
+    argument = next(
+        (
+            a
+            for a in PATH_ARGUMENTS
+            if isinstance(properties.get(a), dict) and properties[a].get("type") == "string"
+        ),
+        None,
+    )
+    return ("edit" if argument and not read_only else "other"), argument
+
+
 def mcp_tool_class(server: str, remote: Any, name: str) -> type[McpTool]:
     """A McpTool subclass for the listed tool `remote` (an `mcp_types.Tool`)."""
     annotations = remote.annotations
     read_only = bool(annotations is not None and annotations.read_only_hint)
+    kind, path_argument = mcp_tool_kind(remote, read_only)
     description = (remote.description or remote.title or "").strip()
     if not description:
         description = f"The tool {remote.name!r} of the MCP server {server!r}."
@@ -147,6 +182,8 @@ def mcp_tool_class(server: str, remote: Any, name: str) -> type[McpTool]:
         "name": name,
         "description": description,
         "read_only": read_only,
+        "kind": kind,
+        "path_argument": path_argument,
         "json_schema": schema,
         "server": server,
         "remote_name": remote.name,

@@ -156,10 +156,15 @@ class Glob:
     input_model: ClassVar[type[BaseModel]] = GlobInput
     kind: ClassVar[ToolKind] = "search"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: GlobInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Finding files: **/*.py"."""
         return f"Finding files: {args.pattern}"
+
+    def locations(self, args: GlobInput, ctx: ToolContext) -> list[Path]:
+        """The folder searched, when given."""
+        return [search_root(args.path, ctx)] if args.path else []
 
     def subject(self, args: GlobInput, ctx: ToolContext) -> str | None:
         """The absolute directory searched."""
@@ -283,10 +288,15 @@ class Grep:
     input_model: ClassVar[type[BaseModel]] = GrepInput
     kind: ClassVar[ToolKind] = "search"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: GrepInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Searching for: pattern"."""
         return f"Searching for: {args.pattern}"
+
+    def locations(self, args: GrepInput, ctx: ToolContext) -> list[Path]:
+        """The folder or file searched, when given."""
+        return [search_root(args.path, ctx)] if args.path else []
 
     def subject(self, args: GrepInput, ctx: ToolContext) -> str | None:
         """The absolute file or directory searched."""
@@ -419,11 +429,16 @@ class LS:
     input_model: ClassVar[type[BaseModel]] = LSInput
     kind: ClassVar[ToolKind] = "search"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: LSInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Listing src"."""
         shown = ctx.workspace.relative(ctx.workspace.resolve(args.path, ctx.state.cwd)) if args.path else ""
         return f"Listing {shown}"
+
+    def locations(self, args: LSInput, ctx: ToolContext) -> list[Path]:
+        """The folder listed."""
+        return [ctx.workspace.resolve(args.path, ctx.state.cwd)] if args.path else []
 
     def subject(self, args: LSInput, ctx: ToolContext) -> str | None:
         """The absolute directory listed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -48,11 +49,16 @@ class TodoWrite:
     input_model: ClassVar[type[BaseModel]] = TodoWriteInput
     kind: ClassVar[ToolKind] = "think"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def title(self, args: TodoWriteInput, ctx: ToolContext) -> str:
         """The progress title, e.g. "Updating the plan" (with the task in progress, if any)."""
         active = next((t.activeForm for t in args.todos if t.status == "in_progress"), None)
         return f"Updating the plan: {active}" if active else "Updating the plan"
+
+    def locations(self, args: TodoWriteInput, ctx: ToolContext) -> list[Path]:
+        """The plan touches no files."""
+        return []
 
     def subject(self, args: TodoWriteInput, ctx: ToolContext) -> str | None:
         """Nothing to match: the plan touches no file or command."""

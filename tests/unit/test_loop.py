@@ -123,6 +123,7 @@ class BarrierTool:
     input_model: ClassVar[type[BaseModel]] = Input
     kind: ClassVar[Any] = "read"
     read_only: ClassVar[bool] = True
+    reviewable: ClassVar[bool] = False
 
     def __init__(self, expected: int, log: list[str]) -> None:
         self.expected = expected
@@ -135,6 +136,9 @@ class BarrierTool:
 
     def subject(self, args: Any, ctx: ToolContext) -> str | None:
         return None
+
+    def locations(self, args: Any, ctx: ToolContext) -> list[Path]:
+        return []
 
     async def run(self, args: Any, ctx: ToolContext) -> ToolOutput:
         self.running += 1

@@ -386,3 +386,28 @@ def test_non_text_content_is_noted_not_shown() -> None:
     ]
     long = render_result(CallToolResult(content=[TextContent(type="text", text="x" * 50_000)]))
     assert len(long.content) < 31_000 and "characters cut" in long.content
+
+
+def test_an_mcp_tool_that_takes_a_file_path_and_is_not_read_only_is_an_edit() -> None:
+    """Its kind says it edits, so the run's policies (diagnostics, changed files) treat it as one;
+    its changes do not go through the view's applier, so it is still asked about."""
+    from types import SimpleNamespace
+
+    from claw_lsp.agent.permissions import rule_family
+    from claw_lsp.core.tools import SessionState, ToolContext, edits_files
+    from claw_lsp.tools.mcp import McpInput, mcp_tool_class
+    from claw_lsp.workspace.view import WorkspaceView
+
+    schema = {"type": "object", "properties": {"file_path": {"type": "string"}, "text": {"type": "string"}}}
+    writer = SimpleNamespace(name="write", title=None, description="", input_schema=schema, annotations=None)
+    reader = SimpleNamespace(
+        name="peek", title=None, description="", input_schema=schema,
+        annotations=SimpleNamespace(read_only_hint=True),
+    )  # fmt: skip
+    edit_cls, read_cls = mcp_tool_class("fs", writer, "mcp__fs__write"), mcp_tool_class("fs", reader, "p")
+    assert edit_cls.kind == "edit" and edits_files(edit_cls(None))  # type: ignore[arg-type]
+    assert not edit_cls.reviewable and rule_family(edit_cls(None)) is None  # type: ignore[arg-type]
+    assert read_cls.kind == "other" and not edits_files(read_cls(None))  # type: ignore[arg-type]
+    ctx = ToolContext(workspace=WorkspaceView([Path("/w")]), state=SessionState())
+    tool = edit_cls(None)  # type: ignore[arg-type]
+    assert tool.locations(McpInput({"file_path": "/w/a.txt", "text": "x"}), ctx) == [Path("/w/a.txt")]

@@ -12,14 +12,17 @@ import pytest
 
 from claw_lsp.agent.permissions import (
     PLAN_MODE_REFUSAL,
+    Decision,
     DenyingPrompter,
     PermissionEngine,
     authorize,
     parse_rule,
+    rule_family,
 )
 from claw_lsp.cli.prompter import TerminalPrompter, terminal_prompter_or_denying
 from claw_lsp.config import PermissionRules, Settings, load_settings
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
+from claw_lsp.tools.registry import default_tools
 
 
 def engine_for(
@@ -29,14 +32,25 @@ def engine_for(
     return PermissionEngine(settings, [ws], local)
 
 
+# Each built-in tool's rule family, from what the tool says it is.
+FAMILIES = {t.name: rule_family(t) for t in default_tools()}
+
+
+def decide(
+    engine: PermissionEngine, name: str, read_only: bool, subject: str, inp: dict[str, str]
+) -> Decision:
+    return engine.decide(name, read_only, subject, inp, family=FAMILIES.get(name))
+
+
 def bash(engine: PermissionEngine, command: str) -> str:
-    return engine.decide("Bash", False, command, {"command": command}).behavior
+    return decide(engine, "Bash", False, command, {"command": command}).behavior
 
 
 def tool(engine: PermissionEngine, name: str, path: Path | None, read_only: bool | None = None) -> str:
     ro = name in ("Read", "Glob", "Grep", "LS") if read_only is None else read_only
     subject = str(path) if path is not None else None
-    return engine.decide(name, ro, subject, {"file_path": subject} if subject else {}).behavior
+    inp = {"file_path": subject} if subject else {}
+    return engine.decide(name, ro, subject, inp, family=FAMILIES.get(name)).behavior
 
 
 @pytest.fixture
@@ -74,7 +88,9 @@ def test_each_mode_for_each_tool_class(ws: Path, tmp_path: Path, mode: str) -> N
 
 
 def test_plan_mode_refusal_explains_itself(ws: Path) -> None:
-    decision = engine_for(ws, "plan").decide("Edit", False, str(ws / "src" / "a.py"), {})
+    decision = engine_for(ws, "plan").decide(
+        "Edit", False, str(ws / "src" / "a.py"), {}, family=FAMILIES["Edit"]
+    )
     assert decision.behavior == "deny" and decision.reason == PLAN_MODE_REFUSAL
 
 
@@ -293,7 +309,7 @@ def test_deny_rules_see_through_wrappers_and_substitutions(ws: Path, command: st
 def test_exact_rule_for_a_whole_hazardous_command(ws: Path) -> None:
     command = "git status > status.txt"
     engine = engine_for(ws)
-    decision = engine.decide("Bash", False, command, {"command": command})
+    decision = decide(engine, "Bash", False, command, {"command": command})
     assert decision.behavior == "ask" and decision.suggested_rule == f"Bash({command})"
     assert bash(engine_for(ws, allow=[f"Bash({command})"]), command) == "allow"
 
@@ -312,17 +328,17 @@ def test_exact_rule_for_a_whole_hazardous_command(ws: Path) -> None:
     ],
 )
 def test_suggested_always_rule(ws: Path, command: str, rule: str) -> None:
-    assert engine_for(ws).decide("Bash", False, command, {"command": command}).suggested_rule == rule
+    assert decide(engine_for(ws), "Bash", False, command, {"command": command}).suggested_rule == rule
 
 
 def test_suggested_path_rules(ws: Path, tmp_path: Path) -> None:
     engine = engine_for(ws)
-    assert engine.decide("Edit", False, str(ws / "src" / "a.py"), {}).suggested_rule == "Edit(src/a.py)"
-    assert engine.decide("Write", False, str(ws / "top.txt"), {}).suggested_rule == "Edit(./top.txt)"
+    assert decide(engine, "Edit", False, str(ws / "src" / "a.py"), {}).suggested_rule == "Edit(src/a.py)"
+    assert decide(engine, "Write", False, str(ws / "top.txt"), {}).suggested_rule == "Edit(./top.txt)"
     outside = tmp_path / "data" / "x.csv"
     outside.parent.mkdir()
     outside.write_text("1")
-    assert engine.decide("Read", True, str(outside), {}).suggested_rule == f"Read(/{outside.parent}/**)"
+    assert decide(engine, "Read", True, str(outside), {}).suggested_rule == f"Read(/{outside.parent}/**)"
 
 
 # -- path escapes ---------------------------------------------------------------------------------
@@ -388,7 +404,13 @@ def test_deny_rule_naming_a_symlink_covers_its_target(ws: Path, tmp_path: Path) 
     (ws / "secrets").symlink_to(real)
     engine = engine_for(ws, "bypassPermissions", deny=["Read(./secrets/**)"])
     assert (
-        engine.decide("Read", True, str(real / "key"), {"file_path": str(ws / "secrets" / "key")}).behavior
+        engine.decide(
+            "Read",
+            True,
+            str(real / "key"),
+            {"file_path": str(ws / "secrets" / "key")},
+            family=FAMILIES["Read"],
+        ).behavior
         == "deny"
     )
 
@@ -415,7 +437,7 @@ async def test_always_rule_is_persisted_and_picked_up_by_a_fresh_load(ws: Path) 
     loaded = load_settings(ws)
     engine = PermissionEngine(loaded.settings, [ws], local)
     prompter = Scripted(PermissionAnswer("allow_always"))
-    fields = {"tool_call_id": "t1", "tool_name": "Bash", "read_only": False}
+    fields = {"tool_call_id": "t1", "tool_name": "Bash", "read_only": False, "family": "Bash"}
     result = await authorize(
         engine, prompter, subject="npm test -x", input={"command": "npm test -x"}, **fields
     )
@@ -436,8 +458,8 @@ async def test_reject_always_adds_a_deny_rule_and_feedback_reaches_the_model(ws:
     engine = engine_for(ws, local=local)
     prompter = Scripted(PermissionAnswer("reject_always", "use make instead"))
     result = await authorize(
-        engine, prompter, tool_call_id="t", tool_name="Bash", read_only=False, subject="npm run x",
-        input={"command": "npm run x"},
+        engine, prompter, tool_call_id="t", tool_name="Bash", read_only=False, family="Bash",
+        subject="npm run x", input={"command": "npm run x"},
     )  # fmt: skip
     assert not result.allowed and result.message_for_model == "The user denied this: use make instead"
     assert json.loads(local.read_text())["permissions"]["deny"] == ["Bash(npm run x:*)"]
@@ -446,7 +468,7 @@ async def test_reject_always_adds_a_deny_rule_and_feedback_reaches_the_model(ws:
 
 async def test_denying_prompter_says_nobody_could_be_asked(ws: Path) -> None:
     result = await authorize(
-        engine_for(ws), DenyingPrompter(), tool_call_id="t", tool_name="Bash", read_only=False,
+        engine_for(ws), DenyingPrompter(), tool_call_id="t", tool_name="Bash", read_only=False, family="Bash",
         subject="npm i", input={"command": "npm i"},
     )  # fmt: skip
     assert not result.allowed and "non-interactive" in result.message_for_model
@@ -454,7 +476,7 @@ async def test_denying_prompter_says_nobody_could_be_asked(ws: Path) -> None:
 
 async def test_hook_permission_cannot_override_deny_rules(ws: Path) -> None:
     engine = engine_for(ws, deny=["Bash(rm:*)"])
-    args = {"tool_call_id": "t", "tool_name": "Bash", "read_only": False, "input": {}}
+    args = {"tool_call_id": "t", "tool_name": "Bash", "read_only": False, "family": "Bash", "input": {}}
     assert not (await authorize(engine, Scripted(), subject="rm x", hook_permission="allow", **args)).allowed
     assert (await authorize(engine, Scripted(), subject="npm i", hook_permission="allow", **args)).allowed
     asked = Scripted(PermissionAnswer("allow_once"))
