@@ -27,6 +27,8 @@ from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderErro
 
 SCRIPTED_MODEL = "scripted"
 
+KEPT_REQUESTS = 100
+
 
 class ScriptedModel:
     """A deterministic model that replays turns from a script."""
@@ -41,6 +43,7 @@ class ScriptedModel:
         self.turns = turns
         self.position = 0
         self.workspace = workspace
+        # The latest requests, for inspection (bounded: each holds the whole transcript so far).
         self.requests: list[ModelRequest] = []
 
     @classmethod
@@ -92,6 +95,7 @@ class ScriptedModel:
     ) -> ModelTurn:
         """Replay the next scripted turn, streaming its text."""
         self.requests.append(request)
+        del self.requests[:-KEPT_REQUESTS]
         if request.purpose == "compaction":
             return self._summary(request)
         if self.position >= len(self.turns):

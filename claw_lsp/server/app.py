@@ -26,8 +26,10 @@ from claw_lsp import __version__
 from claw_lsp.config import LoadedSettings, Settings, load_settings
 from claw_lsp.server.applier import DocumentTracker
 from claw_lsp.server.client import ClientInfo
+from claw_lsp.server.diagnostics import DiagnosticsCache
 from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures
-from claw_lsp.server.runs import DiagnosticsCache, RunManager
+from claw_lsp.server.runs import RunManager
+from claw_lsp.server.sessions import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,8 @@ class ClawLanguageServer(LanguageServer):
         self.warmup: asyncio.Task[Any] | None = None
         # Set once the first settings load finished (a claw.ask may arrive before `initialized`).
         self.settings_ready = asyncio.Event()
-        self.runs = RunManager(self)
+        self.sessions = Sessions(self)
+        self.runs = RunManager(self, self.sessions)
 
     # -- workspace ---------------------------------------------------------------------------------
 
@@ -275,13 +278,13 @@ def _warm_imports() -> str | None:
 
 def create_server() -> ClawLanguageServer:
     """A fresh server with every feature group registered."""
-    from claw_lsp.server import actions, commands, runs
+    from claw_lsp.server import actions, commands, progress
 
     server = ClawLanguageServer()
     register(server)
     actions.register(server)
     commands.register(server)
-    runs.register(server)
+    progress.register(server)
     return server
 
 

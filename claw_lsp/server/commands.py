@@ -32,8 +32,10 @@ from claw_lsp.server.protocol import (
     InputResult,
     ReviewCommandParams,
     SessionParams,
+    plain_json,
 )
-from claw_lsp.server.runs import SessionBusy, path_of, plain_json
+from claw_lsp.server.sessions import SessionBusy
+from claw_lsp.server.uris import path_of
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -144,13 +146,13 @@ async def ask_for_prompt(ls: ClawLanguageServer) -> str | None:
 
 
 def _session_entry(ls: ClawLanguageServer, info: Any) -> dict[str, Any]:
-    slot = ls.runs.slots.get(info.session_id)
+    slot = ls.sessions.slots.get(info.session_id)
     return {
         "sessionId": info.session_id,
         "title": info.title,
         "updatedAt": info.updated_at.isoformat(),
         "messages": info.messages,
-        "active": info.session_id == ls.runs.active_session_id,
+        "active": info.session_id == ls.sessions.active_session_id,
         "running": bool(slot and slot.busy),
     }
 
@@ -193,7 +195,7 @@ def register(server: ClawLanguageServer) -> None:
     @server.command(CMD_SESSIONS_LIST)
     async def sessions_list(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """The workspace's sessions, newest first."""
-        infos = await asyncio.to_thread(ls.runs.store.list)
+        infos = await asyncio.to_thread(ls.sessions.store.list)
         return {"sessions": [_session_entry(ls, info) for info in infos]}
 
     @server.command(CMD_SESSIONS_RESUME)
@@ -203,16 +205,16 @@ def register(server: ClawLanguageServer) -> None:
 
         params = _args(SessionParams, args)
         try:
-            slot = await ls.runs.open_session(params.sessionId)
+            slot = await ls.sessions.open_session(params.sessionId)
         except SessionNotFound as exc:
             raise JsonRpcInvalidParams(str(exc)) from exc
-        ls.runs.active_session_id = slot.session.id
+        ls.sessions.active_session_id = slot.session.id
         return {"sessionId": slot.session.id}
 
     @server.command(CMD_SESSIONS_NEW)
     async def sessions_new(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """Start a fresh session; it becomes the active one."""
-        slot = await ls.runs.new_session()
+        slot = await ls.sessions.new_session()
         return {"sessionId": slot.session.id}
 
     def _review(ls: ClawLanguageServer, args: tuple[Any, ...], accept: bool) -> dict[str, Any]:
@@ -237,8 +239,18 @@ def register(server: ClawLanguageServer) -> None:
     @server.command(CMD_STATUS)
     def status(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """Model, provider, mode, active session, runs, usage and cost."""
-        provider, model = ls.runs.provider_and_model()
+        provider, model = ls.sessions.provider_and_model()
         runs = [
+            {
+                "runId": f.run_id,
+                "sessionId": f.session_id,
+                "prompt": truncate(f.summary),
+                "step": f.step,
+                "running": False,
+                "stopReason": f.stop_reason,
+            }
+            for f in ls.runs.recent
+        ] + [
             {
                 "runId": h.run.id,
                 "sessionId": h.run.session_id,
@@ -253,7 +265,7 @@ def register(server: ClawLanguageServer) -> None:
             agent = h.slot.agent
             if agent is not None:
                 model = agent.model.name
-        active = ls.runs.slots.get(ls.runs.active_session_id or "")
+        active = ls.sessions.slots.get(ls.sessions.active_session_id or "")
         session_agent = active.agent if active is not None else None
         session_usage = session_agent.usage if session_agent is not None else Usage()
         session_cost = session_agent.cost_usd if session_agent is not None else 0.0
@@ -261,7 +273,7 @@ def register(server: ClawLanguageServer) -> None:
             "model": model,
             "provider": provider,
             "permissionMode": ls.settings.permissionMode,
-            "sessionId": ls.runs.active_session_id,
+            "sessionId": ls.sessions.active_session_id,
             "runs": runs,
             "usage": session_usage.model_dump(mode="json"),
             "costUsd": round(session_cost, 6),

@@ -43,6 +43,9 @@ METHOD_SAVE_DOCUMENTS = "claw/saveDocuments"
 # The configuration section read with workspace/configuration.
 CONFIG_SECTION = "claw"
 
+# How long the server waits for a quick client request (progress create, diagnostics, save).
+REQUEST_TIMEOUT_S = 5.0
+
 # Code action ids carried in `AskParams.action`.
 AskAction = Literal["fix", "instruction", "ask", "explain", "document", "tests"]
 
@@ -210,3 +213,18 @@ class EventParams(_Payload):
     runId: str
     sessionId: str
     update: dict[str, Any]
+
+
+def plain_json(value: Any) -> Any:
+    """A client's answer as plain JSON values (pygls may hand back attrs-like objects)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "_asdict"):  # pygls hands custom results over as namedtuples
+        return {k: plain_json(v) for k, v in value._asdict().items()}
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if hasattr(value, "__dict__"):
+        return {k: plain_json(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
