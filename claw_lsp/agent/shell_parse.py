@@ -14,6 +14,7 @@ which of their arguments are paths that must stay inside the workspace.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 _NAME_START = re.compile(r"[A-Za-z_]")
@@ -158,63 +159,61 @@ class _Scanner:
 
     # -- scanning helpers -------------------------------------------------------------------------
 
+    def skip_nested(self, i: int, *, in_double: bool) -> int | None:
+        """Where scanning resumes after a construct starting at `i` (-1: it is never closed), or
+        None when none starts there: an escape, a backtick substitution, and, outside double
+        quotes, a quoted string; inside them, a `$(` substitution."""
+        s, c = self.s, self.s[i]
+        if c == "\\":
+            return i + 2
+        if c == "`":
+            j = self.find_backtick(i + 1)
+        elif not in_double and c == "'":
+            j = s.find("'", i + 1)
+        elif not in_double and c == '"':
+            return self.skip_double(i + 1)
+        elif in_double and s.startswith("$(", i):
+            j = self.find_close_paren(i + 2)
+        else:
+            return None
+        return -1 if j < 0 else j + 1
+
+    def plain(self, start: int, *, in_double: bool) -> Iterator[int]:
+        """The indices from `start` on that no nested construct covers (`skip_nested`); -1 last
+        when a construct is never closed."""
+        i = start
+        while i < len(self.s):
+            resume = self.skip_nested(i, in_double=in_double)
+            if resume is None:
+                yield i
+                i += 1
+            elif resume < 0:
+                yield -1
+                return
+            else:
+                i = resume
+
     def find_close_paren(self, start: int) -> int:
         """Index of the `)` closing a `(` just before `start`, or -1."""
-        s, depth, i = self.s, 1, start
-        while i < len(s):
-            c = s[i]
-            if c == "\\":
-                i += 2
-                continue
-            if c == "'":
-                j = s.find("'", i + 1)
-                if j < 0:
-                    return -1
-                i = j + 1
-                continue
-            if c == '"':
-                i = self.skip_double(i + 1)
-                if i < 0:
-                    return -1
-                continue
-            if c == "`":
-                j = self.find_backtick(i + 1)
-                if j < 0:
-                    return -1
-                i = j + 1
-                continue
-            if c == "(":
+        depth = 1
+        for i in self.plain(start, in_double=False):
+            if i < 0:
+                break
+            if self.s[i] == "(":
                 depth += 1
-            elif c == ")":
+            elif self.s[i] == ")":
                 depth -= 1
                 if depth == 0:
                     return i
-            i += 1
         return -1
 
     def skip_double(self, start: int) -> int:
         """Index just after the `"` closing a double-quoted string opened before `start`, or -1."""
-        s, i = self.s, start
-        while i < len(s):
-            c = s[i]
-            if c == "\\":
-                i += 2
-                continue
-            if c == '"':
+        for i in self.plain(start, in_double=True):
+            if i < 0:
+                break
+            if self.s[i] == '"':
                 return i + 1
-            if c == "$" and s.startswith("$(", i):
-                j = self.find_close_paren(i + 2)
-                if j < 0:
-                    return -1
-                i = j + 1
-                continue
-            if c == "`":
-                j = self.find_backtick(i + 1)
-                if j < 0:
-                    return -1
-                i = j + 1
-                continue
-            i += 1
         return -1
 
     def find_backtick(self, start: int) -> int:

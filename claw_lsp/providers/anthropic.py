@@ -165,29 +165,17 @@ class AnthropicModel(SDKModel):
         self,
         model: str | None = None,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_retries: int = 2,
         stream_retries: int = 3,
         retry_base_delay: float = 1.0,
-        timeout: float = 600.0,
         thinking: Mapping[str, Any] | None = None,
-        prices: Mapping[str, Mapping[str, float]] | None = None,
         context_window: int | None = None,
-        **_other: object,
+        **options: Any,
     ) -> None:
-        """Configure the client; unrelated provider options in `_other` are ignored."""
+        """Configure the client; the shared options (key, URL, retries, timeout, prices) go to
+        `SDKModel`."""
         name = model or default_model()
-        super().__init__(
-            name,
-            context_window=context_window
-            or CONTEXT_WINDOWS.get(re.sub(r"-\d{8}$", "", name), DEFAULT_CONTEXT_WINDOW),
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=timeout,
-            prices=prices,
-        )
+        window = context_window or CONTEXT_WINDOWS.get(re.sub(r"-\d{8}$", "", name), DEFAULT_CONTEXT_WINDOW)
+        super().__init__(name, context_window=window, **options)
         self.stream_retries = stream_retries
         self.retry_base_delay = retry_base_delay
         self.thinking = thinking

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,32 +101,16 @@ class OpenAIModel(SDKModel):
     provider = "openai"
 
     def __init__(
-        self,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        max_retries: int = 2,
-        timeout: float = 600.0,
-        prices: Mapping[str, Mapping[str, float]] | None = None,
-        context_window: int | None = None,
-        **_other: object,
+        self, model: str | None = None, *, context_window: int | None = None, **options: Any
     ) -> None:
-        """Configure the client; unrelated provider options in `_other` are ignored."""
+        """Configure the client; the shared options (key, URL, retries, timeout, prices) go to
+        `SDKModel`."""
         if not model:
             raise ProviderError(
                 "The openai provider needs a model name: set `model` in settings or CLAW_MODEL",
                 kind="config",
             )
-        super().__init__(
-            model,
-            context_window=context_window or DEFAULT_CONTEXT_WINDOW,
-            api_key=api_key,
-            base_url=base_url,
-            max_retries=max_retries,
-            timeout=timeout,
-            prices=prices,
-        )
+        super().__init__(model, context_window=context_window or DEFAULT_CONTEXT_WINDOW, **options)
 
     def cost(self, usage: Usage) -> float:
         """0, unless the `prices` setting gives this model a price."""

@@ -23,13 +23,15 @@ class SDKModel:
         name: str,
         *,
         context_window: int,
-        api_key: str | None,
-        base_url: str | None,
-        max_retries: int,
-        timeout: float,
-        prices: Mapping[str, Mapping[str, float]] | None,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = 2,
+        timeout: float = 600.0,
+        prices: Mapping[str, Mapping[str, float]] | None = None,
+        **_other: object,
     ) -> None:
-        """Keep the options; the client is made on first use."""
+        """Keep the options (unrelated provider options in `_other` are ignored); the client is
+        made on first use."""
         self.name = name
         self.context_window = context_window
         self._api_key = api_key

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from claw_lsp.server.protocol import CMD_ASK, AskParams, InstructionRef
-from claw_lsp.server.textedit import split_lines
+from claw_lsp.workspace.textio import split_lines
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
@@ -107,7 +107,7 @@ def build_actions(
     """Every Claw action for the request: (title, kind, claw.ask params, diagnostics)."""
     uri = params.text_document.uri
     range_ = params.range
-    converter = ls.protocol._converter
+    converter = ls.converter
     found: list[tuple[str, types.CodeActionKind, AskParams, list[types.Diagnostic] | None]] = []
     only = params.context.only
 
@@ -139,7 +139,7 @@ def build_actions(
     # The tracker's copy follows LSP's line rules (pygls' own would split at form feeds, U+2028).
     buffer = ls.tracker.get(uri)
     source = buffer.text if buffer is not None else ls.workspace.get_text_document(uri).source
-    lines = [line.rstrip("\r\n") for line in split_lines(source)]
+    lines = split_lines(source)
     for instruction in find_instructions(lines, range_.start.line, range_.end.line):
         ask = AskParams.model_validate(
             {
@@ -187,7 +187,7 @@ def register(server: ClawLanguageServer) -> None:
     def code_action(ls: ClawLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         """List Claw's code actions for the range; remember the diagnostics the client sent."""
         ls.diagnostics_cache.record(
-            params.text_document.uri, params.range, params.context.diagnostics, ls.protocol._converter
+            params.text_document.uri, params.range, params.context.diagnostics, ls.converter
         )
         lazy = ls.client_info.resolves_command
         actions = []

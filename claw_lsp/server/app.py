@@ -19,8 +19,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
-from pygls.uris import to_fs_path
+from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
 from claw_lsp import __version__
 from claw_lsp.config import LoadedSettings, Settings, load_settings
@@ -30,6 +29,8 @@ from claw_lsp.server.diagnostics import DiagnosticsCache
 from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures
 from claw_lsp.server.runs import RunManager
 from claw_lsp.server.sessions import Sessions
+from claw_lsp.server.uris import path_of
+from claw_lsp.workspace.view import relative_to_folders
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class ClawProtocol(LanguageServerProtocol):
                 method = data.get("method")
                 error = exc.to_response_error()
                 error.message = f"{error.message}: the params of {method!r} do not have the LSP shape"
+                # pygls has no public way to answer a request whose params failed to parse.
                 self._send_response(data["id"], error=error)
             raise
 
@@ -66,12 +68,16 @@ class ClawLanguageServer(LanguageServer):
     """The claw-lsp server: one object holding every piece of state."""
 
     def __init__(self) -> None:
+        converter = default_converter()
         super().__init__(
             "claw-lsp",
             __version__,
             protocol_cls=ClawProtocol,
+            converter_factory=lambda: converter,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
+        # The converter pygls (un)structures LSP messages with, for payloads built outside them.
+        self.converter = converter
         self.client_info = ClientInfo()
         self.tracker = DocumentTracker()
         self.diagnostics_cache = DiagnosticsCache()
@@ -98,9 +104,9 @@ class ClawLanguageServer(LanguageServer):
         folders = []
         with contextlib.suppress(RuntimeError, AttributeError):
             for folder in self.workspace.folders.values():
-                path = to_fs_path(folder.uri)
-                if path:
-                    folders.append(Path(path).resolve())
+                path = path_of(folder.uri)
+                if path is not None:
+                    folders.append(path.resolve())
         if not folders and self._folders:
             return list(self._folders)
         return folders or [Path.cwd().resolve()]
@@ -111,11 +117,8 @@ class ClawLanguageServer(LanguageServer):
         return self.folders[0]
 
     def relative(self, path: Path) -> str:
-        """A path as the user reads it: relative to its workspace folder, else absolute."""
-        for folder in self.folders:
-            with contextlib.suppress(ValueError):
-                return path.relative_to(folder).as_posix()
-        return str(path)
+        """A path as the user reads it (`relative_to_folders` over the workspace folders)."""
+        return relative_to_folders(path, self.folders)
 
     @property
     def client_features(self) -> ClientFeatures:
@@ -184,11 +187,6 @@ class ClawLanguageServer(LanguageServer):
         self.config_section = dict(section) if isinstance(section, dict) else {}
 
 
-def _path_of(uri: str) -> Path | None:
-    path = to_fs_path(uri)
-    return Path(path) if path else None
-
-
 def register(server: ClawLanguageServer) -> None:
     """Register lifecycle, settings and document sync handlers."""
 
@@ -202,9 +200,9 @@ def register(server: ClawLanguageServer) -> None:
         ls.client_info = ClientInfo.from_initialize(
             params, ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
         )
-        folders = [_path_of(f.uri) for f in params.workspace_folders or []]
+        folders = [path_of(f.uri) for f in params.workspace_folders or []]
         if not folders and params.root_uri:
-            folders = [_path_of(params.root_uri)]
+            folders = [path_of(params.root_uri)]
         ls._folders = [f.resolve() for f in folders if f is not None]
         ls.warmup = ls.spawn(asyncio.to_thread(_warm_imports), name="claw-warm-imports")
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
-from pygls import uris
 
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
@@ -38,6 +37,7 @@ from claw_lsp.server.textedit import (
     holds_change,
     rebase,
 )
+from claw_lsp.server.uris import path_of, uri_of
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.disk import DiskApplier
 
@@ -56,20 +56,6 @@ REFUSED_OVERLAP = (
 REBASED_NOTE = (
     "The user edited the file meanwhile; your change was merged with their edits (non-overlapping)."
 )
-
-
-def path_to_uri(path: Path) -> str:
-    """The file URI of a path (percent-encoded)."""
-    uri = uris.from_fs_path(str(path))
-    if uri is None:
-        raise ValueError(f"not a file path: {path}")
-    return str(uri)
-
-
-def uri_to_path(uri: str) -> Path | None:
-    """The filesystem path of a `file:` URI (percent-decoded), None for other schemes."""
-    fs = uris.to_fs_path(uri)
-    return Path(os.path.normpath(fs)) if fs else None
 
 
 @dataclass
@@ -215,7 +201,7 @@ class DocumentTracker:
     # -- internals -------------------------------------------------------------------------------
 
     def _path_keys(self, uri: str) -> list[str]:
-        path = uri_to_path(uri)
+        path = path_of(uri)
         if path is None:
             return []
         keys = [str(path)]
@@ -317,7 +303,7 @@ class LspApplier:
 
     async def apply(self, change: FileChange) -> ApplyResult:
         """Review, then apply one change; the result's message tells the model what happened."""
-        uri = self.documents.uri_for(change.path) or path_to_uri(change.path)
+        uri = self.documents.uri_for(change.path) or uri_of(change.path)
         async with self.documents.lock(uri):
             try:
                 result = await self._apply(change, uri)
@@ -650,7 +636,7 @@ class LspApplier:
             return await self.disk.apply(change)
         op = types.RenameFile(
             old_uri=uri,
-            new_uri=path_to_uri(target),
+            new_uri=uri_of(target),
             options=types.RenameFileOptions(overwrite=False, ignore_if_exists=False),
             annotation_id=self.run_id if self.client.change_annotations else None,
         )
@@ -683,7 +669,7 @@ class LspApplier:
 
     def changed_buffers(self) -> list[Path]:
         """The open files this run changed."""
-        return [p for p in (uri_to_path(u) for u in self._buffer_edits) if p is not None]
+        return [p for p in (path_of(u) for u in self._buffer_edits) if p is not None]
 
     async def save_documents(self) -> tuple[list[Path], list[Path]]:
         """Save the open files this run changed, when only the agent's changes are unsaved in them.
@@ -695,7 +681,7 @@ class LspApplier:
         saveable: list[tuple[Path, str]] = []
         held: list[Path] = []
         for uri, record in self._buffer_edits.items():
-            path = uri_to_path(uri)
+            path = path_of(uri)
             buffer = self.documents.get(uri)
             if path is None or buffer is None:
                 continue
@@ -788,7 +774,7 @@ class LspApplier:
         """Show an edited file with window/showDocument (takeFocus false), once per file per run."""
         if not self.client.show_document:
             return
-        uri = self.documents.uri_for(path) or path_to_uri(path)
+        uri = self.documents.uri_for(path) or uri_of(path)
         if uri in self._shown:
             return
         self._shown.add(uri)

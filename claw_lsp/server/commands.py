@@ -82,7 +82,8 @@ async def _document_text(ls: ClawLanguageServer, uri: str) -> str | None:
 async def build_prompt(ls: ClawLanguageServer, ask: AskParams, prompt: str) -> tuple[str, str | None]:
     """The prompt the model reads and its context (selection, diagnostic, file path)."""
     from claw_lsp.agent.prompts import selection_context
-    from claw_lsp.server.textedit import position_to_offset, split_lines
+    from claw_lsp.server.textedit import position_to_offset
+    from claw_lsp.workspace.textio import split_lines
 
     if ask.uri is None:
         return prompt, None
@@ -94,7 +95,7 @@ async def build_prompt(ls: ClawLanguageServer, ask: AskParams, prompt: str) -> t
     encoding = ls.client_info.position_encoding
     start = types.Position(line=ask.range.start.line, character=ask.range.start.character)
     end = types.Position(line=ask.range.end.line, character=ask.range.end.character)
-    lines = split_lines(text)
+    lines = split_lines(text, keepends=True)
     if start == end or ask.action == "fix":
         first = max(0, start.line - CONTEXT_LINES)
         last = min(len(lines) - 1, end.line + CONTEXT_LINES)

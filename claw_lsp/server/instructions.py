@@ -10,8 +10,8 @@ from lsprotocol import types
 from claw_lsp.core.files import FileChange, FileSnapshot
 from claw_lsp.server.actions import comment_removal
 from claw_lsp.server.protocol import InstructionRef
-from claw_lsp.server.textedit import split_lines
 from claw_lsp.server.uris import path_of
+from claw_lsp.workspace.textio import split_lines
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
@@ -27,7 +27,7 @@ async def remove_instruction(
     if document is None or path is None or handle.applier is None:
         return
     text = document.text
-    lines = split_lines(text)
+    lines = split_lines(text, keepends=True)
     candidates = [i for i, line in enumerate(lines) if ref.comment in line]
     if not candidates:
         return

@@ -67,28 +67,9 @@ class _Pending:
 
 
 def display_path(server: LanguageServer | None, path: Path) -> str:
-    """The path relative to the workspace folder holding it, else as given."""
-    roots: list[Path] = []
-    if server is not None:
-        try:
-            ws = server.workspace
-        except RuntimeError:
-            ws = None
-        if ws is not None:
-            from pygls import uris
-
-            for folder in ws.folders.values():
-                fs = uris.to_fs_path(folder.uri)
-                if fs:
-                    roots.append(Path(fs))
-            if ws.root_path:
-                roots.append(Path(ws.root_path))
-    for root in roots:
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return str(path)
+    """A path as the user reads it: the Claw server's `relative`; as given without one."""
+    relative = getattr(server, "relative", None)
+    return relative(path) if callable(relative) else str(path)
 
 
 def _outcome_from(hunks: list[Hunk], accepted: set[int], feedback: str | None) -> ReviewOutcome:

@@ -138,6 +138,8 @@ class RunHandle:
             ls.log(f"Claw: could not create progress: {exc!r}", types.MessageType.Warning)
             return
         if self.finished:
+            # pygls keeps every token it ever created (`tokens` is its documented attribute and
+            # the only way to forget one): dropped here so that finished runs leave nothing.
             ls.work_done_progress.tokens.pop(token, None)
             return
         self.token = token
@@ -180,7 +182,7 @@ class RunHandle:
         if self.token is not None:
             if self.progress_began:
                 self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=line))
-            self.ls.work_done_progress.tokens.pop(self.token, None)
+            self.ls.work_done_progress.tokens.pop(self.token, None)  # see begin_progress
         self.ls.log(f"Claw [{self.run.id}] {result.stop_reason}: {line}")
         if result.error and not self.error_shown:
             self.error_shown = True

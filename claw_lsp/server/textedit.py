@@ -20,8 +20,9 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from claw_lsp.workspace.textio import split_lines
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 Encoding = types.PositionEncodingKind | str
 
@@ -41,15 +42,6 @@ def _units(s: str, encoding: Encoding) -> int:
 def _char_units(c: str, encoding: Encoding) -> int:
     """The length of one code point in the encoding's code units."""
     return _units(c, encoding)
-
-
-def split_lines(text: str) -> list[str]:
-    """The text's lines, each with its own line ending (the last one may have none)."""
-    lines = _LINE.findall(text)
-    consumed = sum(map(len, lines))
-    if consumed < len(text):
-        lines.append(text[consumed:])
-    return lines
 
 
 class LineIndex:
@@ -194,7 +186,7 @@ def _char_spans(old: str, new: str) -> list[_Span]:
     A block replacing n lines by n lines is trimmed line by line, so changes on several lines of a
     block stay several small edits instead of one edit spanning them all.
     """
-    a, b = split_lines(old), split_lines(new)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     a_off, b_off = _offsets(a), _offsets(b)
     spans: list[_Span] = []
     for tag, i1, i2, j1, j2 in _line_opcodes(a, b):
@@ -353,7 +345,7 @@ def _diff_line(prefix: str, line: str) -> str:
 
 def compute_hunks(old: str, new: str, context: int = 3) -> list[Hunk]:
     """The unified-diff hunks turning `old` into `new`, with char offsets for partial application."""
-    a, b = split_lines(old), split_lines(new)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     a_off, b_off = _offsets(a), _offsets(b)
     hunks: list[Hunk] = []
     for group in _group(_line_opcodes(a, b), context):
@@ -408,7 +400,7 @@ def apply_hunks(old: str, new: str, accepted: set[int]) -> str:
 def diff_stats(old: str, new: str) -> tuple[int, int]:
     """(added lines, removed lines) between two texts."""
     added = removed = 0
-    a, b = split_lines(old), split_lines(new)
+    a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     for tag, i1, i2, j1, j2 in _line_opcodes(a, b):
         if tag != "equal":
             removed += i2 - i1
@@ -468,7 +460,7 @@ def holds_change(base: str, ours: str, text: str) -> bool:
         return True
     if text == base:
         return ours == base
-    ours_lines, text_lines = split_lines(ours), split_lines(text)
+    ours_lines, text_lines = split_lines(ours, keepends=True), split_lines(text, keepends=True)
     # Where the change put text, in `ours` offsets ([start, end); a point for a pure deletion).
     ranges: list[tuple[int, int]] = []
     shift = 0
@@ -506,9 +498,9 @@ def rebase(base: str, ours: str, theirs: str) -> str | None:
         return ours
     if ours == base:
         return theirs
-    base_lines = split_lines(base)
-    ours_c = _line_changes(base_lines, split_lines(ours))
-    theirs_c = _line_changes(base_lines, split_lines(theirs))
+    base_lines = split_lines(base, keepends=True)
+    ours_c = _line_changes(base_lines, split_lines(ours, keepends=True))
+    theirs_c = _line_changes(base_lines, split_lines(theirs, keepends=True))
     common = set(ours_c) & set(theirs_c)
     ours_only = [c for c in ours_c if c not in common]
     theirs_only = [c for c in theirs_c if c not in common]
@@ -531,6 +523,6 @@ def rebase(base: str, ours: str, theirs: str) -> str | None:
         pos = change.end
     out.extend(base_lines[pos:])
     result = "".join(out)
-    if split_lines(result) != out:
+    if split_lines(result, keepends=True) != out:
         return None  # a "\r" line end met a line starting with "\n": the lines would not survive
     return result

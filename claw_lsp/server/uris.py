@@ -3,17 +3,18 @@ and percent-encoding)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pygls.uris import from_fs_path, to_fs_path
 
 
 def uri_of(path: Path) -> str:
-    """The file URI of a path."""
+    """The file URI of a path (percent-encoded)."""
     return from_fs_path(str(path)) or path.as_uri()
 
 
 def path_of(uri: str) -> Path | None:
-    """The path of a file URI (None for other schemes)."""
+    """The filesystem path of a `file:` URI (percent-decoded, normalised), None for other schemes."""
     path = to_fs_path(uri)
-    return Path(path) if path else None
+    return Path(os.path.normpath(path)) if path else None

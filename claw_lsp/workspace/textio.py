@@ -10,6 +10,7 @@ dominant one so edits written with `\\n` can be written back in the file's own s
 from __future__ import annotations
 
 import codecs
+import re
 
 # How much of a file's head is inspected to tell text from binary.
 SNIFF_BYTES = 8192
@@ -102,18 +103,18 @@ def detect_newline(text: str) -> str:
     return "\r\n" if crlf > lf else "\n"
 
 
-def split_lines(text: str) -> list[str]:
-    """The lines of `text` without their endings; a final newline does not start a new line.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
-    Only "\\n" separates lines (a "\\r" before it is dropped), so line numbers agree with those
-    the Edit tool reports.
-    """
-    if not text:
-        return []
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+def split_lines(text: str, *, keepends: bool = False) -> list[str]:
+    """The lines of `text` by LSP's rules: "\\n", "\\r\\n" and "\\r" end a line (form feeds and
+    U+2028 do not, unlike `str.splitlines`); a final line ending does not start a new line. Each
+    line keeps its ending when `keepends`, so line numbers agree with the editor's."""
+    lines = _LINE.findall(text)
+    consumed = sum(map(len, lines))
+    if consumed < len(text):
+        lines.append(text[consumed:])
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
 def to_newline(text: str, newline: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from claw_lsp.core.files import ApplyResult, BufferSource, ChangeApplier, FileChange, FileSnapshot, OpenBuffer
@@ -28,6 +28,16 @@ class BinaryFileError(ValueError):
 
 class FileTooLargeError(ValueError):
     """The file is too large to load whole (it can still be read page by page)."""
+
+
+def relative_to_folders(path: Path, folders: Sequence[Path]) -> str:
+    """A path as the user reads it: relative to the folder holding it (after that folder's name
+    when there are several), in `/` form; absolute when no folder holds it."""
+    for folder in folders:
+        if is_within(path, folder):
+            rel = path.relative_to(folder)
+            return (Path(folder.name) / rel if len(folders) > 1 else rel).as_posix()
+    return str(path)
 
 
 def is_within(path: Path, folder: Path) -> bool:
@@ -91,15 +101,8 @@ class WorkspaceView:
         return any(is_within(real, folder) for folder in self.folders)
 
     def relative(self, path: Path) -> str:
-        """A workspace-relative path for display (absolute when outside every folder)."""
-        path = Path(path)
-        for folder in self.folders:
-            if is_within(path, folder):
-                rel = path.relative_to(folder)
-                if len(self.folders) > 1:
-                    return str(Path(folder.name) / rel)
-                return str(rel)
-        return str(path)
+        """A path as the user reads it (`relative_to_folders` over the workspace folders)."""
+        return relative_to_folders(Path(path), self.folders)
 
     def allow_write_root(self, path: Path) -> None:
         """Allow writes under `path` even though it lies outside the workspace folders."""

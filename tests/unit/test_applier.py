@@ -13,19 +13,20 @@ from lsprotocol import types
 from pytest_lsp import client_capabilities
 
 from claw_lsp.core.files import FileChange
-from claw_lsp.server.applier import DocumentTracker, path_to_uri, uri_to_path
+from claw_lsp.server.applier import DocumentTracker
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.protocol import ClientFeatures
 from claw_lsp.server.review import Reviewer, _parse_review_result
 from claw_lsp.server.textedit import compute_hunks
+from claw_lsp.server.uris import path_of, uri_of
 
 
 def test_uri_and_path_round_trip_with_percent_encoding() -> None:
     path = Path("/tmp/a dir/ünï#1%.py")
-    uri = path_to_uri(path)
+    uri = uri_of(path)
     assert uri == "file:///tmp/a%20dir/%C3%BCn%C3%AF%231%25.py"
-    assert uri_to_path(uri) == path
-    assert uri_to_path("untitled:Untitled-1") is None
+    assert path_of(uri) == path
+    assert path_of("untitled:Untitled-1") is None
 
 
 def test_tracker_finds_buffers_by_path_whatever_the_uri_spelling(tmp_path: Path) -> None:

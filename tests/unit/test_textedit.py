@@ -18,17 +18,11 @@ from claw_lsp.server.textedit import (
     offset_to_position,
     position_to_offset,
     rebase,
-    split_lines,
 )
+from claw_lsp.workspace.textio import split_lines
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
 P = types.Position
-
-
-def test_lines_split_on_lf_crlf_and_cr_only() -> None:
-    assert split_lines("a\nb\r\nc\rd") == ["a\n", "b\r\n", "c\r", "d"]
-    assert split_lines("a\u2028b\x0cc\n") == ["a\u2028b\x0cc\n"]
-    assert split_lines("") == []
 
 
 @pytest.mark.parametrize(
@@ -159,7 +153,7 @@ BOUNDARY_SHAPES = [
 def test_buffer_edits_never_address_the_line_after_a_final_break(encoding: str, old: str, new: str) -> None:
     edits, expected = buffer_edits(old, new, encoding)
     assert expected == new and apply_text_edits(old, edits, encoding) == new
-    lines_after_break = len(split_lines(old))  # the "line" after a final break
+    lines_after_break = len(split_lines(old, keepends=True))  # the "line" after a final break
     if old and old[-1] in "\r\n" and new and new[-1] in "\r\n":
         for edit in edits:
             assert edit.range.end.line < lines_after_break, (edit, old)
@@ -174,7 +168,7 @@ def test_buffer_edits_for_a_final_newline_flag_keep_the_buffers_own(old: str, ne
     new_body = new.removesuffix("\r\n") if new.endswith("\r\n") else new.removesuffix("\n")
     assert expected == new_body + old_break
     for edit in edits:  # nothing past the buffer's last line (Neovim appends stray lines there)
-        assert edit.range.end.line < max(len(split_lines(old.removesuffix(old_break))), 1)
+        assert edit.range.end.line < max(len(split_lines(old.removesuffix(old_break), keepends=True)), 1)
 
 
 def test_apply_text_edits_uses_original_ranges_and_keeps_insert_order() -> None:

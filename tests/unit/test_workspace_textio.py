@@ -42,4 +42,11 @@ def test_newline_detection_and_line_splitting() -> None:
     assert textio.split_lines("a\n\nb") == ["a", "", "b"]
     assert textio.split_lines("") == []
     assert textio.split_lines("x\x0cy\u2028z\n") == ["x\x0cy\u2028z"]
+    assert textio.split_lines("a\rb") == ["a", "b"]
+
+
+def test_lines_split_on_lf_crlf_and_cr_only() -> None:
+    assert textio.split_lines("a\nb\r\nc\rd", keepends=True) == ["a\n", "b\r\n", "c\r", "d"]
+    assert textio.split_lines("a\u2028b\x0cc\n", keepends=True) == ["a\u2028b\x0cc\n"]
+    assert textio.split_lines("", keepends=True) == []
     assert textio.to_newline("a\nb\r\n", "\r\n") == "a\r\nb\r\n"
