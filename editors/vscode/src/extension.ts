@@ -57,7 +57,6 @@ class Claw implements ClawService, vscode.Disposable {
         void this.start();
       }),
       this.tracker.onEvent((event) => this.eventArrived(event)),
-      this.tracker.onNewRun((runId) => this.lookUpPrompt(runId)),
     );
   }
 
@@ -209,21 +208,6 @@ class Claw implements ClawService, vscode.Disposable {
     } catch (error) {
       void vscode.window.showErrorMessage(`Claw: cancel failed: ${String(error)}`);
     }
-  }
-
-  /** A run this extension did not start (a code action, another command): show its prompt too. */
-  private lookUpPrompt(runId: string): void {
-    setTimeout(() => {
-      if (this.tracker.hasPrompt(runId)) {
-        return;
-      }
-      void commands.refreshStatus(this).then((status) => {
-        const run = status?.runs?.find((r) => r.runId === runId);
-        if (run?.prompt) {
-          this.tracker.started(runId, run.sessionId, run.prompt);
-        }
-      });
-    }, 300);
   }
 
   private eventArrived(event: ClawEvent): void {

@@ -94,6 +94,7 @@ export interface ToolCallContent {
 }
 
 export type SessionUpdate =
+  | { sessionUpdate: 'run_started'; prompt: string; model?: string }
   | { sessionUpdate: 'agent_message_chunk' | 'agent_thought_chunk' | 'user_message_chunk'; content: TextContent }
   | {
       sessionUpdate: 'tool_call';

@@ -39,6 +39,10 @@ export class RunTracker implements vscode.Disposable {
 
   /** Records one `claw/event` notification. */
   handle(event: ClawEvent): void {
+    if (event.update.sessionUpdate === 'run_started') {
+      // The server names every run's prompt, whoever started it (a code action, another command).
+      this.started(event.runId, event.sessionId, event.update.prompt);
+    }
     const list = this.events.get(event.runId) ?? [];
     if (!this.events.has(event.runId)) {
       this.newRunEmitter.fire(event.runId);
