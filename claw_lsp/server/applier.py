@@ -28,6 +28,7 @@ from lsprotocol import types
 
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
+from claw_lsp.server.protocol import METHOD_SAVE_DOCUMENTS, UrisParams, wire
 from claw_lsp.server.review import ReviewOutcome, display_path
 from claw_lsp.server.textedit import (
     apply_hunks,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-METHOD_SAVE_DOCUMENTS = "claw/saveDocuments"
 
 REFUSED_OVERLAP = (
     "Not applied: the user edited the same lines since you read the file. Read it again and redo the change."
@@ -697,9 +697,9 @@ class LspApplier:
         if not self.client.features.saveDocuments:
             return [p for p, _u in saveable], held
         try:
-            await self.server.protocol.send_request_async(
-                METHOD_SAVE_DOCUMENTS, {"uris": [u for _p, u in saveable]}
-            )
+            # What the shim says it saved is not trusted: the disk is read back below.
+            params = UrisParams(uris=[u for _p, u in saveable])
+            await self.server.protocol.send_request_async(METHOD_SAVE_DOCUMENTS, wire(params))
         except Exception as exc:  # the shim failed: report the files as unsaved
             log.warning("claw/saveDocuments failed: %s", exc)
             return [p for p, _u in saveable], held

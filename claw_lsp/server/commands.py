@@ -27,12 +27,21 @@ from claw_lsp.server.protocol import (
     CMD_STATUS,
     METHOD_INPUT,
     AskParams,
+    AskResult,
     CancelParams,
+    CancelResult,
     InputParams,
     InputResult,
+    OkResult,
     ReviewCommandParams,
+    RunInfo,
+    SessionEntry,
+    SessionIdResult,
     SessionParams,
+    SessionsListResult,
+    StatusResult,
     plain_json,
+    wire,
 )
 from claw_lsp.server.sessions import SessionBusy
 from claw_lsp.server.uris import path_of
@@ -136,9 +145,7 @@ def _prompt_for(ask: AskParams) -> str | None:
 async def ask_for_prompt(ls: ClawLanguageServer) -> str | None:
     """Ask the user for free text with `claw/input` (None: dismissed)."""
     params = InputParams(title="Ask Claw", prompt="What should Claw do?", placeholder="e.g. add type hints")
-    raw = await ls.protocol.send_request_async(
-        METHOD_INPUT, params.model_dump(mode="json", exclude_none=True)
-    )
+    raw = await ls.protocol.send_request_async(METHOD_INPUT, wire(params, omit_none=True))
     try:
         value = InputResult.model_validate(plain_json(raw) or {}).value
     except ValidationError:
@@ -146,16 +153,16 @@ async def ask_for_prompt(ls: ClawLanguageServer) -> str | None:
     return value if value and value.strip() else None
 
 
-def _session_entry(ls: ClawLanguageServer, info: Any) -> dict[str, Any]:
+def _session_entry(ls: ClawLanguageServer, info: Any) -> SessionEntry:
     slot = ls.sessions.slots.get(info.session_id)
-    return {
-        "sessionId": info.session_id,
-        "title": info.title,
-        "updatedAt": info.updated_at.isoformat(),
-        "messages": info.messages,
-        "active": info.session_id == ls.sessions.active_session_id,
-        "running": bool(slot and slot.busy),
-    }
+    return SessionEntry(
+        sessionId=info.session_id,
+        title=info.title,
+        updatedAt=info.updated_at.isoformat(),
+        messages=info.messages,
+        active=info.session_id == ls.sessions.active_session_id,
+        running=bool(slot and slot.busy),
+    )
 
 
 def register(server: ClawLanguageServer) -> None:
@@ -171,7 +178,7 @@ def register(server: ClawLanguageServer) -> None:
                 raise JsonRpcInvalidParams("claw.ask needs a prompt (this client cannot ask for one)")
             prompt = await ask_for_prompt(ls)
             if prompt is None:
-                return {"runId": None, "sessionId": None, "dismissed": True}
+                return wire(AskResult(runId=None, sessionId=None, dismissed=True))
         prompt_text, context = await build_prompt(ls, params, prompt)
         instruction = (params.uri, params.instruction) if params.instruction and params.uri else None
         try:
@@ -185,19 +192,19 @@ def register(server: ClawLanguageServer) -> None:
                 raise JsonRpcInvalidParams(str(exc)) from exc
             ls.show(f"Claw could not start: {exc}", types.MessageType.Error)
             raise JsonRpcInternalError(f"could not start the run: {exc}") from exc
-        return {"runId": handle.run.id, "sessionId": handle.run.session_id}
+        return wire(AskResult(runId=handle.run.id, sessionId=handle.run.session_id))
 
     @server.command(CMD_CANCEL)
     def cancel(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """Cancel one run, or every run when no runId is given."""
         params = _args(CancelParams, args)
-        return {"cancelled": ls.runs.cancel(params.runId)}
+        return wire(CancelResult(cancelled=ls.runs.cancel(params.runId)))
 
     @server.command(CMD_SESSIONS_LIST)
     async def sessions_list(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """The workspace's sessions, newest first."""
         infos = await asyncio.to_thread(ls.sessions.store.list)
-        return {"sessions": [_session_entry(ls, info) for info in infos]}
+        return wire(SessionsListResult(sessions=[_session_entry(ls, info) for info in infos]))
 
     @server.command(CMD_SESSIONS_RESUME)
     async def sessions_resume(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
@@ -210,13 +217,13 @@ def register(server: ClawLanguageServer) -> None:
         except SessionNotFound as exc:
             raise JsonRpcInvalidParams(str(exc)) from exc
         ls.sessions.active_session_id = slot.session.id
-        return {"sessionId": slot.session.id}
+        return wire(SessionIdResult(sessionId=slot.session.id))
 
     @server.command(CMD_SESSIONS_NEW)
     async def sessions_new(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """Start a fresh session; it becomes the active one."""
         slot = await ls.sessions.new_session()
-        return {"sessionId": slot.session.id}
+        return wire(SessionIdResult(sessionId=slot.session.id))
 
     def _review(ls: ClawLanguageServer, args: tuple[Any, ...], accept: bool) -> dict[str, Any]:
         params = _args(ReviewCommandParams, args)
@@ -224,8 +231,8 @@ def register(server: ClawLanguageServer) -> None:
             reviewer = handle.reviewer
             if reviewer is not None and params.changeId in reviewer.pending:
                 ok = reviewer.resolve_from_command(params.changeId, accept, params.hunk, params.feedback)
-                return {"ok": ok}
-        return {"ok": False}
+                return wire(OkResult(ok=ok))
+        return wire(OkResult(ok=False))
 
     @server.command(CMD_REVIEW_ACCEPT)
     def review_accept(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
@@ -242,24 +249,24 @@ def register(server: ClawLanguageServer) -> None:
         """Model, provider, mode, active session, runs, usage and cost."""
         provider, model = ls.sessions.provider_and_model()
         runs = [
-            {
-                "runId": f.run_id,
-                "sessionId": f.session_id,
-                "prompt": truncate(f.summary),
-                "step": f.step,
-                "running": False,
-                "stopReason": f.stop_reason,
-            }
+            RunInfo(
+                runId=f.run_id,
+                sessionId=f.session_id,
+                prompt=truncate(f.summary),
+                step=f.step,
+                running=False,
+                stopReason=f.stop_reason,
+            )
             for f in ls.runs.recent
         ] + [
-            {
-                "runId": h.run.id,
-                "sessionId": h.run.session_id,
-                "prompt": truncate(h.summary),
-                "step": h.step,
-                "running": not h.finished,
-                "stopReason": h.result.stop_reason if h.result else None,
-            }
+            RunInfo(
+                runId=h.run.id,
+                sessionId=h.run.session_id,
+                prompt=truncate(h.summary),
+                step=h.step,
+                running=not h.finished,
+                stopReason=h.result.stop_reason if h.result else None,
+            )
             for h in ls.runs.runs.values()
         ]
         for h in ls.runs.running():
@@ -270,15 +277,17 @@ def register(server: ClawLanguageServer) -> None:
         session_agent = active.agent if active is not None else None
         session_usage = session_agent.usage if session_agent is not None else Usage()
         session_cost = session_agent.cost_usd if session_agent is not None else 0.0
-        return {
-            "model": model,
-            "provider": provider,
-            "permissionMode": ls.settings.permissionMode,
-            "sessionId": ls.sessions.active_session_id,
-            "runs": runs,
-            "usage": session_usage.model_dump(mode="json"),
-            "costUsd": round(session_cost, 6),
-            "totalUsage": ls.runs.totals.usage.model_dump(mode="json"),
-            "totalCostUsd": round(ls.runs.totals.cost_usd, 6),
-            "workspace": str(ls.root),
-        }
+        return wire(
+            StatusResult(
+                model=model,
+                provider=provider,
+                permissionMode=ls.settings.permissionMode,
+                sessionId=ls.sessions.active_session_id,
+                runs=runs,
+                usage=session_usage,
+                costUsd=round(session_cost, 6),
+                totalUsage=ls.runs.totals.usage,
+                totalCostUsd=round(ls.runs.totals.cost_usd, 6),
+                workspace=str(ls.root),
+            )
+        )

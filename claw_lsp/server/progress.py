@@ -3,8 +3,9 @@ updates (`claw/event`); cancelling a run's `$/progress` cancels the run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import acp.schema as acp
 from lsprotocol import types
 from pydantic import BaseModel
 
@@ -18,6 +19,7 @@ from claw_lsp.core.events import (
     ToolCallUpdated,
     UsageUpdated,
 )
+from claw_lsp.server.protocol import RunFinishedUpdate, RunStartedUpdate, SessionUpdate
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
@@ -40,60 +42,66 @@ def one_line_result(result: RunFinished) -> str:
     }.get(result.stop_reason, result.stop_reason)
 
 
-def acp_update(event: BaseModel, context_window: int) -> dict[str, Any] | None:
+def acp_update(event: BaseModel, context_window: int) -> SessionUpdate | None:
     """The Agent Client Protocol session update for an event (None: not sent)."""
     if isinstance(event, RunStarted):
-        return {"sessionUpdate": "run_started", "prompt": event.prompt, "model": event.model}
+        return RunStartedUpdate(prompt=event.prompt, model=event.model)
     if isinstance(event, TextDelta):
-        return {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": event.text}}
+        return acp.AgentMessageChunk(
+            session_update="agent_message_chunk", content=acp.TextContentBlock(type="text", text=event.text)
+        )
     if isinstance(event, ThoughtDelta):
-        return {"sessionUpdate": "agent_thought_chunk", "content": {"type": "text", "text": event.text}}
+        return acp.AgentThoughtChunk(
+            session_update="agent_thought_chunk", content=acp.TextContentBlock(type="text", text=event.text)
+        )
     if isinstance(event, ToolCallStarted):
-        return {
-            "sessionUpdate": "tool_call",
-            "toolCallId": event.tool_call_id,
-            "title": event.title,
-            "kind": event.kind,
-            "status": "pending",
-            "rawInput": event.input,
-            "locations": [{"path": p} for p in event.locations],
-        }
+        return acp.ToolCallStart(
+            session_update="tool_call",
+            tool_call_id=event.tool_call_id,
+            title=event.title,
+            kind=event.kind,
+            status="pending",
+            raw_input=event.input,
+            locations=[acp.ToolCallLocation(path=p) for p in event.locations],
+        )
     if isinstance(event, ToolCallUpdated):
-        update: dict[str, Any] = {
-            "sessionUpdate": "tool_call_update",
-            "toolCallId": event.tool_call_id,
-            "status": event.status,
-        }
-        if event.title:
-            update["title"] = event.title
+        content: (
+            list[acp.ContentToolCallContent | acp.FileEditToolCallContent | acp.TerminalToolCallContent]
+            | None
+        )
+        content = None
         if event.output is not None:
-            update["content"] = [{"type": "content", "content": {"type": "text", "text": event.output}}]
-        return update
+            text = acp.TextContentBlock(type="text", text=event.output)
+            content = [acp.ContentToolCallContent(type="content", content=text)]
+        return acp.ToolCallProgress(
+            session_update="tool_call_update",
+            tool_call_id=event.tool_call_id,
+            status=event.status,
+            title=event.title or None,
+            content=content,
+        )
     if isinstance(event, PlanUpdated):
-        return {
-            "sessionUpdate": "plan",
-            "entries": [
-                {"content": e.content, "priority": "medium", "status": e.status} for e in event.entries
+        return acp.AgentPlanUpdate(
+            session_update="plan",
+            entries=[
+                acp.PlanEntry(content=e.content, priority="medium", status=e.status) for e in event.entries
             ],
-        }
+        )
     if isinstance(event, UsageUpdated):
-        return {
-            "sessionUpdate": "usage",
-            "used": event.context_tokens or event.total.context_tokens,
-            "size": context_window,
-            "cost": {"amount": event.cost_usd, "currency": "USD"},
-        }
+        return acp.UsageUpdate(
+            session_update="usage_update",
+            used=event.context_tokens or event.total.context_tokens,
+            size=context_window,
+            cost=acp.Cost(amount=event.cost_usd, currency="USD"),
+        )
     if isinstance(event, RunFinished):
-        update = {
-            "sessionUpdate": "run_finished",
-            "stopReason": event.stop_reason,
-            "result": event.result,
-            "usage": event.usage.model_dump(mode="json"),
-            "costUsd": event.cost_usd,
-        }
-        if event.error:
-            update["error"] = event.error
-        return update
+        return RunFinishedUpdate(
+            stopReason=event.stop_reason,
+            result=event.result,
+            error=event.error or None,
+            usage=event.usage,
+            costUsd=event.cost_usd,
+        )
     return None
 
 

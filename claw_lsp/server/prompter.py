@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 from lsprotocol import types
 
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
-from claw_lsp.server.protocol import METHOD_PERMISSION, PermissionResult, plain_json
+from claw_lsp.server.protocol import (
+    METHOD_PERMISSION,
+    PermissionOption,
+    PermissionParams,
+    PermissionResult,
+    PermissionToolCall,
+    plain_json,
+    wire,
+)
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
@@ -42,31 +50,31 @@ class LspPrompter:
     async def _ask_custom(self, request: PermissionRequest) -> PermissionAnswer:
         rule = request.suggested_rule
         options = [
-            {"optionId": "allow_once", "name": "Allow once", "kind": "allow_once"},
-            {
-                "optionId": "allow_always",
-                "name": f"Always allow {rule}" if rule else "Always allow",
-                "kind": "allow_always",
-            },
-            {"optionId": "reject_once", "name": "Reject", "kind": "reject_once"},
-            {
-                "optionId": "reject_always",
-                "name": f"Always reject {rule}" if rule else "Always reject",
-                "kind": "reject_always",
-            },
+            PermissionOption(optionId="allow_once", name="Allow once", kind="allow_once"),
+            PermissionOption(
+                optionId="allow_always",
+                name=f"Always allow {rule}" if rule else "Always allow",
+                kind="allow_always",
+            ),
+            PermissionOption(optionId="reject_once", name="Reject", kind="reject_once"),
+            PermissionOption(
+                optionId="reject_always",
+                name=f"Always reject {rule}" if rule else "Always reject",
+                kind="reject_always",
+            ),
         ]
-        params = {
-            "runId": self.slot.current.run.id if self.slot.current else "",
-            "toolCall": {
-                "toolCallId": request.tool_call_id,
-                "title": request.title,
-                "kind": request.kind,
-                "rawInput": request.input,
-            },
-            "subject": request.subject,
-            "options": options,
-        }
-        raw = await self.ls.protocol.send_request_async(METHOD_PERMISSION, params)
+        params = PermissionParams(
+            runId=self.slot.current.run.id if self.slot.current else "",
+            toolCall=PermissionToolCall(
+                toolCallId=request.tool_call_id,
+                title=request.title,
+                kind=request.kind,
+                rawInput=request.input,
+            ),
+            subject=request.subject,
+            options=options,
+        )
+        raw = await self.ls.protocol.send_request_async(METHOD_PERMISSION, wire(params))
         try:
             result = PermissionResult.model_validate(plain_json(raw) or {})
         except ValueError:

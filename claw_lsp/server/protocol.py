@@ -7,9 +7,13 @@ unknown keys so an older server accepts a newer shim's arguments.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import acp.schema as acp
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from claw_lsp.core.messages import Usage
 
 # Commands (workspace/executeCommand).
 CMD_ASK = "claw.ask"
@@ -100,13 +104,6 @@ class AskParams(_Payload):
     instruction: InstructionRef | None = None
 
 
-class AskResult(_Payload):
-    """`claw.ask` result: answered at once, the run goes on."""
-
-    runId: str
-    sessionId: str
-
-
 class CancelParams(_Payload):
     """`claw.cancel` arguments (no runId: every run)."""
 
@@ -127,6 +124,75 @@ class ReviewCommandParams(_Payload):
     feedback: str | None = None
 
 
+class AskResult(_Payload):
+    """`claw.ask` result: answered at once, the run goes on (`dismissed`: the user closed the input)."""
+
+    runId: str | None
+    sessionId: str | None
+    dismissed: bool = False
+
+
+class CancelResult(_Payload):
+    """`claw.cancel` result: the runs that were asked to stop."""
+
+    cancelled: list[str] = Field(default_factory=list)
+
+
+class SessionEntry(_Payload):
+    """One stored session in `claw.sessions.list`."""
+
+    sessionId: str
+    title: str
+    updatedAt: str  # ISO 8601
+    messages: int
+    active: bool
+    running: bool
+
+
+class SessionsListResult(_Payload):
+    """`claw.sessions.list` result, newest first."""
+
+    sessions: list[SessionEntry] = Field(default_factory=list)
+
+
+class SessionIdResult(_Payload):
+    """`claw.sessions.resume` / `claw.sessions.new` result: the session that is now active."""
+
+    sessionId: str
+
+
+class OkResult(_Payload):
+    """`claw.review.accept` / `claw.review.reject` result: whether an open review took the answer."""
+
+    ok: bool
+
+
+class RunInfo(_Payload):
+    """One run in `claw.status`."""
+
+    runId: str
+    sessionId: str
+    prompt: str
+    step: str | None = None
+    running: bool
+    stopReason: str | None = None
+
+
+class StatusResult(_Payload):
+    """`claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start)."""
+
+    model: str
+    provider: str
+    permissionMode: str
+    sessionId: str | None = None
+    runs: list[RunInfo] = Field(default_factory=list)
+    usage: Usage
+    costUsd: float
+    totalUsage: Usage
+    totalCostUsd: float
+    workspace: str
+
+
 class InputParams(_Payload):
     """`claw/input` request params."""
 
@@ -142,12 +208,15 @@ class InputResult(_Payload):
     value: str | None = None
 
 
+PermissionOptionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+
+
 class PermissionOption(_Payload):
     """One of the four ACP permission options."""
 
-    optionId: str
+    optionId: PermissionOptionKind
     name: str
-    kind: Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+    kind: PermissionOptionKind
 
 
 class PermissionToolCall(_Payload):
@@ -182,6 +251,39 @@ class PermissionResult(_Payload):
     feedback: str | None = None
 
 
+class ReviewHunk(_Payload):
+    """One hunk of a proposed change; line numbers 1-based as in a unified diff."""
+
+    index: int
+    oldStart: int
+    oldLines: int
+    newStart: int
+    newLines: int
+    header: str
+    diff: str
+
+
+class ReviewParams(_Payload):
+    """`claw/review` request params: one proposed change, before it lands."""
+
+    runId: str
+    changeId: str
+    uri: str
+    kind: Literal["modify", "create", "delete", "rename"]
+    title: str
+    oldText: str
+    newText: str
+    hunks: list[ReviewHunk] = Field(default_factory=list)
+
+
+class ReviewResult(_Payload):
+    """`claw/review` result; `partial` applies `acceptedHunks` only."""
+
+    decision: Literal["accept", "reject", "partial"]
+    acceptedHunks: list[int] | None = None
+    feedback: str | None = None
+
+
 class UrisParams(_Payload):
     """`claw/diagnostics` and `claw/saveDocuments` params."""
 
@@ -207,12 +309,109 @@ class SaveResult(_Payload):
     saved: list[str] = Field(default_factory=list)
 
 
+class RunStartedUpdate(BaseModel):
+    """claw's own session update (no ACP equivalent): a run began, with the user's prompt."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    session_update: Literal["run_started"] = Field(default="run_started", alias="sessionUpdate")
+    prompt: str
+    model: str
+
+
+class RunFinishedUpdate(BaseModel):
+    """claw's own session update (ACP ends a prompt turn with its response instead): a run ended."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    session_update: Literal["run_finished"] = Field(default="run_finished", alias="sessionUpdate")
+    stop_reason: str = Field(alias="stopReason")
+    result: str = ""
+    error: str | None = None
+    usage: Usage
+    cost_usd: float = Field(alias="costUsd")
+
+
+# The run events on the wire: the Agent Client Protocol's `session/update` models (from the
+# `agent-client-protocol` package) wherever ACP has one, plus claw's run_started / run_finished.
+SessionUpdate = Annotated[
+    acp.AgentMessageChunk
+    | acp.AgentThoughtChunk
+    | acp.ToolCallStart
+    | acp.ToolCallProgress
+    | acp.AgentPlanUpdate
+    | acp.UsageUpdate
+    | RunStartedUpdate
+    | RunFinishedUpdate,
+    Field(discriminator="session_update"),
+]
+
+
 class EventParams(_Payload):
-    """`claw/event` notification params: one ACP-shaped session update."""
+    """`claw/event` notification params: one session update of one run."""
 
     runId: str
     sessionId: str
-    update: dict[str, Any]
+    update: SessionUpdate
+
+
+def wire(model: BaseModel, *, omit_none: bool = False) -> dict[str, Any]:
+    """A payload as the wire carries it: JSON values, camelCase names (`omit_none`: drop unset keys)."""
+    return model.model_dump(mode="json", by_alias=True, exclude_none=omit_none)
+
+
+# Every payload, by the name the generated TypeScript types use (editors/vscode/src/protocol.generated.ts).
+WIRE_MODELS: tuple[type[BaseModel], ...] = (
+    ClientFeatures,
+    AskParams,
+    AskResult,
+    CancelParams,
+    CancelResult,
+    SessionsListResult,
+    SessionParams,
+    SessionIdResult,
+    ReviewCommandParams,
+    OkResult,
+    StatusResult,
+    InputParams,
+    InputResult,
+    PermissionParams,
+    PermissionResult,
+    ReviewParams,
+    ReviewResult,
+    UrisParams,
+    DiagnosticsResult,
+    SaveResult,
+    EventParams,
+)
+
+
+class _NoFieldTitles(GenerateJsonSchema):
+    """Titles on models only: a field title would become a TypeScript alias per field."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema holding every wire payload under `$defs` (the source of the TypeScript types)."""
+    _, defs = models_json_schema(
+        [(m, "validation") for m in WIRE_MODELS],
+        ref_template="#/$defs/{model}",
+        by_alias=True,
+        schema_generator=_NoFieldTitles,
+    )
+    for definition in defs["$defs"].values():  # always sent: what a client's switch narrows on
+        if "sessionUpdate" in definition.get("properties", {}):
+            definition["required"] = sorted({*definition.get("required", []), "sessionUpdate"})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ClawProtocol",
+        "description": "Every claw/* request, notification and claw.* command payload (docs/protocol.md).",
+        "type": "object",
+        "properties": {m.__name__: {"$ref": f"#/$defs/{m.__name__}"} for m in WIRE_MODELS},
+        **defs,
+    }
 
 
 def plain_json(value: Any) -> Any:

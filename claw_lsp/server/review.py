@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types
+from pydantic import ValidationError
 
 from claw_lsp.core.files import FileChange
+from claw_lsp.server.protocol import METHOD_REVIEW, ReviewParams, ReviewResult, plain_json, wire
 from claw_lsp.server.textedit import Hunk, compute_hunks, diff_stats
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-METHOD_REVIEW = "claw/review"
 AUTO_ACCEPT_MODES = frozenset({"acceptEdits", "bypassPermissions"})
 APPLY = "Apply"
 REJECT = "Reject"
@@ -170,18 +171,18 @@ class Reviewer:
         from pygls import uris
 
         shown = display_path(self.server, change.path)
-        params: dict[str, Any] = {
-            "runId": self.run_id,
-            "changeId": change_id,
-            "uri": uris.from_fs_path(str(change.path)),
-            "kind": change.kind,
-            "title": _title(change, shown),
-            "oldText": old_text,
-            "newText": new_text,
-            "hunks": [h.to_json() for h in hunks],
-        }
+        params = ReviewParams(
+            runId=self.run_id,
+            changeId=change_id,
+            uri=uris.from_fs_path(str(change.path)) or "",
+            kind=change.kind,
+            title=_title(change, shown),
+            oldText=old_text,
+            newText=new_text,
+            hunks=[h.to_wire() for h in hunks],
+        )
         try:
-            result = await self.server.protocol.send_request_async(METHOD_REVIEW, params)
+            result = await self.server.protocol.send_request_async(METHOD_REVIEW, wire(params))
         except Exception as exc:  # the client failed the request: ask the standard way instead
             log.warning("claw/review failed (%s); asking with showMessageRequest", exc)
             return await self._ask_message(change, old_text, new_text, hunks)
@@ -226,25 +227,18 @@ def _title(change: FileChange, shown: str) -> str:
     return f"{verb} {shown}"
 
 
-def _get(obj: Any, key: str) -> Any:
-    """A field of a result that may arrive as a dict or as a structured object."""
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
 def _parse_review_result(result: Any, hunks: list[Hunk]) -> ReviewOutcome:
     """Map a `claw/review` result to an outcome; anything unreadable (or null) is a rejection."""
-    decision = _get(result, "decision")
-    feedback = _get(result, "feedback")
-    feedback = feedback if isinstance(feedback, str) and feedback.strip() else None
+    try:
+        answer = ReviewResult.model_validate(plain_json(result))
+    except ValidationError:
+        return ReviewOutcome(decision="reject", hunks=hunks)
+    feedback = answer.feedback if answer.feedback and answer.feedback.strip() else None
     every = {h.index for h in hunks}
-    if decision == "accept":
+    if answer.decision == "accept":
         return ReviewOutcome(decision="accept", accepted_hunks=every, feedback=feedback, hunks=hunks)
-    if decision == "partial":
-        raw = _get(result, "acceptedHunks") or []
-        accepted = {int(i) for i in raw if isinstance(i, int | float)}
-        return _outcome_from(hunks, accepted, feedback)
+    if answer.decision == "partial":
+        return _outcome_from(hunks, set(answer.acceptedHunks or []), feedback)
     return ReviewOutcome(decision="reject", feedback=feedback, hunks=hunks)
 
 

@@ -31,7 +31,7 @@ from claw_lsp.server.diagnostics import LspDiagnostics, report_new_errors
 from claw_lsp.server.instructions import remove_instruction
 from claw_lsp.server.progress import acp_update, one_line_result
 from claw_lsp.server.prompter import LspPrompter
-from claw_lsp.server.protocol import METHOD_EVENT, REQUEST_TIMEOUT_S, InstructionRef
+from claw_lsp.server.protocol import METHOD_EVENT, REQUEST_TIMEOUT_S, EventParams, InstructionRef, wire
 from claw_lsp.server.sessions import SessionBusy, Sessions, SessionSlot, SlotApplier
 
 if TYPE_CHECKING:
@@ -120,9 +120,8 @@ class RunHandle:
             return
         update = acp_update(event, self.run.agent.model.context_window)
         if update is not None:
-            self.ls.protocol.notify(
-                METHOD_EVENT, {"runId": self.run.id, "sessionId": self.run.session_id, "update": update}
-            )
+            params = EventParams(runId=self.run.id, sessionId=self.run.session_id, update=update)
+            self.ls.protocol.notify(METHOD_EVENT, wire(params, omit_none=True))
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -341,6 +340,7 @@ class RunManager:
         )
         if handle.slot.current is handle:
             handle.slot.current = None
+        self.ls.sessions.prune()
 
     def cancel(self, run_id: str | None = None) -> list[str]:
         """Cancel one run (or every run); the ids of the runs asked to stop."""

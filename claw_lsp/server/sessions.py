@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from claw_lsp.server.runs import RunHandle
 
 
+# Idle sessions kept open besides the active one (each holds its agent and transcript in memory);
+# older ones are dropped and reopened from disk on demand.
+KEPT_IDLE_SLOTS = 8
+
+
 class SessionBusy(Exception):
     """A run asked for a session that is running another one."""
 
@@ -88,19 +93,32 @@ class Sessions:
         slot = SessionSlot(session=session, state=SessionState())
         self.slots[session.id] = slot
         self.active_session_id = session.id
+        self.prune()
         return slot
 
     async def open_session(self, session_id: str) -> SessionSlot:
         """The slot of a stored session (opened on first use); raises SessionNotFound."""
         for slot in self.slots.values():
             if slot.session.id == session_id:
-                return slot
+                return self._used(slot)
         session = await asyncio.to_thread(self.store.open, session_id)
         if session.id in self.slots:
-            return self.slots[session.id]
+            return self._used(self.slots[session.id])
         slot = SessionSlot(session=session, state=SessionState())
         self.slots[session.id] = slot
+        self.prune()
         return slot
+
+    def _used(self, slot: SessionSlot) -> SessionSlot:
+        """Mark `slot` most recently used (the slots dict is kept in order of use)."""
+        self.slots[slot.session.id] = self.slots.pop(slot.session.id)
+        return slot
+
+    def prune(self) -> None:
+        """Drop the least recently used idle slots beyond KEPT_IDLE_SLOTS (never the active or a busy one)."""
+        idle = [sid for sid, slot in self.slots.items() if not slot.busy and sid != self.active_session_id]
+        for sid in idle[: max(0, len(idle) - KEPT_IDLE_SLOTS)]:
+            del self.slots[sid]
 
     async def slot_for(self, session_id: str | None, title: str) -> SessionSlot:
         """The session a new run goes to: the named one (must be idle), else the active one if
@@ -115,7 +133,7 @@ class Sessions:
                 )
             return slot
         if self.active_session_id in self.slots and not self.slots[self.active_session_id].busy:
-            return self.slots[self.active_session_id]
+            return self._used(self.slots[self.active_session_id])
         if self.active_session_id is not None and self.active_session_id not in self.slots:
             with contextlib.suppress(Exception):
                 slot = await self.open_session(self.active_session_id)

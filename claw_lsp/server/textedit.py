@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from claw_lsp.server.protocol import ReviewHunk
 from claw_lsp.workspace.textio import split_lines
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -295,17 +296,17 @@ class Hunk:
     added: int = 0
     removed: int = 0
 
-    def to_json(self) -> dict[str, object]:
+    def to_wire(self) -> ReviewHunk:
         """The hunk as `claw/review` sends it."""
-        return {
-            "index": self.index,
-            "oldStart": self.old_start,
-            "oldLines": self.old_lines,
-            "newStart": self.new_start,
-            "newLines": self.new_lines,
-            "header": self.header,
-            "diff": self.diff,
-        }
+        return ReviewHunk(
+            index=self.index,
+            oldStart=self.old_start,
+            oldLines=self.old_lines,
+            newStart=self.new_start,
+            newLines=self.new_lines,
+            header=self.header,
+            diff=self.diff,
+        )
 
 
 def _group(ops: list[Opcode], context: int) -> list[list[Opcode]]:

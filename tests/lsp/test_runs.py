@@ -31,3 +31,43 @@ async def test_ask_answers_at_once_and_the_run_shows_progress(
             if e["update"]["sessionUpdate"] == "agent_message_chunk"
         ]
         assert "".join(chunks) == "All good: nothing to change."
+
+
+async def test_every_event_on_the_wire_is_a_typed_acp_session_update(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    """A run with a tool call, a plan and usage: each `claw/event` parses as the protocol's
+    EventParams, and the run events are ACP's own session update kinds (plus claw's run_started and
+    run_finished)."""
+    from claw_lsp.server.protocol import EventParams, wire
+    from tests.fakes.fake_messages_api import tool_use
+
+    (workspace / "notes.txt").write_text("one\n")
+    fake_api.queue(
+        reply(
+            tool_use(
+                "TodoWrite",
+                {"todos": [{"content": "read notes", "status": "in_progress", "activeForm": "Reading"}]},
+            ),
+            tool_use("Read", {"file_path": str(workspace / "notes.txt")}),
+            stop_reason="tool_use",
+        ),
+        reply(text("The notes say one.")),
+    )
+    async with session(workspace, "visual-studio-code", features=ALL_FEATURES, env=fake_api.env()) as client:
+        result = await client.command("claw.ask", {"prompt": "read the notes"})
+        await wait_until(lambda: client.finished(result["runId"]), what="run_finished")
+        events = [e for e in client.events if e["runId"] == result["runId"]]
+    kinds = [e["update"]["sessionUpdate"] for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert {"tool_call", "tool_call_update", "plan", "usage_update", "agent_message_chunk"} <= set(kinds)
+    for event in events:
+        parsed = EventParams.model_validate(event)
+        assert wire(parsed, omit_none=True) == event  # nothing on the wire the models do not know
+    outputs = [
+        e["update"]["content"][0]
+        for e in events
+        if e["update"]["sessionUpdate"] == "tool_call_update" and e["update"].get("content")
+    ]
+    assert all(o["type"] == "content" for o in outputs)
+    assert any("one" in o["content"]["text"] for o in outputs)  # the Read's output

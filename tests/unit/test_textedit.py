@@ -208,7 +208,7 @@ def test_hunks_look_like_a_unified_diff() -> None:
     assert hunks[0].diff == " 1\n 2\n-3\n+three\n 4\n 5\n 6\n"
     assert hunks[1].diff == " 15\n 16\n 17\n+seventeen and a half\n 18\n 19\n 20\n"
     assert (hunks[1].added, hunks[1].removed) == (1, 0)
-    assert hunks[1].to_json()["newLines"] == 7
+    assert hunks[1].to_wire().newLines == 7
 
 
 def test_hunks_close_together_merge_into_one() -> None:

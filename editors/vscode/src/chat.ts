@@ -3,7 +3,7 @@
  * have it): a request starts a run and its `claw/event`s stream into the chat response.
  */
 import * as vscode from 'vscode';
-import type { ClawEvent } from './protocol';
+import { type ClawEvent, textOf } from './protocol';
 import type { ClawService } from './service';
 
 const PARTICIPANT_ID = 'claw.agent';
@@ -51,7 +51,7 @@ async function handle(
       const update = event.update;
       switch (update.sessionUpdate) {
         case 'agent_message_chunk':
-          stream.markdown(update.content.text);
+          stream.markdown(textOf(update.content));
           break;
         case 'tool_call':
           titles.set(update.toolCallId, update.title);

@@ -1,11 +1,11 @@
 /** `claw/diagnostics`: every language server's current diagnostics for the given files, in LSP shape. */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import type { DiagnosticsParams, DiagnosticsResult } from './protocol';
+import type { DiagnosticsResult, UrisParams } from './protocol';
 
 export async function handleDiagnostics(
   client: LanguageClient,
-  params: DiagnosticsParams,
+  params: UrisParams,
   token: vscode.CancellationToken,
 ): Promise<DiagnosticsResult> {
   const items: DiagnosticsResult['items'] = [];

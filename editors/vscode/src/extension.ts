@@ -15,12 +15,12 @@ import {
   type AskParams,
   type AskResult,
   type ClawEvent,
-  type DiagnosticsParams,
   type InputParams,
   Method,
   type PermissionParams,
   type ReviewParams,
-  type SaveDocumentsParams,
+  type StartedRun,
+  type UrisParams,
   ServerCommand,
 } from './protocol';
 import { REVIEW_SCHEME, ReviewController } from './review';
@@ -132,8 +132,8 @@ class Claw implements ClawService, vscode.Disposable {
     client.onRequest(Method.input, (params: InputParams, token: vscode.CancellationToken) => handleInput(params, token));
     client.onRequest(Method.permission, (params: PermissionParams, token: vscode.CancellationToken) => handlePermission(params, token));
     client.onRequest(Method.review, (params: ReviewParams, token: vscode.CancellationToken) => this.review.handle(params, token));
-    client.onRequest(Method.diagnostics, (params: DiagnosticsParams, token: vscode.CancellationToken) => handleDiagnostics(client, params, token));
-    client.onRequest(Method.saveDocuments, (params: SaveDocumentsParams) => handleSaveDocuments(client, params));
+    client.onRequest(Method.diagnostics, (params: UrisParams, token: vscode.CancellationToken) => handleDiagnostics(client, params, token));
+    client.onRequest(Method.saveDocuments, (params: UrisParams) => handleSaveDocuments(client, params));
   }
 
   async stop(): Promise<void> {
@@ -179,13 +179,14 @@ class Claw implements ClawService, vscode.Disposable {
     return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [arg] })) as T;
   }
 
-  async ask(params: AskParams): Promise<AskResult | undefined> {
+  async ask(params: AskParams): Promise<StartedRun | undefined> {
     try {
-      const result = await this.execute<AskResult | { runId: null }>(ServerCommand.ask, params);
-      if (!result?.runId) {
+      const answer = await this.execute<AskResult>(ServerCommand.ask, params);
+      if (!answer?.runId || !answer.sessionId) {
         return undefined; // the user dismissed the server's prompt
       }
-      this.tracker.started(result.runId, result.sessionId, params.prompt);
+      const result: StartedRun = { runId: answer.runId, sessionId: answer.sessionId };
+      this.tracker.started(result.runId, result.sessionId, params.prompt ?? undefined);
       this.log.info(`Run ${result.runId} started in session ${result.sessionId}.`);
       if (!this.transcript.visible) {
         this.transcript.show(true);

@@ -7,8 +7,8 @@ export async function handleInput(params: InputParams, token: vscode.Cancellatio
     {
       title: params.title ?? 'Claw',
       prompt: params.prompt,
-      placeHolder: params.placeholder,
-      value: params.value,
+      placeHolder: params.placeholder ?? undefined,
+      value: params.value ?? undefined,
       ignoreFocusOut: true,
     },
     token,

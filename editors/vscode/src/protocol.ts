@@ -1,8 +1,8 @@
 /**
- * The claw-lsp server <-> VS Code contract (docs/protocol.md): command ids, custom method names and
- * the payload shapes this extension reads or writes.
+ * The claw-lsp server <-> VS Code contract (docs/protocol.md): command ids and custom method names.
+ * The payload types are generated from the server's pydantic models (protocol.generated.ts, made by
+ * `python scripts/gen_protocol.py`; a test fails when they drift).
  */
-import type { Diagnostic, Range } from 'vscode-languageclient/node';
 
 /** Server commands (`workspace/executeCommand`). */
 export const ServerCommand = {
@@ -36,175 +36,64 @@ export const CLIENT_FEATURES = {
   saveDocuments: true,
 } as const;
 
-export interface AskParams {
-  uri?: string;
-  range?: Range;
-  prompt?: string;
-  sessionId?: string;
-  action?: string;
-  diagnostic?: Diagnostic;
-}
+import type {
+  AgentMessageChunk,
+  EventParams,
+  SessionEntry,
+  ToolCallProgress,
+  ToolCallStart,
+} from './protocol.generated';
 
-export interface AskResult {
+export type {
+  AskParams,
+  AskResult,
+  CancelResult,
+  DiagnosticsResult,
+  EventParams,
+  InputParams,
+  InputResult,
+  OkResult,
+  PermissionOption,
+  PermissionParams,
+  PermissionResult,
+  PlanEntry,
+  ReviewHunk,
+  ReviewParams,
+  ReviewResult,
+  RunInfo,
+  SaveResult,
+  SessionEntry,
+  SessionIdResult,
+  SessionsListResult,
+  StatusResult,
+  UrisParams,
+  Usage,
+} from './protocol.generated';
+
+/** A run `claw.ask` started (its answer when not dismissed). */
+export interface StartedRun {
   runId: string;
   sessionId: string;
 }
 
-export interface SessionInfo {
-  sessionId: string;
-  title?: string;
-  updatedAt?: string;
-  messages?: number;
-  active?: boolean;
+/** One `claw/event` notification. */
+export type ClawEvent = EventParams;
+/** One session update: ACP's shapes plus claw's run_started / run_finished. */
+export type SessionUpdate = EventParams['update'];
+/** A tool call's status, as ACP names it. */
+export type ToolStatus = NonNullable<ToolCallStart['status']>;
+/** One stored session, as `claw.sessions.list` lists it. */
+export type SessionInfo = SessionEntry;
+
+/** The text of a content block ('' for images, audio and resources). */
+export function textOf(block: AgentMessageChunk['content']): string {
+  return block.type === 'text' ? block.text : '';
 }
 
-export interface Usage {
-  input_tokens?: number;
-  output_tokens?: number;
-  [key: string]: unknown;
-}
-
-export interface RunInfo {
-  runId: string;
-  sessionId?: string;
-  prompt?: string;
-  step?: number;
-  running?: boolean;
-  stopReason?: string | null;
-}
-
-export interface StatusResult {
-  model?: string;
-  provider?: string;
-  permissionMode?: string;
-  sessionId?: string;
-  runs?: RunInfo[];
-  usage?: Usage;
-  costUsd?: number;
-}
-
-export interface TextContent {
-  type: 'text';
-  text: string;
-}
-
-export interface ToolCallContent {
-  type: 'content';
-  content: TextContent;
-}
-
-export type SessionUpdate =
-  | { sessionUpdate: 'run_started'; prompt: string; model?: string }
-  | { sessionUpdate: 'agent_message_chunk' | 'agent_thought_chunk' | 'user_message_chunk'; content: TextContent }
-  | {
-      sessionUpdate: 'tool_call';
-      toolCallId: string;
-      title: string;
-      kind?: string;
-      status?: ToolStatus;
-      rawInput?: unknown;
-      locations?: { path: string; line?: number }[];
-    }
-  | {
-      sessionUpdate: 'tool_call_update';
-      toolCallId: string;
-      status?: ToolStatus;
-      title?: string;
-      content?: ToolCallContent[];
-    }
-  | { sessionUpdate: 'plan'; entries: PlanEntry[] }
-  | { sessionUpdate: 'usage'; used?: number; size?: number; cost?: { amount: number; currency: string } }
-  | {
-      sessionUpdate: 'run_finished';
-      stopReason?: string;
-      result?: string;
-      error?: string | null;
-      usage?: Usage;
-      costUsd?: number;
-    };
-
-export type ToolStatus = 'pending' | 'in_progress' | 'completed' | 'failed';
-
-export interface PlanEntry {
-  content: string;
-  priority?: string;
-  status: 'pending' | 'in_progress' | 'completed';
-}
-
-export interface ClawEvent {
-  runId: string;
-  sessionId?: string;
-  update: SessionUpdate;
-}
-
-export interface InputParams {
-  title?: string;
-  prompt?: string;
-  placeholder?: string;
-  value?: string;
-}
-
-export interface InputResult {
-  value: string | null;
-}
-
-export interface PermissionOption {
-  optionId: string;
-  name: string;
-  kind: 'allow_once' | 'allow_always' | 'reject_once' | 'reject_always';
-}
-
-export interface PermissionParams {
-  runId?: string;
-  toolCall?: { toolCallId?: string; title?: string; kind?: string; rawInput?: unknown };
-  subject?: string;
-  options: PermissionOption[];
-}
-
-export interface PermissionResult {
-  outcome: { outcome: 'selected'; optionId: string } | { outcome: 'cancelled' };
-  feedback?: string;
-}
-
-export interface ReviewHunk {
-  index: number;
-  oldStart: number;
-  oldLines: number;
-  newStart: number;
-  newLines: number;
-  header: string;
-  diff: string;
-}
-
-export interface ReviewParams {
-  runId?: string;
-  changeId: string;
-  uri: string;
-  kind: 'modify' | 'create' | 'delete' | 'rename';
-  title?: string;
-  oldText: string;
-  newText: string;
-  hunks: ReviewHunk[];
-}
-
-export interface ReviewResult {
-  decision: 'accept' | 'reject' | 'partial';
-  acceptedHunks?: number[];
-  feedback?: string;
-}
-
-export interface DiagnosticsParams {
-  uris: string[];
-}
-
-export interface DiagnosticsResult {
-  items: { uri: string; diagnostics: Diagnostic[] }[];
-}
-
-export interface SaveDocumentsParams {
-  uris: string[];
-}
-
-export interface SaveDocumentsResult {
-  saved: string[];
+/** The text a tool call's content carries (its text blocks, one per line). */
+export function toolCallText(content: ToolCallProgress['content']): string {
+  return (content ?? [])
+    .map((c) => (c.type === 'content' ? textOf(c.content) : ''))
+    .filter((t) => t)
+    .join('\n');
 }

@@ -65,7 +65,7 @@ export class RunTracker implements vscode.Disposable {
       }
     } else {
       this.active.add(event.runId);
-      if (update.sessionUpdate === 'usage' && update.cost) {
+      if (update.sessionUpdate === 'usage_update' && update.cost) {
         this.sessionCostUsd = update.cost.amount;
       }
     }

@@ -1,7 +1,7 @@
 /** What the UI pieces need from the extension: the running server, the run tracker, and a way to ask. */
 import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import type { AskParams, AskResult } from './protocol';
+import type { AskParams, StartedRun } from './protocol';
 import type { RunTracker } from './runs';
 
 export interface ClawService {
@@ -14,7 +14,7 @@ export interface ClawService {
   /** Runs a server command (`workspace/executeCommand`), starting the server first if needed. */
   execute<T>(command: string, arg?: object): Promise<T>;
   /** Starts a run with `claw.ask`; shows errors to the user and returns undefined on failure. */
-  ask(params: AskParams): Promise<AskResult | undefined>;
+  ask(params: AskParams): Promise<StartedRun | undefined>;
   /** Cancels one run, or every run. */
   cancel(runId?: string): Promise<void>;
   /** The text editor the user worked in last (a webview focus does not clear it). */

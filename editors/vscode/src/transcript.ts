@@ -4,7 +4,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ClawEvent, PlanEntry, ToolStatus } from './protocol';
+import { type ClawEvent, type PlanEntry, type ToolStatus, textOf, toolCallText } from './protocol';
 import type { PromptRecord } from './runs';
 import type { ClawService } from './service';
 
@@ -39,20 +39,13 @@ export class TranscriptModel {
     const { runId, update } = entry;
     const last = this.items[this.items.length - 1];
     switch (update.sessionUpdate) {
-      case 'user_message_chunk':
-        if (last?.kind === 'user' && last.runId === runId) {
-          // The extension already showed the prompt it sent.
-          break;
-        }
-        this.items.push({ kind: 'user', runId, text: update.content.text });
-        break;
       case 'agent_message_chunk':
       case 'agent_thought_chunk': {
         const kind = update.sessionUpdate === 'agent_message_chunk' ? 'text' : 'thought';
         if (last && last.kind === kind && last.runId === runId) {
-          last.text += update.content.text;
+          last.text += textOf(update.content);
         } else {
-          this.items.push({ kind, runId, text: update.content.text });
+          this.items.push({ kind, runId, text: textOf(update.content) });
         }
         break;
       }
@@ -62,7 +55,7 @@ export class TranscriptModel {
           runId,
           id: update.toolCallId,
           title: update.title,
-          toolKind: update.kind,
+          toolKind: update.kind ?? undefined,
           status: update.status ?? 'pending',
         };
         this.tools.set(update.toolCallId, item);
@@ -82,7 +75,7 @@ export class TranscriptModel {
         if (update.title) {
           item.title = update.title;
         }
-        const text = (update.content ?? []).map((c) => c.content?.text ?? '').join('\n');
+        const text = toolCallText(update.content);
         if (text) {
           item.output = text;
         }

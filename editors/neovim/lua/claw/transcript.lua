@@ -241,7 +241,7 @@ local function render(run_id, update)
     end
     run.plan_mark = replace_at(run.plan_mark, lines, run.plan_len)
     run.plan_len = #lines
-  elseif kind == 'usage' then
+  elseif kind == 'usage_update' then
     local parts = { ('_usage: %s / %s tokens'):format(update.used or '?', update.size or '?') }
     local cost = format_cost(type(update.cost) == 'table' and update.cost.amount or nil)
     if cost then
