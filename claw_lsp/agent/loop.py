@@ -9,6 +9,7 @@ or cancellation; whichever way it stops, the transcript is left consistent (ever
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import estimate_tokens
 from claw_lsp.agent.permissions import authorize, rule_family
+from claw_lsp.agent.session import make_title
 from claw_lsp.core.events import (
     Notice,
     RunFinished,
@@ -328,6 +330,8 @@ class Run:
             if outcome.additional_context:
                 prompt = f"{prompt}\n\n{outcome.additional_context}"
         text = prompt if not self.context else f"{self.context}\n\n{prompt}"
+        if not agent.session.title:  # named by what the user asked, never by the context sent along
+            agent.session.set_meta(title=make_title(self.prompt))
         agent.record(Message.user(text))
         while True:
             self._check_limits()
@@ -518,6 +522,9 @@ class Run:
                 tool_call_id=tool_use.id,
                 status="failed" if output.is_error else "completed",
                 output=content,
+                diffs=output.diffs,
+                review=output.review,
+                denied=output.denied,
             )
         )
 
@@ -563,7 +570,7 @@ class Run:
             self._edit_locations[tool_use.id] = locations
         refusal = await self._authorize(tool, tool_use, title, subject, ctx)
         if refusal is not None:
-            self._settle(tool_use, ToolOutput(refusal, True))
+            self._settle(tool_use, ToolOutput(refusal, True, denied=True))
             return
         note = None
         if agent.hooks.before_tool is not None:
@@ -576,7 +583,7 @@ class Run:
         except (OSError, ValueError) as exc:
             output = ToolOutput(f"{tool.name} failed: {exc}", True)
         if note:
-            output = ToolOutput(f"{output.content}\n\n{note}", output.is_error)
+            output = dataclasses.replace(output, content=f"{output.content}\n\n{note}")
         if agent.hook_runner is not None:
             post = await agent.hook_runner.post_tool_use(
                 tool.name,
@@ -585,9 +592,11 @@ class Run:
                 tool_use.id,
             )
             if post.blocked and post.reason:
-                output = ToolOutput(f"{output.content}\n\nPostToolUse hook: {post.reason}", output.is_error)
+                output = dataclasses.replace(
+                    output, content=f"{output.content}\n\nPostToolUse hook: {post.reason}"
+                )
             elif post.additional_context:
-                output = ToolOutput(f"{output.content}\n\n{post.additional_context}", output.is_error)
+                output = dataclasses.replace(output, content=f"{output.content}\n\n{post.additional_context}")
         self._settle(tool_use, output)
 
     async def _authorize(

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import is_summary, summary_message
-from claw_lsp.core.events import event_to_json
+from claw_lsp.core.events import ToolCallUpdated, event_to_json
 from claw_lsp.core.messages import Message, ToolResultBlock
 from claw_lsp.workspace.view import workspace_key
 
@@ -219,7 +219,10 @@ class Session:
         self.append({"type": "message", "message": message.to_api(), "ts": _ts()})
 
     def append_event(self, event: BaseModel) -> None:
-        """Record an agent event (tool calls, plan, usage, run start/finish; not text deltas)."""
+        """Record an agent event (tool calls, plan, usage, run start/finish; not text deltas). An
+        edit's diff is not kept (the messages hold the change; the file texts would bloat the log)."""
+        if isinstance(event, ToolCallUpdated) and event.diffs:
+            event = event.model_copy(update={"diffs": []})
         self.append({"type": "event", "event": event_to_json(event), "ts": _ts()})
 
     def append_compaction(self, summary: str, kept: list[Message]) -> None:

@@ -56,14 +56,35 @@ class ToolCallStarted(BaseModel):
     locations: list[str] = Field(default_factory=list)
 
 
+class FileDiff(BaseModel):
+    """A change to one file as it landed (`old_text` None: the file was created)."""
+
+    path: str
+    old_text: str | None = None
+    new_text: str
+
+
+class ReviewNote(BaseModel):
+    """How the user decided a reviewed change (hunk indices as in the review)."""
+
+    decision: Literal["accept", "partial", "reject"]
+    accepted_hunks: list[int] = Field(default_factory=list)
+    rejected_hunks: list[int] = Field(default_factory=list)
+    feedback: str | None = None
+
+
 class ToolCallUpdated(BaseModel):
-    """Progress or the end of a tool call. `output` is set when it finished (completed/failed)."""
+    """Progress or the end of a tool call. `output` is set when it finished (completed/failed);
+    an edit's end also carries the diff that landed and the user's review, a refused call `denied`."""
 
     type: Literal["tool_call_update"] = "tool_call_update"
     tool_call_id: str
     status: ToolStatus
     title: str | None = None
     output: str | None = None
+    diffs: list[FileDiff] = Field(default_factory=list)
+    review: ReviewNote | None = None
+    denied: bool = False
 
 
 class PlanEntry(BaseModel):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from claw_lsp.core.events import ReviewNote
+
 
 @dataclass
 class OpenBuffer:
@@ -76,6 +78,8 @@ class ApplyResult:
     # merged with the user's edits it has not seen (a later edit is merged against those again).
     seen_text: str | None = None
     partial: bool = False  # some hunks were rejected
+    old_text: str | None = None  # the text the change was applied to (what the diff is against)
+    review: ReviewNote | None = None  # how the user decided it, when they were asked
 
 
 class ChangeApplier(Protocol):

@@ -22,6 +22,12 @@ class PermissionRequest:
     # The tool's changes go through the view's applier, which shows them for review.
     reviewable: bool = False
 
+    @property
+    def description(self) -> str | None:
+        """The model's own words for what the call does (Bash's `description`), when it gave some."""
+        value = self.input.get("description")
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
 
 @dataclass
 class PermissionAnswer:

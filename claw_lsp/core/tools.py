@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
-from claw_lsp.core.events import ToolKind
+from claw_lsp.core.events import FileDiff, ReviewNote, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
 
 # The kinds whose calls change files: they are reviewed instead of asked about, and the files they
@@ -40,6 +40,9 @@ class ToolOutput:
 
     content: str
     is_error: bool = False
+    diffs: list[FileDiff] = field(default_factory=list)  # what an edit changed, for the front ends
+    review: ReviewNote | None = None  # the user's decision on a reviewed edit
+    denied: bool = False  # refused by the permission engine or the user
 
 
 class DiagnosticsSource(Protocol):

@@ -19,14 +19,14 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from claw_lsp import __version__
 from claw_lsp.config import LoadedSettings, Settings, load_settings
 from claw_lsp.server.applier import DocumentTracker
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.diagnostics import DiagnosticsCache
-from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures
+from claw_lsp.server.protocol import CONFIG_SECTION, ClientFeatures, json_converter
 from claw_lsp.server.runs import RunManager
 from claw_lsp.server.sessions import Sessions
 from claw_lsp.server.uris import path_of
@@ -68,7 +68,7 @@ class ClawLanguageServer(LanguageServer):
     """The claw-lsp server: one object holding every piece of state."""
 
     def __init__(self) -> None:
-        converter = default_converter()
+        converter = json_converter()
         super().__init__(
             "claw-lsp",
             __version__,

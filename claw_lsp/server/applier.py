@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from claw_lsp.core.events import ReviewNote
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.protocol import METHOD_SAVE_DOCUMENTS, UrisParams, wire
@@ -251,7 +252,24 @@ def _snapshot(
 
 
 class _NotApplied(Exception):
-    """A change could not be applied; the message is for the model."""
+    """A change could not be applied; the message is for the model (`review`: the user rejected it)."""
+
+    def __init__(self, message: str, review: ReviewNote | None = None) -> None:
+        super().__init__(message)
+        self.review = review
+
+
+def _review_note(outcome: ReviewOutcome) -> ReviewNote | None:
+    """How the user decided, for the front ends (None when nobody was asked)."""
+    if outcome.auto:
+        return None
+    rejected = outcome.rejected_hunks if outcome.decision != "reject" else [h.index for h in outcome.hunks]
+    return ReviewNote(
+        decision=outcome.decision,
+        accepted_hunks=sorted(outcome.accepted_hunks) if outcome.decision != "reject" else [],
+        rejected_hunks=rejected,
+        feedback=outcome.feedback,
+    )
 
 
 def _read_disk(path: Path) -> tuple[str, str] | None:
@@ -308,7 +326,7 @@ class LspApplier:
             try:
                 result = await self._apply(change, uri)
             except _NotApplied as exc:
-                return ApplyResult(applied=False, message=str(exc))
+                return ApplyResult(applied=False, message=str(exc), review=exc.review)
         target = change.new_path if change.kind == "rename" else change.path
         if result.applied and change.kind != "delete" and target is not None:
             if target not in self.touched:
@@ -369,7 +387,13 @@ class LspApplier:
         # merged against the user's again (and refused where it overlaps them).
         seen = change.new_text if REBASED_NOTE in notes and not partial and not eol_note else None
         return ApplyResult(
-            applied=True, message=_join(notes), final_text=final, partial=partial, seen_text=seen
+            applied=True,
+            message=_join(notes),
+            final_text=final,
+            partial=partial,
+            seen_text=seen,
+            old_text=shown_old,
+            review=_review_note(outcome),
         )
 
     async def apply_own(self, change: FileChange) -> bool:
@@ -543,7 +567,7 @@ class LspApplier:
             notes.append(_partial_note(outcome))
         if self.documents.uri_for(change.path) is not None:
             # The editor opened the file while the user reviewed: go through its buffer instead.
-            return await self._apply(
+            reopened = await self._apply(
                 FileChange(
                     kind="modify",
                     path=change.path,
@@ -554,6 +578,11 @@ class LspApplier:
                 ),
                 self.documents.uri_for(change.path) or uri,
             )
+            reopened.review = _review_note(outcome)
+            if outcome.decision == "partial":
+                reopened.partial = True
+                reopened.message = _join([*notes, reopened.message])
+            return reopened
         encoding = on_disk[1] if on_disk else (change.base.encoding if change.base else "utf-8")
         write = FileChange(
             kind="modify" if exists else "create",
@@ -569,7 +598,13 @@ class LspApplier:
         partial = outcome.decision == "partial"
         seen = change.new_text if REBASED_NOTE in notes and not partial else None
         return ApplyResult(
-            applied=True, message=_join(notes), final_text=target, partial=partial, seen_text=seen
+            applied=True,
+            message=_join(notes),
+            final_text=target,
+            partial=partial,
+            seen_text=seen,
+            old_text=current if exists else None,
+            review=_review_note(outcome),
         )
 
     async def _confirm_gone(self, path: Path) -> bool:
@@ -721,7 +756,7 @@ class LspApplier:
             log.exception("review of %s failed", change.path)
             raise _NotApplied(f"Not applied: the user could not be asked to review it ({exc}).") from exc
         if outcome.decision == "reject":
-            raise _NotApplied(_rejection_message(outcome))
+            raise _NotApplied(_rejection_message(outcome), _review_note(outcome))
         return outcome
 
     def _annotate(self, edits: list[types.TextEdit]) -> list[types.TextEdit | types.AnnotatedTextEdit]:

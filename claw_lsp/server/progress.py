@@ -3,7 +3,7 @@ updates (`claw/event`); cancelling a run's `$/progress` cancels the run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import acp.schema as acp
 from lsprotocol import types
@@ -23,6 +23,10 @@ from claw_lsp.server.protocol import RunFinishedUpdate, RunStartedUpdate, Sessio
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
+
+
+# An edit's diff (old and new text) goes out in its tool_call_update up to this size.
+MAX_DIFF_CHARS = 400_000
 
 
 def one_line_result(result: RunFinished) -> str:
@@ -73,12 +77,30 @@ def acp_update(event: BaseModel, context_window: int) -> SessionUpdate | None:
         if event.output is not None:
             text = acp.TextContentBlock(type="text", text=event.output)
             content = [acp.ContentToolCallContent(type="content", content=text)]
+            content += [
+                acp.FileEditToolCallContent(
+                    type="diff", path=d.path, old_text=d.old_text, new_text=d.new_text
+                )
+                for d in event.diffs
+                if len(d.old_text or "") + len(d.new_text) <= MAX_DIFF_CHARS
+            ]
+        meta: dict[str, Any] = {}
+        if event.review is not None:
+            meta["review"] = {
+                "decision": event.review.decision,
+                "acceptedHunks": event.review.accepted_hunks,
+                "rejectedHunks": event.review.rejected_hunks,
+                **({"feedback": event.review.feedback} if event.review.feedback else {}),
+            }
+        if event.denied:
+            meta["permission"] = "denied"
         return acp.ToolCallProgress(
             session_update="tool_call_update",
             tool_call_id=event.tool_call_id,
             status=event.status,
             title=event.title or None,
             content=content,
+            field_meta={"claw": meta} if meta else None,
         )
     if isinstance(event, PlanUpdated):
         return acp.AgentPlanUpdate(

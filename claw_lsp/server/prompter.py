@@ -67,7 +67,7 @@ class LspPrompter:
             runId=self.slot.current.run.id if self.slot.current else "",
             toolCall=PermissionToolCall(
                 toolCallId=request.tool_call_id,
-                title=request.title,
+                title=request.description or request.title,
                 kind=request.kind,
                 rawInput=request.input,
             ),
@@ -96,9 +96,10 @@ class LspPrompter:
         always = f"Always allow {rule}" if rule else None
         titles = ["Allow once", *([always] if always else []), "Deny"]
         subject = request.subject or request.title
+        # The exact command (or path) once, with the model's own description of it when given.
         message = f"Claw wants to run {request.tool_name}: {subject}"
-        if request.title and request.title not in message:
-            message += f"\n({request.title})"
+        if request.description:
+            message += f"\n{request.description}"
         answer = await self.ls.window_show_message_request_async(
             types.ShowMessageRequestParams(
                 type=types.MessageType.Warning,

@@ -414,6 +414,23 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+def json_converter() -> Any:
+    """pygls' converter, except that the params and results of methods LSP does not define (the
+    `claw/*` answers) stay the JSON the peer sent: pygls' default turns them into namedtuples whose
+    fields are renamed when a key is not an identifier (`_meta` -> `_3`, `from` -> `_0`)."""
+    from pygls.protocol import (
+        JsonRPCNotification,
+        JsonRPCRequestMessage,
+        JsonRPCResponseMessage,
+        default_converter,
+    )
+
+    converter = default_converter()
+    for message in (JsonRPCRequestMessage, JsonRPCResponseMessage, JsonRPCNotification):
+        converter.register_structure_hook(message, lambda obj, cls: cls(**obj))
+    return converter
+
+
 def plain_json(value: Any) -> Any:
     """A client's answer as plain JSON values (pygls may hand back attrs-like objects)."""
     if value is None or isinstance(value, (str, int, float, bool)):

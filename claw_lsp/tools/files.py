@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from claw_lsp.core.events import ToolKind
+from claw_lsp.core.events import FileDiff, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
 from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 from claw_lsp.workspace import textio
@@ -423,7 +423,8 @@ async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolC
     )
     result = await apply_change(change, ctx)
     if not result.applied:
-        return ToolOutput(result.message or f"The change to {path} was not applied.", is_error=True)
+        message = result.message or f"The change to {path} was not applied."
+        return ToolOutput(message, is_error=True, review=result.review)
     final = result.final_text if result.final_text is not None else running
     record_written(path, result.seen_text if result.seen_text is not None else final, current, ctx)
     if creating:
@@ -433,7 +434,14 @@ async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolC
             f"The file {path} has been updated. Here's the result of running `cat -n` on a "
             f"snippet of the edited file:\n{edit_snippet(before, final)}"
         )
-    return ToolOutput(_with_message(text, result))
+    return _edit_output(_with_message(text, result), path, None if creating else before, final, result)
+
+
+def _edit_output(text: str, path: Path, before: str | None, final: str, result: ApplyResult) -> ToolOutput:
+    """The tool_result of an applied change, with the diff that landed and the user's review."""
+    old = result.old_text if result.old_text is not None else before
+    diffs = [] if old == final else [FileDiff(path=str(path), old_text=old, new_text=final)]
+    return ToolOutput(text, diffs=diffs, review=result.review)
 
 
 class Edit:
@@ -597,9 +605,14 @@ class Write:
             )
         result = await apply_change(change, ctx)
         if not result.applied:
-            return ToolOutput(result.message or f"{path} was not written.", is_error=True)
+            return ToolOutput(
+                result.message or f"{path} was not written.", is_error=True, review=result.review
+            )
         final = result.final_text if result.final_text is not None else text
         record_written(path, result.seen_text if result.seen_text is not None else final, current, ctx)
+        before = current.text if current is not None else None
         if current is None:
-            return ToolOutput(_with_message(f"File created successfully at: {path}", result))
-        return ToolOutput(_with_message(f"The file {path} has been overwritten.", result))
+            message = _with_message(f"File created successfully at: {path}", result)
+        else:
+            message = _with_message(f"The file {path} has been overwritten.", result)
+        return _edit_output(message, path, before, final, result)

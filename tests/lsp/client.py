@@ -32,9 +32,10 @@ from typing import Any, Union
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError
-from pygls.protocol import default_converter
 from pytest_lsp import LanguageClient, client_capabilities
 from pytest_lsp.client import register_lsp_features
+
+from claw_lsp.server.protocol import json_converter
 
 SERVER_CMD = [sys.executable, "-c", "from claw_lsp.server.app import serve_stdio; serve_stdio()"]
 ALL_FEATURES = {
@@ -117,7 +118,7 @@ class ClawClient(LanguageClient):
     """pytest-lsp's client plus an editor's document state and scripted answers."""
 
     def __init__(self) -> None:
-        super().__init__(converter_factory=default_converter)
+        super().__init__(converter_factory=json_converter)
         self.docs: dict[str, Doc] = {}
         self.encoding = "utf-16"
         self.events: list[dict[str, Any]] = []

@@ -27,6 +27,8 @@ REPO = HERE.parent.parent
 NVIM = Path(os.environ.get("CLAW_TEST_NVIM") or REPO / ".venv" / "bin" / "nvim")
 SERVER = REPO / ".venv" / "bin" / "claw-lsp"
 SPECS = sorted(p.stem for p in (HERE / "specs").glob("*.lua"))
+# Screenshots the specs leave (artifacts/ is not committed; CLAW_ARTIFACTS moves it).
+ARTIFACTS = Path(os.environ.get("CLAW_ARTIFACTS") or REPO / "artifacts") / "nvim"
 
 
 def run_spec(name: str, tmp_path: Path, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -63,11 +65,40 @@ def test_nvim(spec: str, tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
     """Each scenario passes in a real Neovim against the real server and the fake model API."""
     assert NVIM.exists(), f"Neovim is missing at {NVIM} (CI=true: a missing toolchain fails, never skips)"
     assert SERVER.exists(), "the claw-lsp executable is missing: run make setup"
-    env = {**fake_api.env(), "CLAW_TEST_FAKE_API": fake_api.url}
+    env = {**fake_api.env(), "CLAW_TEST_FAKE_API": fake_api.url, "CLAW_ARTIFACTS": str(ARTIFACTS)}
     result = run_spec(spec, tmp_path, env)
     output = f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     assert result.returncode == 0, output
     assert "PASS" in result.stderr, output
+    if spec == "review_inline":
+        _screenshot(ARTIFACTS / "nvim-inline-review.html", ARTIFACTS / "nvim-inline-review.png")
+
+
+def _screenshot(html: Path, png: Path) -> None:
+    """The HTML a spec saved of its screen (`:TOhtml`, virtual lines included) as a PNG, by
+    Debian's Chromium (installed for the VS Code tests)."""
+    assert html.exists(), f"the spec saved no screen at {html}"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        toolchain.missing("chromium (apt-get install chromium) for the inline review screenshot")
+    png.unlink(missing_ok=True)
+    subprocess.run(
+        [
+            chromium,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--window-size=1100,760",
+            f"--screenshot={png}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert png.exists() and png.stat().st_size > 5000, f"no screenshot at {png}"
 
 
 def _stylua() -> str | None:

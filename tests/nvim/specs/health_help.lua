@@ -1,4 +1,5 @@
--- :checkhealth claw reports the server and its version, the provider and Neovim; :help claw works.
+-- :checkhealth claw reports the server and its version, the provider and Neovim; :help claw works
+-- from the shipped doc/tags.
 local T = require('claw_test')
 
 T.run(function()
@@ -27,18 +28,29 @@ T.run(function()
   )
   vim.cmd('bwipeout!')
 
-  -- Help tags from a copy of doc/ (so the repository gets no tags file).
+  -- :help works with the README's set-up alone (editors/neovim on 'runtimepath'): the repository
+  -- ships doc/tags, and it is what :helptags makes of doc/claw.txt now.
+  local shipped = T.repo .. '/editors/neovim/doc'
+  T.check(19, 'doc/tags is shipped', vim.fn.filereadable(shipped .. '/tags') == 1)
   local doc = T.dir .. '/rtp/doc'
   vim.fn.mkdir(doc, 'p')
-  vim.fn.writefile(vim.fn.readfile(T.repo .. '/editors/neovim/doc/claw.txt'), doc .. '/claw.txt')
+  vim.fn.writefile(vim.fn.readfile(shipped .. '/claw.txt'), doc .. '/claw.txt')
   vim.cmd('helptags ' .. vim.fn.fnameescape(doc))
-  vim.opt.runtimepath:prepend(T.dir .. '/rtp')
+  T.eq(
+    21,
+    'doc/tags is current (run :helptags editors/neovim/doc)',
+    vim.fn.readfile(doc .. '/tags'),
+    vim.fn.readfile(shipped .. '/tags')
+  )
+  vim.opt.runtimepath:prepend(T.repo .. '/editors/neovim')
   for _, tag in ipairs({
     'claw',
     'claw.setup()',
     ':ClawAsk',
     ':ClawFix',
+    ':ClawReview',
     'claw-review',
+    'claw-review-keys',
     'claw-transcript',
   }) do
     local ok, err = pcall(vim.cmd, 'help ' .. tag)

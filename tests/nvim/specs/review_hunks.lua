@@ -1,5 +1,6 @@
--- permissionMode default: claw/review shows the change hunk by hunk; accepting the first hunk
--- and rejecting the second applies only the first. A second change is rejected whole with feedback.
+-- permissionMode default, review.layout 'split' (the unified-diff review buffer): claw/review shows
+-- the change hunk by hunk; accepting the first hunk and rejecting the second applies only the
+-- first. A second change is rejected whole with feedback. (The inline review: review_inline.lua.)
 local T = require('claw_test')
 
 T.run(function()
@@ -32,7 +33,7 @@ T.run(function()
       },
     },
     { content = { T.text('Done.') }, stop_reason = 'end_turn' },
-  }, { permissionMode = 'default' })
+  }, { permissionMode = 'default' }, { review = { layout = 'split' } })
   local buf = T.open('data.py')
   vim.cmd('ClawAsk change lines 2 and 18')
 
@@ -46,6 +47,16 @@ T.run(function()
     12,
     'diff shows the new line',
     vim.tbl_contains(T.lines(review.buf), '+line_02 = 200  # ü ✓')
+  )
+  -- The hunk labels are text, so a search finds them.
+  T.check(
+    19,
+    'hunk labels are text',
+    vim.fn.search('hunk 2/2', 'nw') > 0
+      or vim.api.nvim_buf_call(review.buf, function()
+          return vim.fn.search('hunk 2/2', 'nw')
+        end)
+        > 0
   )
   vim.api.nvim_set_current_win(review.win)
   vim.api.nvim_win_set_cursor(review.win, { review.rows[1].first + 2, 0 })

@@ -7,7 +7,8 @@ local M = {}
 ---@field auto_open? boolean Open the transcript when a run starts.
 
 ---@class claw.ReviewOpts
----@field layout? 'split'|'tab' Where the review buffer opens.
+---@field layout? 'inline'|'split'|'tab' 'inline': in the file's buffer (new files, deletions and renames use a review buffer); 'split'/'tab': a review buffer with the unified diff.
+---@field keys? table<string, string|false> Inline review keys: accept, reject, feedback, accept_all, reject_all, next, prev, diff.
 
 ---@class claw.KeymapOpts
 ---@field ask? string|false Normal/visual mode: |:ClawAsk|.
@@ -38,7 +39,7 @@ M.defaults = {
   root_markers = { '.claw', '.git', 'pyproject.toml', 'package.json', 'Cargo.toml', 'go.mod' },
   keymaps = false,
   transcript = { layout = 'vsplit', size = 60, auto_open = true },
-  review = { layout = 'split' },
+  review = { layout = 'inline' },
   permission_feedback = true,
   progress_echo = true,
   start = 'enable',

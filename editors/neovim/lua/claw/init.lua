@@ -218,11 +218,12 @@ function M.sessions()
       prompt = 'Resume a Claw session',
       kind = 'claw_session',
       format_item = function(s)
-        return ('%s%s · %s · %s messages'):format(
+        return ('%s%s · %s · %s messages%s'):format(
           s.active and '* ' or '',
-          s.title or s.sessionId,
-          s.updatedAt or '?',
-          tostring(s.messages or '?')
+          (s.title and s.title ~= '') and s.title or s.sessionId,
+          util.relative_time(s.updatedAt),
+          tostring(s.messages or '?'),
+          s.running and ' · running' or ''
         )
       end,
     }, function(choice)
@@ -253,7 +254,9 @@ function M.new_session()
     util.exec(client, 'claw.sessions.new', {}, function(err, result)
       if not err and type(result) == 'table' then
         M.state.session_id = result.sessionId
-        require('claw.transcript').state.session_id = result.sessionId
+        local transcript = require('claw.transcript')
+        transcript.clear()
+        transcript.state.session_id = result.sessionId
         notify('new session ' .. tostring(result.sessionId))
       end
     end)
@@ -264,17 +267,25 @@ end
 ---@param s table
 ---@return string[]
 function M.format_status(s)
-  local lines = {
-    ('model: %s (%s)'):format(tostring(s.model or '?'), tostring(s.provider or '?')),
-    ('permission mode: %s'):format(tostring(s.permissionMode or '?')),
-    ('session: %s'):format(tostring(s.sessionId or '-')),
-    ('runs: %d'):format(type(s.runs) == 'table' and #s.runs or 0),
-  }
-  if type(s.costUsd) == 'number' then
-    lines[#lines + 1] = ('cost: $%.4f'):format(s.costUsd)
+  local runs = type(s.runs) == 'table' and s.runs or {}
+  local running = 0
+  for _, r in ipairs(runs) do
+    if r.running then
+      running = running + 1
+    end
   end
-  if type(s.usage) == 'table' then
-    lines[#lines + 1] = 'usage: ' .. vim.json.encode(s.usage)
+  local lines = {
+    ('Claw · %s (%s) · %s mode'):format(
+      tostring(s.model or '?'),
+      tostring(s.provider or '?'),
+      tostring(s.permissionMode or '?')
+    ),
+    ('session: %s'):format(tostring(s.sessionId or 'none yet')),
+    ('runs: %d%s'):format(#runs, running > 0 and (' (%d running)'):format(running) or ''),
+    'this session: ' .. util.usage_line(s.usage, s.costUsd),
+  }
+  if type(s.totalUsage) == 'table' then
+    lines[#lines + 1] = 'since start: ' .. util.usage_line(s.totalUsage, s.totalCostUsd)
   end
   return lines
 end

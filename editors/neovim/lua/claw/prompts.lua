@@ -33,7 +33,12 @@ local function permission_prompt(params)
   if not subject or subject == '' then
     subject = vim.json.encode(tool.rawInput or vim.empty_dict())
   end
-  return ('Claw wants to use %s: %s'):format(tool.title or tool.kind or 'a tool', subject)
+  -- The model's description (the title) and the exact command or path, each once.
+  local title = tool.title or tool.kind or 'a tool'
+  if title:find(subject, 1, true) then
+    return ('Claw wants to: %s'):format(title)
+  end
+  return ('Claw wants to: %s\n  %s'):format(title, subject)
 end
 
 --- `claw/permission`: the options through |vim.ui.select| showing the exact command or path.

@@ -1,10 +1,12 @@
 ---@brief The transcript: a markdown buffer that streams `claw/event` live.
 ---
---- Assistant text is appended as it streams, tool calls get one line each that is
---- updated in place (tracked by extmark per toolCallId), the plan is a `- [ ]` /
---- `- [x]` checklist replaced in place, and each run ends with a usage/cost line.
---- In the transcript, `<CR>` (or `i`) sends a follow-up prompt in the same session,
---- `<C-c>` cancels the running run and `q` closes the window.
+--- Each run starts with its prompt (also for runs started from code actions), assistant text is
+--- appended as it streams, thinking is quoted, tool calls get one line each that is updated in
+--- place (tracked by extmark per toolCallId) with their output folded under it (`za` / `<Tab>`
+--- opens it: command output, the lines read, the diff applied, rejected hunks and the feedback
+--- sent), the plan is a `- [ ]` / `- [x]` checklist replaced in place, and each run ends with a
+--- usage/cost line. In the transcript, `<CR>` (or `i`) sends a follow-up prompt in the same
+--- session, `<C-c>` cancels the running run and `q` closes the window.
 local M = {}
 
 local ns = vim.api.nvim_create_namespace('claw_transcript')
@@ -36,6 +38,10 @@ local status_icon = {
 
 local plan_box = { completed = '[x]', in_progress = '[~]', pending = '[ ]' }
 
+-- Tool output lines start with this; the transcript folds them (see M.foldexpr).
+local OUT = '    │ '
+local MAX_OUTPUT_LINES = 200
+
 local function valid_buf()
   local buf = M.state.buf
   return buf and vim.api.nvim_buf_is_valid(buf)
@@ -53,6 +59,35 @@ local function set_keymaps(buf)
   map('q', function()
     vim.cmd('close')
   end, 'Close the transcript')
+  map('<Tab>', 'za', 'Claw: open or close the tool output under the cursor')
+end
+
+--- 'foldexpr' of the transcript: a tool's output lines form one closed fold.
+---@param lnum integer
+---@return string
+function M.foldexpr(lnum)
+  local line = vim.fn.getline(lnum)
+  return vim.startswith(line, OUT) and '1' or '0'
+end
+
+--- 'foldtext' of the transcript: how many lines of output a fold holds.
+---@return string
+function M.foldtext()
+  local n = vim.v.foldend - vim.v.foldstart + 1
+  return ('%s%d line%s of output (<Tab> to open)'):format(OUT, n, n == 1 and '' or 's')
+end
+
+--- Window options of a window showing the transcript.
+---@param win integer
+function M.setup_window(win)
+  vim.wo[win].wrap = true
+  vim.wo[win].linebreak = true
+  vim.wo[win].conceallevel = 2
+  vim.wo[win].foldmethod = 'expr'
+  vim.wo[win].foldexpr = "v:lua.require'claw.transcript'.foldexpr(v:lnum)"
+  vim.wo[win].foldtext = "v:lua.require'claw.transcript'.foldtext()"
+  vim.wo[win].foldlevel = 0
+  vim.wo[win].foldenable = true
 end
 
 --- The transcript buffer, created on first use.
@@ -67,10 +102,14 @@ function M.buf()
   vim.bo[buf].bufhidden = 'hide'
   vim.bo[buf].swapfile = false
   vim.bo[buf].filetype = 'markdown'
+  -- Markdown's syntax marks `_` inside words (snake_case names, paths) as errors.
+  vim.api.nvim_buf_call(buf, function()
+    pcall(vim.cmd, 'syntax clear markdownError')
+  end)
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, {
     '# Claw',
     '',
-    '_<CR> follow-up · <C-c> cancel · q close_',
+    '_<CR> follow-up · <C-c> cancel · <Tab> output · q close_',
   })
   set_keymaps(buf)
   -- A new buffer (first use, or the old one was wiped): old extmarks are gone, headers too.
@@ -172,16 +211,94 @@ local function ensure_run_header(run_id)
   end
 end
 
+--- The claw-specific outcome of a tool call (`_meta.claw` of its last update).
+local function claw_meta(info)
+  local meta = type(info._meta) == 'table' and info._meta.claw or nil
+  return type(meta) == 'table' and meta or {}
+end
+
 ---@param info table
 ---@return string
 local function tool_line(info)
+  local meta = claw_meta(info)
+  local review = type(meta.review) == 'table' and meta.review or nil
   local icon = status_icon[info.status or 'pending'] or '•'
+  local suffix
+  if meta.permission == 'denied' then
+    icon, suffix = '✗', 'denied'
+  elseif review and review.decision == 'partial' then
+    local rejected = review.rejectedHunks or {}
+    icon, suffix =
+      '◑', ('partly applied: %d hunk%s rejected'):format(#rejected, #rejected == 1 and '' or 's')
+  elseif review and review.decision == 'reject' then
+    icon, suffix = '✗', 'rejected'
+  end
   local title = info.title or info.kind or 'tool'
-  local line = ('- %s %s'):format(icon, title)
-  if info.status == 'failed' and info.error then
+  local line = ('- %s `%s`'):format(icon, (title:gsub('`', "'")))
+  if suffix then
+    line = line .. ' — ' .. suffix
+  elseif info.status == 'failed' and info.error then
     line = line .. ' — ' .. info.error
   end
   return (line:gsub('\n', ' '))
+end
+
+--- The unified diff of one `diff` content item (what landed).
+local function diff_lines(item)
+  local old = (item.oldText or ''):gsub('\r\n', '\n')
+  local new = (item.newText or ''):gsub('\r\n', '\n')
+  local ok, text = pcall(vim.diff, old, new, { ctxlen = 1 })
+  if not ok or type(text) ~= 'string' then
+    return {}
+  end
+  local lines = { ('diff %s'):format(vim.fn.fnamemodify(item.path or '?', ':~:.')) }
+  for _, l in ipairs(vim.split(text, '\n', { plain = true, trimempty = true })) do
+    lines[#lines + 1] = l
+  end
+  return lines
+end
+
+--- The folded output under a finished tool call: its result text, the diff that landed, the
+--- feedback sent with a rejection.
+---@param info table
+---@return string[]
+local function output_lines(info)
+  local body = {}
+  for _, item in ipairs(info.content or {}) do
+    if item.type == 'content' and type(item.content) == 'table' and item.content.type == 'text' then
+      vim.list_extend(
+        body,
+        vim.split(item.content.text or '', '\n', { plain = true, trimempty = true })
+      )
+    elseif item.type == 'diff' then
+      vim.list_extend(body, diff_lines(item))
+    end
+  end
+  local review = claw_meta(info).review
+  if type(review) == 'table' and review.feedback then
+    local said = table.concat(body, '\n'):find(review.feedback, 1, true)
+    if not said then -- the result text usually quotes it already
+      body[#body + 1] = 'Feedback sent: ' .. review.feedback:gsub('\n', ' ')
+    end
+  end
+  local lines = {}
+  for i, l in ipairs(body) do
+    if i > MAX_OUTPUT_LINES then
+      lines[#lines + 1] = OUT .. ('… %d more lines'):format(#body - MAX_OUTPUT_LINES)
+      break
+    end
+    lines[#lines + 1] = OUT .. l
+  end
+  return lines
+end
+
+--- The tool's line and, once it finished, its folded output.
+local function tool_block(info)
+  local lines = { tool_line(info) }
+  if info.status == 'completed' or info.status == 'failed' then
+    vim.list_extend(lines, output_lines(info))
+  end
+  return lines
 end
 
 local function tool_content_text(update)
@@ -221,19 +338,25 @@ local function render(run_id, update)
       end
       append(lines)
     end
-  elseif kind == 'tool_call' then
+  elseif kind == 'run_started' then
+    local pending = M.state.pending_prompt
+    M.state.pending_prompt = nil
+    if pending == nil then -- a run the transcript did not start (a code action, another client)
+      local lines = { '', '## You' }
+      vim.list_extend(lines, vim.split(update.prompt or '', '\n', { plain = true }))
+      append(lines)
+    end
+  elseif kind == 'tool_call' or kind == 'tool_call_update' then
     local id = update.toolCallId or tostring(vim.tbl_count(run.tools))
-    local info = vim.tbl_extend('force', run.tool_info[id] or {}, update)
-    run.tool_info[id] = info
-    run.tools[id] = replace_at(run.tools[id], { tool_line(info) }, 1)
-  elseif kind == 'tool_call_update' then
-    local id = update.toolCallId
     local info = vim.tbl_extend('force', run.tool_info[id] or {}, update)
     if update.status == 'failed' then
       info.error = tool_content_text(update)
     end
+    local old_len = info.block_len or 1
+    local lines = tool_block(info)
+    info.block_len = #lines
     run.tool_info[id] = info
-    run.tools[id] = replace_at(run.tools[id], { tool_line(info) }, 1)
+    run.tools[id] = replace_at(run.tools[id], lines, old_len)
   elseif kind == 'plan' then
     local lines = { '', '**Plan**' }
     for _, entry in ipairs(update.entries or {}) do
@@ -261,6 +384,7 @@ local function render(run_id, update)
     end
     append(lines)
     M.state.current_run = nil
+    require('claw.review').run_finished(run_id)
   end
 end
 
@@ -293,6 +417,19 @@ function M.user_prompt(prompt, where)
   )
   append(lines)
   M.state.current_run = nil
+  M.state.pending_prompt = prompt
+end
+
+--- A new session: the transcript starts clean.
+function M.clear()
+  local buf = M.buf()
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, {
+    '# Claw',
+    '',
+    '_<CR> follow-up · <C-c> cancel · <Tab> output · q close_',
+  })
+  vim.api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+  M.state.runs, M.state.text_open, M.state.current_run, M.state.pending_prompt = {}, false, nil, nil
 end
 
 --- Open the transcript in a window (split, vsplit or float); focus it when `focus`.
@@ -336,9 +473,7 @@ function M.open(opts)
       end
     end
   end
-  vim.wo[win].wrap = true
-  vim.wo[win].linebreak = true
-  vim.wo[win].conceallevel = 2
+  M.setup_window(win)
   pcall(vim.api.nvim_win_set_cursor, win, { vim.api.nvim_buf_line_count(buf), 0 })
   if not opts.focus and vim.api.nvim_win_is_valid(cur) then
     vim.api.nvim_set_current_win(cur)

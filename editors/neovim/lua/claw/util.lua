@@ -133,4 +133,66 @@ function M.loaded_buf(uri)
   return nil
 end
 
+--- "5 min ago"-style text for an ISO 8601 UTC time (as the server sends `updatedAt`).
+---@param iso string?
+---@param now? integer seconds since the epoch (default: now)
+---@return string
+function M.relative_time(iso, now)
+  local y, mo, d, h, mi, sec = tostring(iso or ''):match('^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)')
+  if not y then
+    return iso or '?'
+  end
+  -- os.time reads a table as local time; correct by the local offset to read it as UTC.
+  local t = {
+    year = tonumber(y),
+    month = tonumber(mo),
+    day = tonumber(d),
+    hour = tonumber(h),
+    min = tonumber(mi),
+    sec = tonumber(sec),
+  }
+  local utc_now = now or os.time()
+  local offset = os.time(os.date('*t', utc_now)) - os.time(os.date('!*t', utc_now))
+  local then_ = os.time(t) + offset
+  local ago = math.max(0, utc_now - then_)
+  if ago < 60 then
+    return 'just now'
+  elseif ago < 3600 then
+    return ('%d min ago'):format(math.floor(ago / 60))
+  elseif ago < 86400 then
+    local n = math.floor(ago / 3600)
+    return ('%d hour%s ago'):format(n, n == 1 and '' or 's')
+  end
+  local n = math.floor(ago / 86400)
+  return ('%d day%s ago'):format(n, n == 1 and '' or 's')
+end
+
+--- A token count with thousands separators: 12345 -> "12,345".
+---@param n number?
+---@return string
+function M.thousands(n)
+  local s = tostring(math.floor(tonumber(n) or 0))
+  local out = s:reverse():gsub('(%d%d%d)', '%1,'):reverse()
+  return (out:gsub('^,', ''))
+end
+
+--- One line of token usage and cost: "12,345 in · 678 out · $0.0123".
+---@param usage table?
+---@param cost number?
+---@return string
+function M.usage_line(usage, cost)
+  usage = type(usage) == 'table' and usage or {}
+  local input = (usage.input_tokens or 0)
+    + (usage.cache_creation_input_tokens or 0)
+    + (usage.cache_read_input_tokens or 0)
+  local line = ('%s tokens in · %s out'):format(
+    M.thousands(input),
+    M.thousands(usage.output_tokens or 0)
+  )
+  if type(cost) == 'number' then
+    line = line .. (' · $%.4f'):format(cost)
+  end
+  return line
+end
+
 return M
