@@ -8,6 +8,15 @@ def average(values: list[float]) -> float:
     return sum(values) / len(values) + 1
 
 
+def median(values: list[float]) -> float:
+    """Return the middle value of `values` (the mean of the two middle ones for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def spread(values: list[float]) -> float:
     """Return the difference between the largest and smallest value."""
     return max(values) - min(values)
