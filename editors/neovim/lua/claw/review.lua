@@ -608,6 +608,30 @@ local function file_buffer(params)
   return buf
 end
 
+--- A pending review, registered (newest last in arrival order).
+---@return claw.Review
+local function new_review(params, mode, buf, rows, done)
+  seq = seq + 1
+  ---@type claw.Review
+  local review = {
+    params = params,
+    mode = mode,
+    buf = buf,
+    rows = rows,
+    inline = {},
+    decisions = {},
+    feedbacks = {},
+    saved_maps = {},
+    done = done,
+    finished = false,
+    prev_win = vim.api.nvim_get_current_win(),
+    seq = seq,
+  }
+  M.pending[params.changeId or tostring(buf)] = review
+  M.open_reviews[buf] = review
+  return review
+end
+
 ---@param params table
 ---@param done fun(result: table)
 ---@return claw.Review?
@@ -616,24 +640,8 @@ local function show_inline(params, done)
   if not buf then
     return nil
   end
-  ---@type claw.Review
-  local review = {
-    params = params,
-    mode = 'inline',
-    buf = buf,
-    rows = {},
-    inline = {},
-    decisions = {},
-    feedbacks = {},
-    done = done,
-    finished = false,
-    prev_win = vim.api.nvim_get_current_win(),
-    seq = seq + 1,
-  }
-  seq = review.seq
+  local review = new_review(params, 'inline', buf, {}, done)
   review.inline = inline.anchor(buf, params)
-  M.pending[params.changeId or tostring(buf)] = review
-  M.open_reviews[buf] = review
   set_inline_keymaps(review)
   vim.api.nvim_create_autocmd('BufWipeout', {
     buffer = buf,
@@ -692,23 +700,7 @@ local function show_buffer(params, done)
   vim.bo[buf].modifiable = false
   vim.bo[buf].filetype = 'diff'
 
-  ---@type claw.Review
-  local review = {
-    params = params,
-    mode = 'buffer',
-    buf = buf,
-    rows = rows,
-    inline = {},
-    decisions = {},
-    feedbacks = {},
-    done = done,
-    finished = false,
-    prev_win = vim.api.nvim_get_current_win(),
-    seq = seq + 1,
-  }
-  seq = review.seq
-  M.pending[params.changeId or tostring(buf)] = review
-  M.open_reviews[buf] = review
+  local review = new_review(params, 'buffer', buf, rows, done)
   set_buffer_keymaps(review)
   redraw(review)
   vim.api.nvim_create_autocmd('BufWipeout', {
