@@ -382,19 +382,7 @@ class LspApplier:
         eol_note = _final_newline_note(final, target) or _line_break_note(final, target)
         if eol_note:
             notes.append(eol_note)
-        partial = outcome.decision == "partial"
-        # Merged with edits the model has not seen: it knows its own text; a later edit of its is
-        # merged against the user's again (and refused where it overlaps them).
-        seen = change.new_text if REBASED_NOTE in notes and not partial and not eol_note else None
-        return ApplyResult(
-            applied=True,
-            message=_join(notes),
-            final_text=final,
-            partial=partial,
-            seen_text=seen,
-            old_text=shown_old,
-            review=_review_note(outcome),
-        )
+        return _applied(change, outcome, notes, shown_old, final, knows_own_text=not eol_note)
 
     async def apply_own(self, change: FileChange) -> bool:
         """Apply a change of the server's own (no review) to an open buffer; True when it landed."""
@@ -595,17 +583,7 @@ class LspApplier:
             return result
         if result.message:
             notes.append(result.message)
-        partial = outcome.decision == "partial"
-        seen = change.new_text if REBASED_NOTE in notes and not partial else None
-        return ApplyResult(
-            applied=True,
-            message=_join(notes),
-            final_text=target,
-            partial=partial,
-            seen_text=seen,
-            old_text=current if exists else None,
-            review=_review_note(outcome),
-        )
+        return _applied(change, outcome, notes, current if exists else None, target)
 
     async def _confirm_gone(self, path: Path) -> bool:
         """Wait until the file is gone from disk (a delete or rename by the editor)."""
@@ -854,6 +832,33 @@ def _line_break_note(final: str, target: str) -> str:
         return ""
     kind = "CRLF" if "\r\n" in final else "LF"
     return f"Note: the editor wrote the new line breaks as the document's own ({kind})."
+
+
+def _applied(
+    change: FileChange,
+    outcome: ReviewOutcome,
+    notes: list[str],
+    old: str | None,
+    final: str,
+    *,
+    knows_own_text: bool = True,
+) -> ApplyResult:
+    """The result of a change that landed (`old` -> `final`), with the notes for the model.
+
+    Merged with edits the model has not seen, it knows its own text (unless the editor changed the
+    final newline under it): a later edit of its is merged against the user's again (and refused
+    where it overlaps them)."""
+    partial = outcome.decision == "partial"
+    merged = REBASED_NOTE in notes and not partial and knows_own_text
+    return ApplyResult(
+        applied=True,
+        message=_join(notes),
+        final_text=final,
+        partial=partial,
+        seen_text=change.new_text if merged else None,
+        old_text=old,
+        review=_review_note(outcome),
+    )
 
 
 def _join(parts: Iterable[str]) -> str:
