@@ -509,7 +509,7 @@ class Run:
             set_title=set_title,
         )
 
-    def _settle(self, tool_use: ToolUseBlock, output: ToolOutput) -> None:
+    def _settle(self, tool_use: ToolUseBlock, output: ToolOutput, title: str | None = None) -> None:
         content = output.content
         if len(content) > MAX_RESULT_CHARS:
             cut = len(content) - MAX_RESULT_CHARS
@@ -521,6 +521,7 @@ class Run:
             ToolCallUpdated(
                 tool_call_id=tool_use.id,
                 status="failed" if output.is_error else "completed",
+                title=title,
                 output=content,
                 diffs=output.diffs,
                 review=output.review,
@@ -570,7 +571,8 @@ class Run:
             self._edit_locations[tool_use.id] = locations
         refusal = await self._authorize(tool, tool_use, title, subject, ctx)
         if refusal is not None:
-            self._settle(tool_use, ToolOutput(refusal, True, denied=True))
+            # The title again: the last one shown was "Waiting for permission: …".
+            self._settle(tool_use, ToolOutput(refusal, True, denied=True), title=title)
             return
         note = None
         if agent.hooks.before_tool is not None:

@@ -120,6 +120,7 @@ async def test_denied_command_says_denied_and_the_prompt_shows_the_description_a
         denied = _final_update(client, run["runId"], "toolu_bash")
         asked = next(p for m, p in client.custom_requests if m == "claw/permission")
     assert denied["status"] == "failed" and denied["_meta"]["claw"]["permission"] == "denied"
+    assert denied["title"] == "Running: python -m pytest -q tests"  # not "Waiting for permission: …"
     assert asked["toolCall"]["title"] == "Run the test suite"
     assert asked["subject"] == "python -m pytest -q tests"
 

@@ -70,5 +70,14 @@ T.run(function()
   T.eq(16, 'feedback asked once after the rejection', 1, inputs)
   T.check(17, 'denied.txt not created', vim.fn.filereadable(T.ws .. '/denied.txt') == 0)
   T.check(18, 'the rejected tool call shows as failed', T.transcript():find('- ✗ ', 1, true))
+  T.check(
+    19,
+    'the refused call says denied:\n' .. T.transcript(),
+    T.transcript():find('- ✗ `Running: echo denied > denied.txt` — denied', 1, true)
+  )
+  local prompt = asked[2] or ''
+  local _, count = prompt:gsub('echo denied > denied%.txt', '')
+  T.eq(20, 'the command is shown once, with the description: ' .. prompt, 1, count)
+  T.check(21, "the model's description is shown", prompt:find('write a file', 1, true))
   T.done()
 end)
