@@ -24,7 +24,7 @@ from typing import Any, Literal, get_args
 from claw_lsp.agent import shell_parse
 from claw_lsp.agent.shell_parse import ParsedShell, SimpleCommand, Word
 from claw_lsp.config import PermissionMode, Settings
-from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest, Prompter
+from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest, Prompter, protected_reason
 from claw_lsp.core.tools import Tool
 
 Behavior = Literal["allow", "ask", "deny"]
@@ -405,6 +405,10 @@ class PermissionEngine:
             if asked is not None:
                 return Decision("ask", f"the rule {asked.text} asks", suggestion)
         inside = path is None or self.inside(path)
+        if is_edit and self.mode != "bypassPermissions":
+            protected = next((r for r in map(protected_reason, loose_paths) if r), None)
+            if protected is not None:
+                return Decision("ask", f"protected: {protected}; edits there are always asked about")
         if is_edit and not inside:
             explicit = self._explicit_path_allow(tool_name, family, path)
             if explicit is not None:

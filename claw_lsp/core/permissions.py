@@ -3,9 +3,54 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Literal, Protocol
 
 AnswerKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
+
+# Folders whose files configure tools that run code or hold the agent's own permissions: an edit
+# anywhere below one always asks (every mode but bypassPermissions), whatever the allow rules say.
+PROTECTED_DIRS = frozenset({".git", ".claw", ".claude", ".vscode", ".idea", ".husky", ".devcontainer"})
+# Files that configure shells, editors, git and hooks (they run code when a tool reads them).
+PROTECTED_FILES = frozenset(
+    {
+        ".mcp.json",
+        ".bashrc",
+        ".bash_profile",
+        ".bash_login",
+        ".bash_logout",
+        ".profile",
+        ".zshrc",
+        ".zshenv",
+        ".zprofile",
+        ".zlogin",
+        ".envrc",
+        ".inputrc",
+        ".gitconfig",
+        ".gitmodules",
+        ".gitattributes",
+        ".exrc",
+        ".nvimrc",
+        ".nvim.lua",
+        ".vimrc",
+        ".npmrc",
+        ".yarnrc",
+        ".yarnrc.yml",
+        ".pypirc",
+        ".pre-commit-config.yaml",
+        ".pre-commit-hooks.yaml",
+    }
+)
+
+
+def protected_reason(path: PurePath) -> str | None:
+    """Why an edit of `path` always asks (a protected folder or configuration file), else None."""
+    for part in path.parts[:-1]:
+        if part in PROTECTED_DIRS:
+            return f"{path} is inside {part}/ (configuration that can run code or grant permissions)"
+    if path.name in PROTECTED_FILES or path.name in PROTECTED_DIRS:
+        return f"{path} is a configuration file that can run code or grant permissions"
+    return None
 
 
 @dataclass

@@ -23,6 +23,7 @@ from lsprotocol import types
 from pydantic import ValidationError
 
 from claw_lsp.core.files import FileChange
+from claw_lsp.core.permissions import protected_reason
 from claw_lsp.server.protocol import METHOD_REVIEW, ReviewParams, ReviewResult, plain_json, wire
 from claw_lsp.server.textedit import Hunk, compute_hunks, diff_stats
 
@@ -110,7 +111,10 @@ class Reviewer:
         """Ask the user about `old_text` -> `new_text`; auto-accept in acceptEdits/bypass modes."""
         hunks = compute_hunks(old_text, new_text)
         every = {h.index for h in hunks}
-        if change.preapproved or self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES:
+        # acceptEdits and "Apply all in this run" never cover protected paths (.git/, .claw/, …):
+        # the permission engine did not preapprove those, so they are reviewed.
+        auto = self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES
+        if change.preapproved or (auto and protected_reason(change.path) is None):
             return ReviewOutcome(decision="accept", accepted_hunks=every, hunks=hunks, auto=True)
         change_id = f"c-{uuid.uuid4().hex[:8]}"
         loop = asyncio.get_running_loop()

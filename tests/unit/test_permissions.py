@@ -514,3 +514,50 @@ def test_no_tty_means_denying_prompter() -> None:
             assert isinstance(terminal_prompter_or_denying(stream), DenyingPrompter)
     finally:
         os.close(w)
+
+
+PROTECTED = [
+    ".git/config",
+    ".git/hooks/pre-commit",
+    ".claw/settings.local.json",
+    ".claw/settings.json",
+    ".claude/settings.json",
+    ".mcp.json",
+    ".vscode/tasks.json",
+    ".bashrc",
+    "sub/.envrc",
+    ".nvim.lua",
+    ".pre-commit-config.yaml",
+    ".gitmodules",
+]
+
+
+@pytest.mark.parametrize("rel", PROTECTED)
+@pytest.mark.parametrize("name", ["Edit", "Write", "MultiEdit"])
+def test_protected_paths_always_ask_for_edits(ws: Path, rel: str, name: str) -> None:
+    path = ws / rel
+    assert tool(engine_for(ws, "acceptEdits"), name, path) == "ask"
+    assert tool(engine_for(ws, "default"), name, path) == "ask"
+    # An allow rule does not widen them either; a deny rule still denies; plan mode refuses.
+    assert tool(engine_for(ws, "acceptEdits", allow=["Edit", "Write(*)"]), name, path) == "ask"
+    assert tool(engine_for(ws, "acceptEdits", deny=[f"Edit({rel})"]), name, path) == "deny"
+    assert tool(engine_for(ws, "plan"), name, path) == "deny"
+    # Only bypassPermissions skips the question.
+    assert tool(engine_for(ws, "bypassPermissions"), name, path) == "allow"
+
+
+@pytest.mark.parametrize("rel", [".git/config", ".claw/settings.json", ".bashrc"])
+def test_protected_paths_may_be_read(ws: Path, rel: str) -> None:
+    assert tool(engine_for(ws, "default"), "Read", ws / rel) == "allow"
+
+
+@pytest.mark.parametrize("rel", ["src/a.py", "docs/git.md", "gitconfig.py", "src/.github_notes.md", ".env"])
+def test_ordinary_paths_are_not_protected(ws: Path, rel: str) -> None:
+    assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / rel) == "allow"
+
+
+def test_a_symlink_into_a_protected_folder_is_protected(ws: Path) -> None:
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text("[core]\n")
+    (ws / "innocent.cfg").symlink_to(ws / ".git" / "config")
+    assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / "innocent.cfg") == "ask"
