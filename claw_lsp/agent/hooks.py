@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from claw_lsp.config import HookCommand, HookMatcher
+from claw_lsp.core.secrets import child_env
 
 HookEvent = Literal["PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop"]
 HookPermission = Literal["allow", "deny", "ask"]
@@ -137,7 +138,7 @@ class HookRunner:
         return outcome
 
     async def _run_one(self, event: HookEvent, hook: HookCommand, data: bytes) -> HookOutcome:
-        env = {**os.environ, "CLAUDE_PROJECT_DIR": str(self.cwd), "CLAW_PROJECT_DIR": str(self.cwd)}
+        env = child_env({"CLAUDE_PROJECT_DIR": str(self.cwd), "CLAW_PROJECT_DIR": str(self.cwd)})
         try:
             proc = await asyncio.create_subprocess_shell(
                 hook.command,

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 from claw_lsp.agent.compaction import is_summary, summary_message
 from claw_lsp.core.events import ToolCallUpdated, event_to_json
 from claw_lsp.core.messages import Message, ToolResultBlock
+from claw_lsp.core.secrets import credential_values
 from claw_lsp.workspace.view import workspace_key
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 TRANSCRIPT_VERSION = 1
 TITLE_MAX = 80
 INTERRUPTED = "interrupted: the tool call did not finish (the run was stopped)"
-SECRET_ENV_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 REDACTED = "[REDACTED]"
 _KEY_PATTERN = re.compile(r"sk-(?:ant-)?[A-Za-z0-9_\-]{16,}")
 _SESSION_ID = re.compile(r"^[0-9a-fA-F-]+$")
@@ -45,10 +45,10 @@ class SessionNotFound(Exception):
 
 
 def scrub_secrets(text: str) -> str:
-    """The text with API keys (env var values, `sk-...` strings) replaced by a placeholder."""
-    for name in SECRET_ENV_VARS:
-        value = os.environ.get(name, "")
-        if len(value) >= 8 and value in text:
+    """The text with credentials (the values of every credential variable we were started with,
+    `sk-...` strings) replaced by a placeholder."""
+    for value in credential_values():
+        if value in text:
             text = text.replace(value, REDACTED)
     return _KEY_PATTERN.sub(REDACTED, text)
 

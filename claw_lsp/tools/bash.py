@@ -21,6 +21,7 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from claw_lsp.core.events import ToolKind
+from claw_lsp.core.secrets import child_env
 from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
 
 MAX_OUTPUT_CHARS = 30_000
@@ -29,7 +30,6 @@ KILL_GRACE_S = 0.5
 # How long to keep reading after the shell exited while a background child holds the output open
 # (after that the child is stopped: nothing the command started outlives it unless detached).
 DRAIN_S = 0.3
-HIDDEN_ENV = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")
 
 # $1 = the command, $2 = the side file for the final cwd. `eval` parses the command on its own, so
 # an unclosed quote or heredoc cannot swallow the lines that record the cwd and the exit status.
@@ -250,10 +250,8 @@ class Bash:
         return f"Shell cwd was reset to {home}: {new} is outside the workspace."
 
     def _env(self, ctx: ToolContext) -> dict[str, str]:
-        env = {**os.environ, **ctx.env}
-        for key in HIDDEN_ENV:
-            env.pop(key, None)
-        return env
+        """Our environment without credentials (API keys, tokens: core/secrets), plus the context's."""
+        return child_env(ctx.env)
 
     async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
         """Run the command; kill its whole process group on timeout or cancellation."""

@@ -228,3 +228,15 @@ def test_compaction_boundary_starts_the_context(store: SessionStore) -> None:
     assert "the user asked for one" in loaded[0].text()
     assert loaded[1:] == [Message.user("two"), assistant(TextBlock(text="2"))]
     s.close()
+
+
+def test_every_credential_value_is_scrubbed(store: SessionStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_AUTH_TOKEN", "auth-token-value-abcdef")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "x" * 36)
+    monkeypatch.setenv("SHORT_TOKEN", "abc")  # too short to scrub without mangling ordinary text
+    s = store.create(model="m", provider="anthropic")
+    s.append_message(Message.user("auth-token-value-abcdef and ghp_" + "x" * 36 + " and abc"))
+    s.close()
+    text = s.path.read_text()
+    assert "auth-token-value-abcdef" not in text and "ghp_xxxx" not in text
+    assert " and abc" in text

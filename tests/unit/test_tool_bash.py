@@ -148,3 +148,26 @@ async def test_cancel_right_after_start_still_kills_everything(ctx: ToolContext,
         pidfile = workspace / f"sleeper{delay}"
         if pidfile.exists() and pidfile.read_text().strip():
             assert is_gone(int(pidfile.read_text()))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "OPENAI_API_KEY",
+        "GITHUB_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "NPM_TOKEN",
+        "DB_PASSWORD",
+        "my_service_api_key",
+    ],
+)
+async def test_credentials_never_reach_commands(
+    ctx: ToolContext, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "credential-value-0123456789")
+    monkeypatch.setenv("CLAW_HARMLESS", "kept")
+    out = await bash(ctx, "env")
+    assert "credential-value-0123456789" not in out.content
+    assert "CLAW_HARMLESS=kept" in out.content

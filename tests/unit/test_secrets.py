@@ -1,0 +1,44 @@
+"""Which environment variables count as credentials (core/secrets.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from claw_lsp.core.secrets import child_env, credential_values, is_credential
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "OPENAI_BASE_URL",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "DATABASE_PASSWORD",
+        "HF_TOKEN",
+        "stripe_api_key",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "SSH_PRIVATE_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ],
+)
+def test_credentials(name: str) -> None:
+    assert is_credential(name)
+
+
+@pytest.mark.parametrize("name", ["PATH", "HOME", "LANG", "VIRTUAL_ENV", "SSH_AUTH_SOCK", "TERM", "CI"])
+def test_not_credentials(name: str) -> None:
+    assert not is_credential(name)
+
+
+def test_child_env_drops_credentials_and_adds_extra() -> None:
+    base = {"PATH": "/bin", "OPENAI_API_KEY": "k" * 20, "GITHUB_TOKEN": "t" * 20}
+    assert child_env({"X": "1"}, base=base) == {"PATH": "/bin", "X": "1"}
+
+
+def test_credential_values_are_long_enough_and_longest_first() -> None:
+    base = {"A_TOKEN": "short", "B_TOKEN": "b" * 10, "C_API_KEY": "c" * 30, "PATH": "p" * 40}
+    assert credential_values(base) == ["c" * 30, "b" * 10]
