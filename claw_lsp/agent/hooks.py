@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from claw_lsp.config import HookCommand, HookMatcher
 from claw_lsp.core.secrets import child_env
+from claw_lsp.tools.reaper import REAPER
 
 HookEvent = Literal["PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop"]
 HookPermission = Literal["allow", "deny", "ask"]
@@ -151,6 +152,7 @@ class HookRunner:
             )
         except OSError as exc:
             return HookOutcome(notes=[f"{event} hook `{hook.command}` could not start: {exc}"])
+        REAPER.watch(proc.pid)
         try:
             stdout_b, stderr_b = await asyncio.wait_for(proc.communicate(data), timeout=hook.timeout)
         except TimeoutError:
@@ -164,6 +166,7 @@ class HookRunner:
         finally:
             # The shell may have left background children in its group; they go with it.
             _signal_group(proc, signal.SIGKILL)
+            REAPER.release(proc.pid)
         stdout = stdout_b.decode("utf-8", "replace")[:_OUTPUT_CAP]
         stderr = stderr_b.decode("utf-8", "replace")[:_OUTPUT_CAP].strip()
         code = proc.returncode

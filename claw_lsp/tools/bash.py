@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from claw_lsp.core.events import ToolKind
 from claw_lsp.core.secrets import child_env
 from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
+from claw_lsp.tools.reaper import REAPER
 
 MAX_OUTPUT_CHARS = 30_000
 MAX_TIMEOUT_MS = 600_000
@@ -144,11 +145,13 @@ async def spawn_group(argv: list[str], cwd: Path, env: dict[str, str]) -> asynci
         )
     )
     try:
-        return await asyncio.shield(spawn)
+        proc = await asyncio.shield(spawn)
     except asyncio.CancelledError:
         proc = await spawn
         await kill_group(proc)
         raise
+    REAPER.watch(proc.pid)  # dies with us, even on SIGKILL, until the call releases it
+    return proc
 
 
 async def exited(proc: asyncio.subprocess.Process) -> int:
@@ -265,6 +268,7 @@ class Bash:
         output = OutputBuffer()
         timed_out = False
         background = False
+        proc: asyncio.subprocess.Process | None = None
         try:
             proc = await spawn_group(
                 ["bash", "-c", _SCRIPT, "bash", args.command, marker_name], cwd, self._env(ctx)
@@ -294,6 +298,8 @@ class Bash:
             cwd_note = "" if timed_out else await asyncio.to_thread(self._record_cwd, marker, ctx)
         finally:
             marker.unlink(missing_ok=True)
+            if proc is not None:
+                REAPER.release(proc.pid)
         code = proc.returncode
         text = output.text().rstrip("\n")
         parts = [text] if text else []

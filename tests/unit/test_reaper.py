@@ -1,0 +1,94 @@
+"""Commands die with claw even when claw is killed with SIGKILL (tools/reaper.py): the `claw` CLI is
+killed -9 while a Bash command (and a background job it started) runs; both are gone within seconds.
+A command that finished, and left a job running on purpose, is not touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.unit.test_cli import popen, script
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its new parent) counts as dead.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait(cond, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def test_running_commands_die_when_claw_is_killed_with_sigkill(workspace: Path) -> None:
+    command = "sleep 300 & echo $! > bg.pid; echo $$ > shell.pid; sleep 301"
+    turns = script(
+        workspace.parent / "turns.jsonl",
+        {"content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": command}}]},
+        {"content": [{"type": "text", "text": "never reached"}]},
+    )
+    proc = popen(workspace, "-p", "run it", "--script", turns, "--permission-mode", "bypassPermissions")
+    try:
+        assert _wait(lambda: (workspace / "bg.pid").exists() and (workspace / "shell.pid").exists(), 30)
+        time.sleep(0.2)
+        pids = [int((workspace / n).read_text()) for n in ("bg.pid", "shell.pid")]
+        assert all(_alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert _wait(lambda: not any(_alive(p) for p in pids), 5), (
+            f"orphans: {[p for p in pids if _alive(p)]}"
+        )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_a_finished_commands_background_job_is_left_alone(workspace: Path) -> None:
+    command = "nohup sleep 30 > job.log 2>&1 & echo $! > job.pid"
+    turns = script(
+        workspace.parent / "turns.jsonl",
+        {"content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": command}}]},
+        {"content": [{"type": "text", "text": "started"}]},
+    )
+    done = subprocess.run(
+        [
+            str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "claw"),
+            "-p",
+            "start it",
+            "--script",
+            turns,
+            "--permission-mode",
+            "bypassPermissions",
+            "--output-format",
+            "json",
+        ],
+        cwd=workspace,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(done.stdout)["result"] == "started", done.stdout + done.stderr
+    pid = int((workspace / "job.pid").read_text())
+    try:
+        time.sleep(0.5)  # claw has exited: its watcher saw the pipe close
+        assert _alive(pid)
+    finally:
+        os.kill(pid, signal.SIGKILL)
