@@ -10,6 +10,7 @@ from every record before it is written.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -42,6 +43,10 @@ _SESSION_ID = re.compile(r"^[0-9a-fA-F-]+$")
 
 class SessionNotFound(Exception):
     """No session matches the given id or prefix (or the prefix is ambiguous)."""
+
+
+class SessionLocked(Exception):
+    """Another process is writing this session (one writer at a time, or the transcript interleaves)."""
 
 
 def scrub_secrets(text: str) -> str:
@@ -191,9 +196,27 @@ class Session:
 
     def _handle(self) -> TextIO:
         if self._file is None or self._file.closed:
-            _heal_tail(self.path)
-            self._file = self.path.open("a", encoding="utf-8")
+            self.acquire()
+        assert self._file is not None
         return self._file
+
+    def acquire(self) -> None:
+        """Open the transcript for appending and take its writer's lock (an exclusive `flock`,
+        released when the file is closed or the process dies); raises SessionLocked when another
+        process holds it."""
+        if self._file is not None and not self._file.closed:
+            return
+        handle = self.path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            handle.close()
+            raise SessionLocked(
+                f"session {self.id} is in use by another claw process (an editor or another `claw`); "
+                "wait for it to finish, or use --fork-session to continue a copy"
+            ) from exc
+        _heal_tail(self.path)
+        self._file = handle
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as one JSON line, flushed and fsync'd before returning."""

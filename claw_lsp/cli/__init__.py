@@ -160,7 +160,7 @@ def _check_credentials(provider: str) -> None:
 
 async def _run(args: argparse.Namespace, prompt: str) -> int:
     from claw_lsp.agent.permissions import DenyingPrompter
-    from claw_lsp.agent.session import SessionNotFound, SessionStore
+    from claw_lsp.agent.session import SessionLocked, SessionNotFound, SessionStore
     from claw_lsp.compose import make_settings_model, resolve_provider
     from claw_lsp.config import load_settings
     from claw_lsp.providers.base import ProviderError
@@ -201,6 +201,10 @@ async def _run(args: argparse.Namespace, prompt: str) -> int:
         raise CliError(str(exc)) from exc
     if args.fork_session and (args.resume or args.cont):
         session = store.fork(session.id)
+    try:
+        session.acquire()  # one writer per session: refuse before anything runs
+    except SessionLocked as exc:
+        raise CliError(str(exc)) from exc
 
     prompter: Prompter
     if sys.stdin.isatty() and sys.stderr.isatty():

@@ -186,8 +186,10 @@ def register(server: ClawLanguageServer) -> None:
         except SessionBusy as exc:
             raise JsonRpcInvalidRequest(str(exc)) from exc
         except Exception as exc:
-            from claw_lsp.agent.session import SessionNotFound
+            from claw_lsp.agent.session import SessionLocked, SessionNotFound
 
+            if isinstance(exc, SessionLocked):
+                raise JsonRpcInvalidRequest(str(exc)) from exc
             if isinstance(exc, SessionNotFound):
                 raise JsonRpcInvalidParams(str(exc)) from exc
             ls.show(f"Claw could not start: {exc}", types.MessageType.Error)
@@ -209,11 +211,13 @@ def register(server: ClawLanguageServer) -> None:
     @server.command(CMD_SESSIONS_RESUME)
     async def sessions_resume(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
         """Make a stored session the active one."""
-        from claw_lsp.agent.session import SessionNotFound
+        from claw_lsp.agent.session import SessionLocked, SessionNotFound
 
         params = _args(SessionParams, args)
         try:
             slot = await ls.sessions.open_session(params.sessionId)
+        except SessionLocked as exc:
+            raise JsonRpcInvalidRequest(str(exc)) from exc
         except SessionNotFound as exc:
             raise JsonRpcInvalidParams(str(exc)) from exc
         ls.sessions.active_session_id = slot.session.id

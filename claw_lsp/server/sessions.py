@@ -104,6 +104,7 @@ class Sessions:
         session = await asyncio.to_thread(self.store.open, session_id)
         if session.id in self.slots:
             return self._used(self.slots[session.id])
+        await asyncio.to_thread(session.acquire)  # SessionLocked: another process writes it
         slot = SessionSlot(session=session, state=SessionState())
         self.slots[session.id] = slot
         self.prune()
@@ -118,7 +119,7 @@ class Sessions:
         """Drop the least recently used idle slots beyond KEPT_IDLE_SLOTS (never the active or a busy one)."""
         idle = [sid for sid, slot in self.slots.items() if not slot.busy and sid != self.active_session_id]
         for sid in idle[: max(0, len(idle) - KEPT_IDLE_SLOTS)]:
-            del self.slots[sid]
+            self.slots.pop(sid).session.close()  # lets go of its writer's lock
 
     async def slot_for(self, session_id: str | None, title: str) -> SessionSlot:
         """The session a new run goes to: the named one (must be idle), else the active one if

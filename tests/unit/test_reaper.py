@@ -92,3 +92,31 @@ def test_a_finished_commands_background_job_is_left_alone(workspace: Path) -> No
         assert _alive(pid)
     finally:
         os.kill(pid, signal.SIGKILL)
+
+
+def test_a_second_writer_of_a_session_is_refused(workspace: Path) -> None:
+    """Two `claw --continue` at once: the second is refused with a clear message (the transcript
+    never interleaves); --fork-session continues a copy instead; once the first is done, it works."""
+    from tests.unit.test_cli import claw
+
+    first_turns = script(workspace.parent / "first.jsonl", {"content": [{"type": "text", "text": "hi"}]})
+    assert claw(workspace, "-p", "start", "--script", first_turns).returncode == 0
+    # The scripted model answers turn N of a session with line N of its script.
+    slow_turn = {"content": [{"type": "text", "text": "slow"}], "delay_ms": 4000}
+    slow = script(workspace.parent / "slow.jsonl", slow_turn, slow_turn)
+    fast_turn = {"content": [{"type": "text", "text": "fast"}]}
+    fast = script(workspace.parent / "fast.jsonl", *[fast_turn] * 4)
+    running = popen(workspace, "--continue", "-p", "first writer", "--script", slow)
+    try:
+        time.sleep(1.5)  # the first has taken the session
+        second = claw(workspace, "--continue", "-p", "second writer", "--script", fast)
+        assert second.returncode != 0
+        assert "is in use by another claw process" in second.stderr
+        forked = claw(workspace, "--continue", "--fork-session", "-p", "on a copy", "--script", fast)
+        assert forked.returncode == 0, forked.stderr
+    finally:
+        _out, err = running.communicate(timeout=30)
+    assert running.returncode == 0, err
+    third = claw(workspace, "--continue", "-p", "after", "--script", fast)
+    assert third.returncode == 0, third.stderr
+    assert "fast" in third.stdout
