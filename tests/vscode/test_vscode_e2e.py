@@ -7,8 +7,10 @@ playwright-core on /usr/bin/chromium): `Claw: Ask…` from the command palette f
 `Fix with Claw: …` from the quick-fix menu fixes the JSON error that VS Code's JSON language service
 reports, a slow run is cancelled from its progress notification, and after a switch of
 `claw.permissionMode` to `default` in the workspace settings (the server restarts) a command is allowed from
-the permission quick pick and an edit accepted from the diff review. It checks the editor's text,
-the transcript panel and the status bar, and saves artifacts/vscode-e2e.png.
+the permission quick pick and an edit accepted inline (the "Accept all" CodeLens over the hunk). It
+checks the editor's text, the transcript panel and the status bar, and saves vscode-e2e*.png in the
+artifacts directory ($CLAW_ARTIFACTS, else tests/vscode/artifacts). Without a claw-lsp to start, one
+notification says how to install it and opens the setting.
 
 Needs scripts/setup-vscode-e2e.sh to have run (Node 24, code-server, playwright-core, chromium);
 skipped with that reason otherwise, and failed under CI=true (tests/vscode/harness.py).
@@ -17,6 +19,7 @@ skipped with that reason otherwise, and failed under CI=true (tests/vscode/harne
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -39,6 +42,7 @@ from tests.vscode.harness import (
     require_toolchain,
     start_code_server,
     tail,
+    user_settings,
     wait_http,
 )
 
@@ -125,14 +129,21 @@ def fake_api(tmp_path: Path, e2e_env: dict[str, str]) -> Iterator[tuple[str, Pat
 
 
 def _drive(
-    tmp_path: Path, env: dict[str, str], vsix: Path, ws: Path, scenario: str, *, trusted: bool
+    tmp_path: Path,
+    env: dict[str, str],
+    vsix: Path,
+    ws: Path,
+    scenario: str,
+    *,
+    trusted: bool,
+    settings: dict[str, object] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Install the .vsix into a fresh profile, start code-server on `ws`, run drive.mjs's `scenario`."""
     user_data, extensions = tmp_path / "user-data", tmp_path / "extensions"
-    dirs = install_extension(env, vsix, user_data, extensions)
+    dirs = install_extension(env, vsix, user_data, extensions, settings)
     cs_log = tmp_path / "code-server.log"
     code_server, port = start_code_server(env, dirs, ws, cs_log, trusted=trusted)
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTIFACTS / ("vscode-e2e.png" if scenario == "main" else f"vscode-e2e-{scenario}.png")
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", 60)
@@ -204,9 +215,15 @@ def test_ask_fix_cancel_review_and_permission_in_real_vscode(
     assert "mode default" in str(result["statusToast"]), report
     # Runs started by the server's code actions show their prompt in the transcript too.
     assert "Fix greet()." in str(result["transcriptFinal"]), report
-    # The permission quick pick showed the exact command; the review showed the diff; both answered.
-    assert "touch made-by-claw.txt" in result["permissionText"], report
-    assert "Accept" in result["reviewText"], report
+    # New Session starts a clean transcript.
+    assert "Fix greet()." not in str(result["transcriptNewSession"]), report
+    # The permission quick pick showed the model's description and the exact command, each once; the
+    # review was inline in greet.py's editor (its CodeLens row), with the status bar item; both answered.
+    assert "Create a marker file" in result["permissionText"], report
+    assert result["permissionText"].count("touch made-by-claw.txt") == 1, report
+    assert "hunk 1 of 1" in result["reviewText"] and "Accept" in result["reviewText"], report
+    assert "greet.py" in result["reviewTab"], report
+    assert result["reviewStatus"] == "Claw: review 1 hunk", report
     assert "+ name" in result["greetEditor"], report
     assert (ws / "made-by-claw.txt").exists(), report
 
@@ -224,3 +241,24 @@ def test_untrusted_workspace_keeps_the_agent_off_until_trusted(
     log = str(result["clawLog"])
     # No server process before the user trusted the folder.
     assert log.index("not trusted") < log.index("Starting"), report
+
+
+@pytest.mark.timeout(200)
+def test_missing_server_shows_one_notification_that_says_how_to_install_it(
+    tmp_path: Path, e2e_env: dict[str, str], vsix: Path
+) -> None:
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    (ws / "notes.txt").write_text("nothing here\n")
+    # No claw.serverPath, no .venv in the workspace, no claw-lsp on PATH.
+    settings = {k: v for k, v in user_settings().items() if k != "claw.serverPath"}
+    env = {**e2e_env, "PATH": os.pathsep.join([str(NODE_BIN), "/usr/local/bin", "/usr/bin", "/bin"])}
+    result, report = _drive(tmp_path, env, vsix, ws, "missing", trusted=True, settings=settings)
+    assert result.get("ok"), report
+    about_server = [n for n in result["notifications"] if "claw-lsp" in n or "ENOENT" in n]
+    assert len(about_server) == 1, report
+    toast = str(result["toastText"])
+    for needed in ("pip install -e", ".venv/bin", "PATH", "claw.serverPath", "Open Settings"):
+        assert needed in toast, report
+    assert "claw.serverPath" in str(result["settingsSearch"]), report
+    assert result["settingShown"], report

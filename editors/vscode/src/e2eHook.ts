@@ -12,12 +12,22 @@
  *   /wait     {runId, timeoutMs}     once the run's `run_finished` arrived: {finished, update}
  *   /status   {}                     the server's `claw.status` answer, or {running: false}
  *   /revertAndClose {path}           reverts the file's editor and closes it
+ *   /reviews  {}                     the pending inline reviews (ReviewController.list())
+ *   /transcript {}                   the transcript's items and their HTML
+ *   /closeEditors {path}             closes every tab of that file (keeps its document's text)
+ *   /tabs     {}                     [{group, label, kind: text|diff|webview|other, path?, active}] of every tab
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as vscode from 'vscode';
 import { type ClawEvent, ServerCommand } from './protocol';
 import type { ClawService } from './service';
+import type { TranscriptPanel } from './transcript';
+
+/** What the hook reads beyond the service: the transcript. */
+export interface E2eTarget extends ClawService {
+  readonly transcript: TranscriptPanel;
+}
 
 type Body = Record<string, unknown>;
 
@@ -71,7 +81,7 @@ function waitForRun(service: ClawService, runId: string, timeoutMs: number): Pro
   });
 }
 
-async function handle(service: ClawService, name: string, body: Body): Promise<unknown> {
+async function handle(service: E2eTarget, name: string, body: Body): Promise<unknown> {
   const file = typeof body.path === 'string' ? body.path : '';
   switch (name) {
     case 'open': {
@@ -108,13 +118,41 @@ async function handle(service: ClawService, name: string, body: Body): Promise<u
       }
       return describe(file);
     }
+    case 'reviews':
+      return service.review.list();
+    case 'transcript':
+      return service.transcript.snapshot();
+    case 'tabs':
+      return vscode.window.tabGroups.all.flatMap((g) =>
+        g.tabs.map((t) => ({
+          group: g.viewColumn,
+          label: t.label,
+          active: t.isActive,
+          kind:
+            t.input instanceof vscode.TabInputText
+              ? 'text'
+              : t.input instanceof vscode.TabInputTextDiff
+                ? 'diff'
+                : t.input instanceof vscode.TabInputWebview
+                  ? 'webview'
+                  : 'other',
+          path: t.input instanceof vscode.TabInputText ? t.input.uri.fsPath : undefined,
+        })),
+      );
+    case 'closeEditors': {
+      const tabs = vscode.window.tabGroups.all
+        .flatMap((g) => g.tabs)
+        .filter((t) => t.input instanceof vscode.TabInputText && t.input.uri.fsPath === file);
+      await vscode.window.tabGroups.close(tabs, true);
+      return { closed: tabs.length };
+    }
     default:
       throw new Error(`unknown e2e control request ${name}`);
   }
 }
 
 /** Starts the control channel when `CLAW_E2E_CONTROL_FILE` is set; otherwise does nothing. */
-export function startE2eHook(service: ClawService): vscode.Disposable | undefined {
+export function startE2eHook(service: E2eTarget): vscode.Disposable | undefined {
   const portFile = process.env.CLAW_E2E_CONTROL_FILE;
   if (!portFile) {
     return undefined;

@@ -26,7 +26,7 @@ import {
 import { REVIEW_SCHEME, ReviewController } from './review';
 import { RunTracker } from './runs';
 import { handleSaveDocuments } from './saveDocuments';
-import { createClient, resolveServerCommand } from './server';
+import { createClient, findExecutable, missingServerMessage, resolveServerCommand, started } from './server';
 import type { ClawService } from './service';
 import { SECTION } from './settings';
 import { StatusBar } from './status';
@@ -36,7 +36,7 @@ class Claw implements ClawService, vscode.Disposable {
   readonly log = vscode.window.createOutputChannel('Claw', { log: true });
   readonly tracker = new RunTracker();
   readonly statusBar = new StatusBar(this.tracker);
-  readonly review = new ReviewController();
+  readonly review = new ReviewController(this.log, () => this.lastEditor());
   readonly transcript = new TranscriptPanel(this);
   client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
@@ -83,6 +83,12 @@ class Claw implements ClawService, vscode.Disposable {
   private async doStart(): Promise<LanguageClient | undefined> {
     const command = await resolveServerCommand(this.log);
     const where = `${[command.command, ...command.args].join(' ')} (from ${command.source})`;
+    if (!findExecutable(command.command)) {
+      this.log.error(`claw-lsp not found: ${where}. PATH searched: ${process.env.PATH ?? ''}`);
+      this.statusBar.setState('failed', `${where}: not found`);
+      this.serverFailed(missingServerMessage(command));
+      return undefined;
+    }
     this.log.info(`Starting ${where}`);
     this.statusBar.setState('starting', where);
     const client = createClient(command, this.log);
@@ -93,22 +99,14 @@ class Claw implements ClawService, vscode.Disposable {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.error(`claw-lsp did not start: ${message}`);
-      if (command.source === 'PATH') {
-        this.log.error(`PATH searched: ${process.env.PATH ?? ''}. Set claw.serverPath or create the workspace's .venv.`);
-      }
       this.statusBar.setState('failed', `${where}: ${message}`);
       void client.dispose().catch(() => undefined);
-      void vscode.window
-        .showErrorMessage(`Claw: could not start ${where}: ${message}`, 'Show Output', 'Open Settings')
-        .then((choice) => {
-          if (choice === 'Show Output') {
-            this.log.show();
-          } else if (choice === 'Open Settings') {
-            void vscode.commands.executeCommand('workbench.action.openSettings', 'claw.serverPath');
-          }
-        });
+      this.serverFailed(
+        /ENOENT/.test(message) ? missingServerMessage(command) : `Claw: could not start ${where}: ${message}`,
+      );
       return undefined;
     }
+    started(client);
     this.client = client;
     client.onDidChangeState((e) => {
       if (this.client !== client) {
@@ -116,6 +114,7 @@ class Claw implements ClawService, vscode.Disposable {
       }
       if (e.newState === State.Stopped) {
         this.tracker.reset();
+        this.review.clearAll();
         this.statusBar.setState('stopped');
       } else if (e.newState === State.Running) {
         this.statusBar.setState('ready', where);
@@ -125,6 +124,17 @@ class Claw implements ClawService, vscode.Disposable {
     this.log.info('claw-lsp is running.');
     void commands.refreshStatus(this);
     return client;
+  }
+
+  /** The one notification for a server that did not start, with the setting one click away. */
+  private serverFailed(message: string): void {
+    void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output').then((choice) => {
+      if (choice === 'Show Output') {
+        this.log.show();
+      } else if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', 'claw.serverPath');
+      }
+    });
   }
 
   private registerHandlers(client: LanguageClient): void {
@@ -140,6 +150,7 @@ class Claw implements ClawService, vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     this.tracker.reset();
+    this.review.clearAll();
     this.statusBar.setState(vscode.workspace.isTrusted ? 'stopped' : 'untrusted');
     if (client) {
       try {
@@ -215,6 +226,7 @@ class Claw implements ClawService, vscode.Disposable {
     if (event.update.sessionUpdate !== 'run_finished') {
       return;
     }
+    this.review.runEnded(event.runId);
     void commands.refreshStatus(this);
     if (this.restartPending && this.tracker.active.size === 0) {
       void this.restart();
@@ -271,7 +283,13 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(C.fix, run(() => commands.fix(instance))),
     vscode.commands.registerCommand(C.cancel, run(() => commands.cancel(instance))),
     vscode.commands.registerCommand(C.sessions, run(() => commands.sessions(instance))),
-    vscode.commands.registerCommand(C.newSession, run(() => commands.newSession(instance))),
+    vscode.commands.registerCommand(
+      C.newSession,
+      run(async () => {
+        await commands.newSession(instance);
+        instance.transcript.clear();
+      }),
+    ),
     vscode.commands.registerCommand(C.status, run(() => commands.status(instance))),
     vscode.commands.registerCommand(C.showTranscript, () => instance.transcript.show()),
     vscode.commands.registerCommand(C.restartServer, run(() => instance.restart())),

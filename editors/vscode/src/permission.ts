@@ -1,4 +1,4 @@
-/** `claw/permission`: a modal quick pick that shows the exact command or path and the four options. */
+/** `claw/permission`: a quick pick titled with the tool call's own description, the exact command or path once, and the options. */
 import * as vscode from 'vscode';
 import type { PermissionOption, PermissionParams, PermissionResult } from './protocol';
 import { pickOne } from './quickPick';
@@ -16,12 +16,16 @@ interface Pick extends vscode.QuickPickItem {
 }
 
 export async function handlePermission(params: PermissionParams, token: vscode.CancellationToken): Promise<PermissionResult> {
-  const subject = params.subject ?? JSON.stringify(params.toolCall?.rawInput ?? {});
-  const what = params.toolCall?.title ?? params.toolCall?.kind ?? 'a tool';
+  const subject = (params.subject ?? '').trim() || JSON.stringify(params.toolCall?.rawInput ?? {});
+  const title = (params.toolCall?.title ?? '').trim() || params.toolCall?.kind || 'a tool';
+  // The model's description in the title, the exact command or path once below it: a title that
+  // already holds the subject is not followed by it again.
+  const showSubject = !title.includes(subject);
+  const multiline = subject.includes('\n') || subject.length > 120;
   const items: Pick[] = params.options.map((option, i) => ({
     label: `${ICONS[option.kind] ?? ''} ${option.name}`.trim(),
     option,
-    detail: i === 0 ? subject : undefined,
+    detail: i === 0 && showSubject && multiline ? subject : undefined,
   }));
   const reject = params.options.find((o) => o.kind === 'reject_once');
   if (reject) {
@@ -29,7 +33,11 @@ export async function handlePermission(params: PermissionParams, token: vscode.C
   }
   const chosen = await pickOne(
     items,
-    { title: `Claw asks permission: ${what}`, placeholder: subject, matchOnDetail: true },
+    {
+      title: `Claw asks permission: ${title}`,
+      placeholder: showSubject && !multiline ? subject : 'Allow this?',
+      matchOnDetail: true,
+    },
     token,
   );
   if (!chosen?.option) {

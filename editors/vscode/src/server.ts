@@ -69,6 +69,50 @@ function canImportClawLsp(python: string): Promise<boolean> {
   });
 }
 
+/** The executable `command` names when it exists: a path as given, a bare name looked up on PATH. */
+export function findExecutable(command: string): string | undefined {
+  if (command.includes('/') || command.includes(path.sep)) {
+    return isExecutable(command) ? command : undefined;
+  }
+  const exts = process.platform === 'win32' ? ['', ...(process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    for (const ext of exts) {
+      const candidate = dir && path.join(dir, command + ext);
+      if (candidate && isExecutable(candidate)) {
+        return candidate;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The one notification for a `claw-lsp` that cannot be started, saying how to install it. */
+export function missingServerMessage(command: ServerCommand): string {
+  const where =
+    command.source === 'claw.serverPath'
+      ? `claw.serverPath is "${command.command}", which does not exist or is not executable.`
+      : command.source === 'PATH'
+        ? 'claw-lsp is not in the workspace\'s .venv and not on PATH.'
+        : `${command.command} (from ${command.source}) cannot be started.`;
+  return (
+    `Claw: the claw-lsp server was not found. ${where} Install it with "pip install -e <path of the claw-lsp ` +
+    'repository>" (into the workspace\'s .venv, or any Python environment), then put that environment\'s bin ' +
+    '(e.g. .venv/bin) on PATH or set claw.serverPath to its claw-lsp.'
+  );
+}
+
+/**
+ * The language client, quiet while it starts: vscode-languageclient shows its own error toast when
+ * the server cannot be spawned, and the extension already shows one that says what to do.
+ */
+class ClawLanguageClient extends LanguageClient {
+  quiet = true;
+
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quiet ? false : showNotification);
+  }
+}
+
 /** Decides which executable to start, logging each candidate it rejects. */
 export async function resolveServerCommand(log: vscode.LogOutputChannel): Promise<ServerCommand> {
   const folder = vscode.workspace.workspaceFolders?.[0];
@@ -122,7 +166,7 @@ const configurationMiddleware: ConfigurationRequest.MiddlewareSignature = async 
   return values;
 };
 
-/** A language client for `command`, not yet started. */
+/** A language client for `command`, not yet started; its error toasts stay off until `started(client)`. */
 export function createClient(command: ServerCommand, log: vscode.LogOutputChannel): LanguageClient {
   const serverOptions: ServerOptions = {
     command: command.command,
@@ -147,5 +191,12 @@ export function createClient(command: ServerCommand, log: vscode.LogOutputChanne
       },
     },
   };
-  return new LanguageClient(CLIENT_ID, 'Claw', serverOptions, clientOptions);
+  return new ClawLanguageClient(CLIENT_ID, 'Claw', serverOptions, clientOptions);
+}
+
+/** The client started: from now on its own error toasts (a crash, a failed request) show again. */
+export function started(client: LanguageClient): void {
+  if (client instanceof ClawLanguageClient) {
+    client.quiet = false;
+  }
 }

@@ -1,12 +1,15 @@
-/** What the UI pieces need from the extension: the running server, the run tracker, and a way to ask. */
+/** What the UI pieces need from the extension: the running server, the run tracker, the reviews, and a way to ask. */
 import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { AskParams, StartedRun } from './protocol';
+import type { ReviewController } from './review';
 import type { RunTracker } from './runs';
 
 export interface ClawService {
   readonly tracker: RunTracker;
   readonly log: vscode.LogOutputChannel;
+  /** The pending inline reviews (`claw/review`). */
+  readonly review: ReviewController;
   /** The language client, when the server runs. */
   readonly client: LanguageClient | undefined;
   /** The running client, starting the server first if needed; undefined when it cannot run. */

@@ -1,36 +1,75 @@
 /**
- * The transcript webview: streams `claw/event` (markdown text, thoughts, tool calls with status, the
- * plan, the run's result) and takes follow-up prompts in an input box at the bottom.
+ * The transcript webview: per run the prompt, the agent's text, its thinking (collapsed), each tool
+ * call with its status and output (an edit's diff; rejected hunks and the feedback sent), the plan,
+ * pending reviews with a button that reveals them, errors, usage and cost. Takes follow-up prompts
+ * in an input box at the bottom. The HTML is made in the extension (transcriptHtml.ts).
  */
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
-import { type ClawEvent, type PlanEntry, type ToolStatus, textOf, toolCallText } from './protocol';
+import { unifiedDiff } from './diff';
+import { type ClawEvent, textOf, toolCallText } from './protocol';
+import type { ReviewRecord } from './review';
 import type { PromptRecord } from './runs';
 import type { ClawService } from './service';
+import { type Item, type RunUsage, type ToolItem, renderItems, renderPending, stateLine } from './transcriptHtml';
 
-/** One rendered block of the transcript. */
-type Item =
-  | { kind: 'user'; runId: string; text: string }
-  | { kind: 'text' | 'thought'; runId: string; text: string }
-  | { kind: 'tool'; runId: string; id: string; title: string; toolKind?: string; status: ToolStatus; output?: string }
-  | { kind: 'plan'; runId: string; entries: PlanEntry[] }
-  | { kind: 'finished'; runId: string; stopReason?: string; error?: string | null; costUsd?: number };
-
-type FromWebview = { type: 'prompt'; text: string } | { type: 'cancel' } | { type: 'newSession' } | { type: 'ready' };
+type FromWebview =
+  | { type: 'prompt'; text: string }
+  | { type: 'cancel' }
+  | { type: 'newSession' }
+  | { type: 'ready' }
+  | { type: 'showReview'; changeId: string };
 
 function isPrompt(item: ClawEvent | PromptRecord): item is PromptRecord {
   return (item as PromptRecord).prompt !== undefined;
 }
 
+interface ClawMeta {
+  review?: { decision?: string; acceptedHunks?: number[]; rejectedHunks?: number[]; feedback?: string | null };
+  permission?: string;
+}
+
+/** The `_meta.claw` object of a session update, when it has one. */
+function clawMeta(meta: unknown): ClawMeta | undefined {
+  if (!meta || typeof meta !== 'object') {
+    return undefined;
+  }
+  const claw: unknown = 'claw' in meta ? meta.claw : undefined;
+  if (!claw || typeof claw !== 'object') {
+    return undefined;
+  }
+  return claw;
+}
+
 /** Folds events into transcript items (text chunks join, tool updates patch their call, plans replace). */
 export class TranscriptModel {
   readonly items: Item[] = [];
-  private readonly tools = new Map<string, Extract<Item, { kind: 'tool' }>>();
+  /** The latest context size and session cost, per run. */
+  readonly usage = new Map<string, RunUsage>();
+  private readonly tools = new Map<string, ToolItem>();
   private plan: Extract<Item, { kind: 'plan' }> | undefined;
+  private keys = 0;
+
+  /** `hidden`: runs of an earlier session, left out of a clean transcript. */
+  constructor(
+    private readonly relative: (path: string) => string = (p) => p,
+    private readonly hidden: ReadonlySet<string> = new Set(),
+  ) {}
+
+  /** Every run this model has seen. */
+  runs(): Set<string> {
+    return new Set([...this.hidden, ...this.items.map((i) => i.runId), ...this.usage.keys()]);
+  }
 
   add(entry: ClawEvent | PromptRecord): void {
+    if (this.hidden.has(entry.runId)) {
+      return;
+    }
     if (isPrompt(entry)) {
       // The run's first events can arrive before `claw.ask` answers: the prompt still goes first.
+      if (this.items.some((item) => item.kind === 'user' && item.runId === entry.runId)) {
+        return;
+      }
       const first = this.items.findIndex((item) => item.runId === entry.runId);
       const item: Item = { kind: 'user', runId: entry.runId, text: entry.prompt };
       this.items.splice(first < 0 ? this.items.length : first, 0, item);
@@ -45,18 +84,19 @@ export class TranscriptModel {
         if (last && last.kind === kind && last.runId === runId) {
           last.text += textOf(update.content);
         } else {
-          this.items.push({ kind, runId, text: textOf(update.content) });
+          this.items.push({ kind, runId, text: textOf(update.content), key: this.keys++ });
         }
         break;
       }
       case 'tool_call': {
-        const item: Extract<Item, { kind: 'tool' }> = {
+        const item: ToolItem = {
           kind: 'tool',
           runId,
           id: update.toolCallId,
           title: update.title,
           toolKind: update.kind ?? undefined,
           status: update.status ?? 'pending',
+          diffs: [],
         };
         this.tools.set(update.toolCallId, item);
         this.items.push(item);
@@ -65,7 +105,7 @@ export class TranscriptModel {
       case 'tool_call_update': {
         let item = this.tools.get(update.toolCallId);
         if (!item) {
-          item = { kind: 'tool', runId, id: update.toolCallId, title: update.title ?? update.toolCallId, status: 'pending' };
+          item = { kind: 'tool', runId, id: update.toolCallId, title: update.title ?? update.toolCallId, status: 'pending', diffs: [] };
           this.tools.set(update.toolCallId, item);
           this.items.push(item);
         }
@@ -79,6 +119,28 @@ export class TranscriptModel {
         if (text) {
           item.output = text;
         }
+        const diffs = (update.content ?? []).flatMap((c) =>
+          c.type === 'diff' ? [{ path: this.relative(c.path), diff: unifiedDiff(c.oldText ?? '', c.newText) }] : [],
+        );
+        if (diffs.length) {
+          item.diffs = diffs;
+        }
+        const meta = clawMeta(update._meta);
+        if (meta?.permission === 'denied') {
+          item.mark = 'denied';
+        } else if (meta?.review?.decision === 'partial') {
+          item.mark = 'partial';
+        } else if (meta?.review?.decision === 'reject') {
+          item.mark = 'rejected';
+        }
+        if (meta?.review) {
+          item.review = {
+            decision: meta.review.decision ?? '',
+            acceptedHunks: meta.review.acceptedHunks ?? [],
+            rejectedHunks: meta.review.rejectedHunks ?? [],
+            ...(meta.review.feedback ? { feedback: meta.review.feedback } : {}),
+          };
+        }
         break;
       }
       case 'plan':
@@ -89,6 +151,9 @@ export class TranscriptModel {
           this.items.push(this.plan);
         }
         break;
+      case 'usage_update':
+        this.usage.set(runId, { used: update.used, size: update.size, costUsd: update.cost?.amount });
+        break;
       case 'run_finished':
         this.items.push({
           kind: 'finished',
@@ -96,22 +161,39 @@ export class TranscriptModel {
           stopReason: update.stopReason,
           error: update.error,
           costUsd: update.costUsd,
+          usage: update.usage,
+          context: this.usage.get(runId),
         });
         break;
       default:
         break;
     }
   }
+
+  /** A review that ended, shown where it was decided. */
+  addReview(record: ReviewRecord): void {
+    if (this.hidden.has(record.runId)) {
+      return;
+    }
+    this.items.push({ kind: 'review', ...record });
+  }
+
+  /** The latest usage of any run (for the state line). */
+  latestUsage(): RunUsage | undefined {
+    return [...this.usage.values()].pop();
+  }
 }
 
 export class TranscriptPanel implements vscode.Disposable {
   static readonly viewType = 'claw.transcript';
   private panel: vscode.WebviewPanel | undefined;
-  private model = new TranscriptModel();
+  private model: TranscriptModel;
   private readonly subscriptions: vscode.Disposable[] = [];
   private pending: NodeJS.Timeout | undefined;
+  private readonly relative = (p: string): string => vscode.workspace.asRelativePath(p, false);
 
   constructor(private readonly service: ClawService) {
+    this.model = new TranscriptModel(this.relative);
     for (const entry of service.tracker.history) {
       this.model.add(entry);
     }
@@ -119,6 +201,11 @@ export class TranscriptPanel implements vscode.Disposable {
       service.tracker.onEvent((event) => this.add(event)),
       service.tracker.onPrompt((prompt) => this.add(prompt)),
       service.tracker.onDidChange(() => this.schedule()),
+      service.review.onDidEnd((record) => {
+        this.model.addReview(record);
+        this.schedule();
+      }),
+      service.review.onDidChange(() => this.schedule()),
     );
   }
 
@@ -145,6 +232,17 @@ export class TranscriptPanel implements vscode.Disposable {
     return this.panel !== undefined;
   }
 
+  /** A clean transcript (a new session): what earlier runs still send is left out. */
+  clear(): void {
+    this.model = new TranscriptModel(this.relative, this.model.runs());
+    this.schedule();
+  }
+
+  /** What the transcript holds (for the e2e tests). */
+  snapshot(): { items: readonly Item[]; html: string } {
+    return { items: this.model.items, html: renderItems(this.model.items) };
+  }
+
   private add(entry: ClawEvent | PromptRecord): void {
     this.model.add(entry);
     this.schedule();
@@ -156,11 +254,13 @@ export class TranscriptPanel implements vscode.Disposable {
     }
     this.pending = setTimeout(() => {
       this.pending = undefined;
+      const reviews = this.service.review.list();
       void this.panel?.webview.postMessage({
         type: 'state',
-        items: this.model.items,
-        running: this.service.tracker.active.size > 0,
-        sessionId: this.service.tracker.sessionId,
+        html: renderItems(this.model.items),
+        empty: this.model.items.length === 0,
+        pending: renderPending(reviews),
+        state: stateLine(this.service.tracker.active.size > 0, this.service.tracker.sessionId, this.model.latestUsage()),
       });
     }, 30);
   }
@@ -189,6 +289,9 @@ export class TranscriptPanel implements vscode.Disposable {
       case 'newSession':
         await vscode.commands.executeCommand('claw.vscode.newSession');
         break;
+      case 'showReview':
+        await this.service.review.show(message.changeId);
+        break;
     }
   }
 
@@ -206,16 +309,31 @@ export class TranscriptPanel implements vscode.Disposable {
   #log { flex: 1; overflow-y: auto; padding: 8px 12px; }
   .item { margin: 6px 0; }
   .user { background: var(--vscode-input-background); border-left: 3px solid var(--vscode-focusBorder); padding: 4px 8px; white-space: pre-wrap; }
-  .thought { opacity: 0.7; font-style: italic; }
-  .tool { font-family: var(--vscode-editor-font-family); border: 1px solid var(--vscode-panel-border); border-radius: 3px; padding: 3px 6px; }
+  .text p { margin: 4px 0; }
+  .thought { opacity: 0.75; }
+  .thought summary, .tool summary, .review summary { cursor: pointer; opacity: 0.85; }
+  .tool, .review { border: 1px solid var(--vscode-panel-border); border-radius: 3px; padding: 3px 6px; }
+  .tool .head { font-family: var(--vscode-editor-font-family); }
   .tool .status { display: inline-block; width: 1.4em; }
-  .tool pre { max-height: 12em; overflow: auto; margin: 4px 0 0; }
-  .tool.failed { border-color: var(--vscode-errorForeground); }
+  .tool pre { max-height: 16em; overflow: auto; margin: 4px 0 0; }
+  .tool.failed, .tool.rejected, .tool.denied { border-color: var(--vscode-errorForeground); }
+  .tool.partial { border-color: var(--vscode-editorWarning-foreground); }
+  .badge { font-size: 0.85em; padding: 0 4px; border-radius: 3px; margin-left: 4px;
+           background: var(--vscode-badge-background); color: var(--vscode-badge-foreground); }
+  .review-note { font-size: 0.9em; margin-top: 2px; }
   .plan ul { list-style: none; padding-left: 4px; margin: 2px 0; }
   .finished { opacity: 0.8; font-size: 0.9em; border-top: 1px dashed var(--vscode-panel-border); padding-top: 2px; }
   .finished.error { color: var(--vscode-errorForeground); opacity: 1; }
   pre { background: var(--vscode-textCodeBlock-background); padding: 6px; overflow-x: auto; white-space: pre-wrap; }
   code { font-family: var(--vscode-editor-font-family); }
+  pre.diff { white-space: pre; font-family: var(--vscode-editor-font-family); }
+  pre.diff span { display: block; }
+  .d-add { background: var(--vscode-diffEditor-insertedLineBackground); }
+  .d-del { background: var(--vscode-diffEditor-removedLineBackground); }
+  .d-hunk { opacity: 0.7; }
+  #pending:empty { display: none; }
+  .pending-review { display: flex; align-items: center; justify-content: space-between; gap: 8px; margin: 4px 12px; padding: 4px 8px;
+                    border: 1px solid var(--vscode-editorWarning-foreground); border-radius: 3px; }
   #bar { display: flex; gap: 6px; padding: 8px 12px; border-top: 1px solid var(--vscode-panel-border); }
   #prompt { flex: 1; resize: vertical; min-height: 2.4em; font-family: inherit; color: var(--vscode-input-foreground);
             background: var(--vscode-input-background); border: 1px solid var(--vscode-input-border, transparent); padding: 4px; }
@@ -225,77 +343,41 @@ export class TranscriptPanel implements vscode.Disposable {
   .empty { opacity: 0.7; }
 </style></head>
 <body>
-<div id="log" role="log" aria-live="polite"><p class="empty">No runs yet. Ask Claw below, from the command palette ("Claw: Ask…") or from a lightbulb.</p></div>
+<div id="log" role="log" aria-live="polite"></div>
+<div id="pending" aria-live="polite"></div>
 <div id="state"></div>
 <div id="bar">
   <textarea id="prompt" rows="2" placeholder="Ask Claw (Enter to send, Shift+Enter for a new line)" aria-label="Prompt"></textarea>
   <button id="send" title="Send">Send</button>
   <button id="cancel" class="secondary" title="Cancel the running agent">Cancel</button>
-  <button id="new" class="secondary" title="Start a new session">New</button>
+  <button id="new" class="secondary" title="Start a new session with a clean transcript">New</button>
 </div>
 <script nonce="${nonce}">
 (function () {
   const vscode = acquireVsCodeApi();
   const log = document.getElementById('log');
+  const pending = document.getElementById('pending');
   const state = document.getElementById('state');
   const prompt = document.getElementById('prompt');
-  const ICON = { pending: '○', in_progress: '◐', completed: '✓', failed: '✗' };
-  const PLAN = { pending: '☐', in_progress: '◐', completed: '☑' };
-  function esc(s) { return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
-  function inline(s) {
-    return esc(s)
-      .replace(/\`([^\`]+)\`/g, '<code>$1</code>')
-      .replace(/\\*\\*([^*]+)\\*\\*/g, '<strong>$1</strong>')
-      .replace(/(^|[^*])\\*([^*]+)\\*/g, '$1<em>$2</em>');
-  }
-  function markdown(text) {
-    const out = [];
-    const parts = String(text).split(/\`\`\`/);
-    parts.forEach((part, i) => {
-      if (i % 2 === 1) {
-        const nl = part.indexOf('\\n');
-        out.push('<pre><code>' + esc(nl >= 0 ? part.slice(nl + 1) : part) + '</code></pre>');
-        return;
-      }
-      let list = false;
-      for (const line of part.split('\\n')) {
-        const heading = /^(#{1,6})\\s+(.*)$/.exec(line);
-        const bullet = /^\\s*(?:[-*]|\\d+\\.)\\s+(.*)$/.exec(line);
-        if (bullet) { if (!list) { out.push('<ul>'); list = true; } out.push('<li>' + inline(bullet[1]) + '</li>'); continue; }
-        if (list) { out.push('</ul>'); list = false; }
-        if (heading) { out.push('<h' + heading[1].length + '>' + inline(heading[2]) + '</h' + heading[1].length + '>'); }
-        else if (line.trim()) { out.push('<p>' + inline(line) + '</p>'); }
-      }
-      if (list) { out.push('</ul>'); }
-    });
-    return out.join('');
-  }
-  function render(item) {
-    switch (item.kind) {
-      case 'user': return '<div class="item user" data-kind="user">' + esc(item.text) + '</div>';
-      case 'text': return '<div class="item text" data-kind="text">' + markdown(item.text) + '</div>';
-      case 'thought': return '<div class="item thought" data-kind="thought">' + markdown(item.text) + '</div>';
-      case 'tool': return '<div class="item tool ' + esc(item.status) + '" data-kind="tool" data-status="' + esc(item.status) + '">' +
-        '<span class="status">' + (ICON[item.status] || '?') + '</span>' + esc(item.title) +
-        (item.output ? '<details><summary>output</summary><pre>' + esc(item.output) + '</pre></details>' : '') + '</div>';
-      case 'plan': return '<div class="item plan" data-kind="plan"><strong>Plan</strong><ul>' +
-        item.entries.map((e) => '<li>' + (PLAN[e.status] || '☐') + ' ' + inline(e.content) + '</li>').join('') + '</ul></div>';
-      case 'finished': {
-        const cost = typeof item.costUsd === 'number' ? ' · $' + item.costUsd.toFixed(4) : '';
-        const err = item.error ? ' — ' + esc(item.error) : '';
-        return '<div class="item finished' + (item.error ? ' error' : '') + '" data-kind="finished">Run finished: ' +
-          esc(item.stopReason || (item.error ? 'error' : 'done')) + err + cost + '</div>';
-      }
-    }
-    return '';
-  }
+  const EMPTY = '<p class="empty">No runs yet. Ask Claw below, from the command palette ("Claw: Ask…") or from a lightbulb.</p>';
+  log.innerHTML = EMPTY;
   window.addEventListener('message', (event) => {
     const msg = event.data;
     if (msg.type !== 'state') { return; }
     const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 20;
-    if (msg.items.length) { log.innerHTML = msg.items.map(render).join(''); }
-    state.textContent = (msg.running ? 'Running… ' : 'Idle. ') + (msg.sessionId ? 'Session ' + msg.sessionId : '');
+    // Re-rendering must not fold what the user unfolded.
+    const open = new Set(Array.from(log.querySelectorAll('details[open][data-key]')).map((d) => d.dataset.key));
+    log.innerHTML = msg.empty ? EMPTY : msg.html;
+    for (const d of log.querySelectorAll('details[data-key]')) { if (open.has(d.dataset.key)) { d.open = true; } }
+    pending.innerHTML = msg.pending;
+    state.textContent = msg.state;
     if (atBottom) { log.scrollTop = log.scrollHeight; }
+  });
+  document.addEventListener('click', (e) => {
+    const target = e.target instanceof Element ? e.target.closest('[data-action]') : null;
+    if (target && target.dataset.action === 'showReview') {
+      vscode.postMessage({ type: 'showReview', changeId: target.dataset.changeId });
+    }
   });
   function send() {
     const text = prompt.value.trim();
