@@ -25,13 +25,17 @@ if TYPE_CHECKING:
 
 TITLE_LIMIT = 80
 
-# Comment forms an instruction may live in; block forms first so `<!--` is not read as `--`.
-_INSTRUCTION_PATTERNS = (
-    re.compile(r"<!--\s*claw:\s*(?P<text>.*?)\s*(?:-->|$)", re.IGNORECASE),
-    re.compile(r"/\*+\s*claw:\s*(?P<text>.*?)\s*(?:\*+/|$)", re.IGNORECASE),
-    re.compile(r"^\s*\*+\s*claw:\s*(?P<text>.*?)\s*(?:\*+/\s*)?$", re.IGNORECASE),
-    re.compile(r"(?:#|//|--|;)+\s*claw:\s*(?P<text>.*?)\s*$", re.IGNORECASE),
+# The comment markers an instruction may follow, in order of precedence (block forms first, so
+# `<!--` is not read as `--`), each looked for in at most _MARKER_WINDOW characters before a
+# `claw:`: every scan is linear in the line, however long it is.
+_MARKERS = (
+    ("html", re.compile(r"<!--\s*$")),
+    ("block", re.compile(r"/\*+\s*$")),
+    ("star", re.compile(r"\*+\s*$")),
+    ("line", re.compile(r"(?:#|//|--|;)+\s*$")),
 )
+_MARKER_WINDOW = 200
+_MAX_OCCURRENCES = 4  # `claw:` occurrences tried per line
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,49 @@ def truncate(text: str, limit: int = TITLE_LIMIT) -> str:
 
 
 def find_instruction(line_text: str, line: int) -> Instruction | None:
-    """The instruction comment on one line, if it holds one."""
-    for pattern in _INSTRUCTION_PATTERNS:
-        match = pattern.search(line_text)
-        if match and match.group("text").strip():
-            comment = match.group(0).strip() if pattern.pattern.startswith("^") else match.group(0)
-            return Instruction(line=line, text=match.group("text").strip(), comment=comment.rstrip())
+    """The instruction comment on one line, if it holds one: `claw: <text>` right after `#`, `//`,
+    `--` or `;`, inside `/* … */` (or on a ` * ` line of a block comment) or `<!-- … -->`."""
+    lowered = line_text.lower()
+    occurrences: list[int] = []
+    at = lowered.find("claw:")
+    while at >= 0 and len(occurrences) < _MAX_OCCURRENCES:
+        occurrences.append(at)
+        at = lowered.find("claw:", at + 1)
+    for kind, marker_re in _MARKERS:
+        for at in occurrences:
+            marker = marker_re.search(line_text, max(0, at - _MARKER_WINDOW), at)
+            if marker is None:
+                continue
+            found = _instruction_at(line_text, line, kind, marker.start(), at + len("claw:"))
+            if found is not None:
+                return found
     return None
+
+
+def _instruction_at(line_text: str, line: int, kind: str, begin: int, after: int) -> Instruction | None:
+    """The instruction whose comment marker (of `kind`) starts at `begin`, its text at `after`."""
+    rest = line_text[after:]
+    if kind in ("html", "block"):
+        close = "-->" if kind == "html" else "*/"
+        end = rest.find(close)
+        text = rest if end < 0 else rest[:end]
+        if end >= 0 and kind == "block":
+            text = text.rstrip("*")  # `**/` closes too
+        comment = line_text[begin : len(line_text) if end < 0 else after + end + len(close)]
+    elif kind == "star":
+        if line_text[:begin].strip():
+            return None  # ` * claw:` only as a block comment's own line
+        text = rest.rstrip()
+        if text.endswith("*/"):
+            text = text[:-2].rstrip("*")
+        comment = line_text.strip()
+    else:
+        text = rest
+        comment = line_text[begin:]
+    text = text.strip()
+    if not text:
+        return None
+    return Instruction(line=line, text=text, comment=comment.rstrip())
 
 
 def find_instructions(lines: list[str], start: int, end: int) -> list[Instruction]:

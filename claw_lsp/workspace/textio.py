@@ -103,7 +103,9 @@ def detect_newline(text: str) -> str:
     return "\r\n" if crlf > lf else "\n"
 
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
+# A line with its ending, or the last line without one. (The second branch matters: with the first
+# alone, `findall` retried at every character of an unterminated last line, which is quadratic.)
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def split_lines(text: str, *, keepends: bool = False) -> list[str]:
@@ -111,9 +113,6 @@ def split_lines(text: str, *, keepends: bool = False) -> list[str]:
     U+2028 do not, unlike `str.splitlines`); a final line ending does not start a new line. Each
     line keeps its ending when `keepends`, so line numbers agree with the editor's."""
     lines = _LINE.findall(text)
-    consumed = sum(map(len, lines))
-    if consumed < len(text):
-        lines.append(text[consumed:])
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
