@@ -546,15 +546,17 @@ class Run:
             title = tool.title(args, ctx)
             subject = tool.subject(args, ctx)
             locations = tool.locations(args, ctx)
-        except (ValidationError, ToolError) as exc:
+        except (ValidationError, ToolError, ValueError, OSError) as exc:
+            # Also a path the OS cannot take (a NUL byte, too long): this call fails, the run goes on.
             self.emit(
                 ToolCallStarted(tool_call_id=tool_use.id, name=tool.name, title=tool.name, kind=tool.kind)
             )
-            message = (
-                f"Invalid input for {tool.name}: {_brief(exc)}"
-                if isinstance(exc, ValidationError)
-                else str(exc)
-            )
+            if isinstance(exc, ValidationError):
+                message = f"Invalid input for {tool.name}: {_brief(exc)}"
+            elif isinstance(exc, ToolError):
+                message = str(exc)
+            else:
+                message = f"Invalid input for {tool.name}: {exc}"
             self._settle(tool_use, ToolOutput(message, True))
             return
         self.emit(

@@ -275,7 +275,7 @@ def _review_note(outcome: ReviewOutcome) -> ReviewNote | None:
 def _read_disk(path: Path) -> tuple[str, str] | None:
     """(text, encoding) of a file on disk, None when it does not exist."""
     try:
-        return textio.decode(path.read_bytes())
+        return textio.decode(textio.read_regular(path))
     except FileNotFoundError:
         return None
 

@@ -45,6 +45,7 @@ from claw_lsp.server.protocol import (
 )
 from claw_lsp.server.sessions import SessionBusy
 from claw_lsp.server.uris import path_of
+from claw_lsp.workspace import textio
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,7 +84,8 @@ async def _document_text(ls: ClawLanguageServer, uri: str) -> str | None:
     if path is None:
         return None
     try:
-        return await asyncio.to_thread(path.read_text, encoding="utf-8", errors="replace")
+        data = await asyncio.to_thread(textio.read_regular, path)
+        return textio.decode(data)[0]
     except OSError:
         return None
 

@@ -87,7 +87,7 @@ class DiskApplier:
         text = change.new_text or ""
         if not change.path.exists():
             return ApplyResult(applied=False, message=f"{change.path} no longer exists on disk.")
-        current, encoding = textio.decode(change.path.read_bytes())
+        current, encoding = textio.decode(textio.read_regular(change.path))
         base = change.base
         if base is not None:
             encoding = base.encoding

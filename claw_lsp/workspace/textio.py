@@ -10,7 +10,12 @@ dominant one so edits written with `\\n` can be written back in the file's own s
 from __future__ import annotations
 
 import codecs
+import contextlib
+import os
 import re
+import stat
+from collections.abc import Iterator
+from typing import BinaryIO
 
 # How much of a file's head is inspected to tell text from binary.
 SNIFF_BYTES = 8192
@@ -18,6 +23,38 @@ SNIFF_BYTES = 8192
 _UTF16_BOMS = {"utf-16-le": codecs.BOM_UTF16_LE, "utf-16-be": codecs.BOM_UTF16_BE}
 # Control bytes that plain text does not contain (tab, newlines, form feed, escape are allowed).
 _TEXT_CONTROLS = {0x07, 0x08, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1B}
+
+
+class NotRegularFileError(OSError):
+    """The path is a FIFO, socket or device: reading it could block forever or never end."""
+
+
+@contextlib.contextmanager
+def open_regular(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+    """Open a file for reading in binary mode, refusing anything but a regular file. The check is
+    made on the opened file (so a path swapped after a check is caught); the open does not block
+    on a FIFO without a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(f"{os.fspath(path)} is a directory")
+        if not stat.S_ISREG(mode):
+            raise NotRegularFileError(f"{os.fspath(path)} is not a regular file (a FIFO, socket or device)")
+        os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        yield handle
+
+
+def read_regular(path: os.PathLike[str] | str) -> bytes:
+    """A regular file's bytes (NotRegularFileError for FIFOs, sockets and devices)."""
+    with open_regular(path) as handle:
+        data: bytes = handle.read()
+        return data
 
 
 def bom_encoding(head: bytes) -> str | None:

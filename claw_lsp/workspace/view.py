@@ -149,7 +149,7 @@ class WorkspaceView:
             raise IsADirectoryError(f"{path} is a directory")
         if st.st_size > self.max_load_bytes:
             raise FileTooLargeError(f"{path} is {st.st_size} bytes, too large to load whole")
-        data = path.read_bytes()
+        data = textio.read_regular(path)
         if textio.looks_binary(data[: textio.SNIFF_BYTES]):
             raise BinaryFileError(f"{path} appears to be a binary file ({len(data)} bytes)")
         text, encoding = textio.decode(data)
@@ -183,7 +183,7 @@ class WorkspaceView:
         return all_lines[start : start + limit], len(all_lines), snapshot
 
     def _read_page(self, path: Path, start: int, limit: int) -> tuple[list[str], int | None]:
-        with path.open("rb") as raw:
+        with textio.open_regular(path) as raw:
             head = raw.read(64 * 1024)
             if textio.looks_binary(head[: textio.SNIFF_BYTES]):
                 raise BinaryFileError(f"{path} appears to be a binary file")

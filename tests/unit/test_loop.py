@@ -433,3 +433,30 @@ async def test_a_path_that_cannot_be_resolved_is_refused_before_anyone_is_asked(
     assert prompter.asked == []  # nobody is asked about a write whose path is unknown
     result = agent.messages[-2].tool_results()[0]
     assert result.is_error and "'~'" in result.text()
+
+
+async def test_a_path_with_a_nul_byte_fails_that_call_only(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "a.txt").write_text("fine\n")
+    agent = make_agent(
+        ws,
+        [
+            {
+                "content": [
+                    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": f"{ws}/a\x00b"}}
+                ]
+            },
+            {
+                "content": [
+                    {"type": "tool_use", "id": "t2", "name": "Read", "input": {"file_path": f"{ws}/a.txt"}}
+                ]
+            },
+            {"content": [{"type": "text", "text": "read it"}]},
+        ],
+    )
+    events, finished = await collect(agent, "read")
+    assert finished.stop_reason == "end_turn" and finished.result == "read it"
+    outputs = {e.tool_call_id: e.output for e in events if getattr(e, "output", None)}
+    assert "null" in outputs["t1"].lower() or "nul" in outputs["t1"].lower()
+    assert "fine" in outputs["t2"]

@@ -291,3 +291,11 @@ async def test_write_keeps_crlf_of_an_existing_file(ctx: ToolContext, workspace:
     await read(ctx, path)
     await call(Write(), ctx, file_path=str(path), content="x\ny\n")
     assert path.read_bytes() == b"x\r\ny\r\n"
+
+
+async def test_read_refuses_a_fifo_without_blocking(ctx: ToolContext, workspace: Path) -> None:
+    import os
+
+    os.mkfifo(workspace / "pipe")  # no writer: a plain open() would block forever
+    with pytest.raises(ToolError, match="not a regular file"):
+        await call(Read(), ctx, file_path=str(workspace / "pipe"))
