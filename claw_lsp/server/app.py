@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import sys
 from collections.abc import Coroutine, Generator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest, JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
@@ -35,9 +36,46 @@ from claw_lsp.workspace.view import relative_to_folders
 logger = logging.getLogger(__name__)
 
 
+# What structure_message returns for a request it has already answered with an error.
+_ANSWERED = object()
+
+
 class ClawProtocol(LanguageServerProtocol):
-    """pygls' protocol with two changes: utf-16 positions whenever the client offers them, and an
-    error response (not silence) to a request whose params cannot be read."""
+    """pygls' protocol with utf-16 positions whenever the client offers them, and JSON-RPC errors
+    as the spec says where pygls stays silent: a request whose params cannot be read (-32602),
+    without `"jsonrpc": "2.0"` (-32600), before `initialize` (-32002) or after `shutdown` (-32600)."""
+
+    initialized = False  # `initialize` was answered
+
+    def _refuse(self, msg_id: Any, error: JsonRpcException) -> None:
+        # pygls has no public way to answer a request it will not dispatch.
+        self._send_response(msg_id, error=error.to_response_error())
+
+    def handle_message(self, message: Any) -> None:
+        """Refuse what the spec says to refuse; hand the rest to pygls."""
+        if message is _ANSWERED:
+            return
+        if isinstance(message, dict):  # no "jsonrpc" member: pygls passes the raw object on
+            if "id" in message and "method" in message:
+                self._refuse(
+                    message["id"], JsonRpcInvalidRequest('not a JSON-RPC 2.0 request (no "jsonrpc": "2.0")')
+                )
+            logger.warning('ignored a message without "jsonrpc": "2.0": %.200r', message)
+            return
+        method = getattr(message, "method", None)
+        msg_id = getattr(message, "id", None)
+        is_request = method is not None and msg_id is not None
+        if method == types.EXIT:
+            return super().handle_message(message)
+        if self._shutdown and method is not None:
+            if is_request:
+                self._refuse(msg_id, JsonRpcInvalidRequest(f"{method}: the server is shutting down"))
+            return
+        if not self.initialized and method is not None and method != types.INITIALIZE:
+            if is_request:
+                self._refuse(msg_id, JsonRpcServerNotInitialized(f"{method}: initialize first"))
+            return
+        return super().handle_message(message)
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Deserialize a message; a request with unreadable params is answered with the error."""
@@ -48,8 +86,11 @@ class ClawProtocol(LanguageServerProtocol):
                 method = data.get("method")
                 error = exc.to_response_error()
                 error.message = f"{error.message}: the params of {method!r} do not have the LSP shape"
+                if not self.initialized and method != types.INITIALIZE:
+                    error = JsonRpcServerNotInitialized(f"{method}: initialize first").to_response_error()
                 # pygls has no public way to answer a request whose params failed to parse.
                 self._send_response(data["id"], error=error)
+                return _ANSWERED  # answered: nothing more to do (and no "Error in server" toast)
             raise
 
     @lsp_method(types.INITIALIZE)
@@ -61,6 +102,7 @@ class ClawProtocol(LanguageServerProtocol):
             offered.remove(types.PositionEncodingKind.Utf16)
             general.position_encodings = [types.PositionEncodingKind.Utf16, *offered]
         result: types.InitializeResult = yield from super().lsp_initialize(params)
+        self.initialized = True
         return result
 
 
@@ -286,6 +328,42 @@ def create_server() -> ClawLanguageServer:
     return server
 
 
+# A message body above this is refused without being held in memory (read and dropped in chunks).
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+MAX_HEADER_LINE = 64 * 1024
+_OVERSIZED = b'{"jsonrpc": "2.0", "method": "$/claw/oversizedMessage"}'
+
+
+class BoundedInput:
+    """stdin for pygls' reader, with limits: a header line is cut at MAX_HEADER_LINE, and a body
+    whose Content-Length exceeds MAX_MESSAGE_BYTES is skipped in 1 MiB chunks (nothing that size is
+    allocated) and stands for a notification nobody handles, so the server keeps serving."""
+
+    def __init__(self, raw: BinaryIO, max_body: int = MAX_MESSAGE_BYTES) -> None:
+        self.raw = raw
+        self.max_body = max_body
+
+    def readline(self) -> bytes:
+        return self.raw.readline(MAX_HEADER_LINE)
+
+    def read(self, n: int) -> bytes:
+        if n <= self.max_body:
+            return self.raw.read(n)
+        logger.warning("refused a message of %d bytes (the limit is %d)", n, self.max_body)
+        remaining = n
+        while remaining > 0:
+            chunk = self.raw.read(min(remaining, 1 << 20))
+            if not chunk:
+                return b""
+            remaining -= len(chunk)
+        return _OVERSIZED
+
+
 def serve_stdio() -> None:
-    """Run the language server on stdin/stdout until the client says exit."""
-    create_server().start_io()
+    """Run the language server on stdin/stdout until the client says exit; the exit status is 1
+    when the client did not ask for `shutdown` first (LSP's rule), else 0."""
+    server = create_server()
+    server.start_io(stdin=cast(BinaryIO, BoundedInput(sys.stdin.buffer)))
+    protocol = server.protocol
+    if not getattr(protocol, "_shutdown", False):
+        sys.exit(1)

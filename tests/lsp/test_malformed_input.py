@@ -117,3 +117,74 @@ async def test_wrong_shapes_and_unknown_names_get_errors_not_crashes(workspace: 
     assert "result" in await client.response(8)
     assert client.proc.returncode is None
     await stop(client)
+
+
+async def _raw(workspace: Path) -> RawClient:
+    proc = await asyncio.create_subprocess_exec(
+        *SERVER_CMD,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "CLAW_PROVIDER": "scripted"},
+    )
+    return RawClient(proc)
+
+
+STATUS = {"command": "claw.status", "arguments": [{}]}
+
+
+async def test_json_rpc_errors_as_the_spec_says(workspace: Path) -> None:
+    client = await _raw(workspace)
+    # Before initialize: ServerNotInitialized, for a well-formed request and a malformed one.
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "workspace/executeCommand", "params": STATUS})
+    assert (await client.response(1))["error"]["code"] == -32002
+    client.send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {}})
+    assert (await client.response(2))["error"]["code"] == -32002
+    params = {"processId": None, "rootUri": workspace.as_uri(), "capabilities": {}}
+    client.send({"jsonrpc": "2.0", "id": 3, "method": "initialize", "params": params})
+    assert "result" in await client.response(3)
+    client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    # Without "jsonrpc": InvalidRequest, and the server goes on.
+    client.send({"id": 4, "method": "workspace/executeCommand", "params": STATUS})
+    assert (await client.response(4))["error"]["code"] == -32600
+    client.send({"jsonrpc": "2.0", "id": 5, "method": "no/suchMethod", "params": {}})
+    assert (await client.response(5))["error"]["code"] == -32601
+    client.send({"jsonrpc": "2.0", "id": 6, "method": "shutdown"})
+    assert (await client.response(6))["result"] is None
+    # After shutdown: InvalidRequest; then exit after shutdown exits 0.
+    client.send({"jsonrpc": "2.0", "id": 7, "method": "workspace/executeCommand", "params": STATUS})
+    assert (await client.response(7))["error"]["code"] == -32600
+    client.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(client.proc.wait(), 10) == 0
+    assert not [m for m in client.messages if m.get("method") == "window/showMessage"]  # no "Error in server"
+
+
+async def test_exit_without_shutdown_exits_1(workspace: Path) -> None:
+    client = await start(workspace)
+    client.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(client.proc.wait(), 10) == 1
+
+
+async def test_an_oversized_message_is_skipped_without_holding_it(workspace: Path) -> None:
+    """A 70 MiB body (over the 64 MiB limit) is read past in chunks, never held whole; the next
+    request is answered and the server's memory stays small."""
+    client = await start(workspace)
+    assert client.proc.stdin is not None
+    await asyncio.sleep(3)  # the model SDK's warm-up import (in a thread after initialize) is done
+    peak_before = _peak_rss_kib(client.proc.pid)
+    size = 70 * 1024 * 1024
+    client.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % size)
+    chunk = b" " * (1 << 20)
+    for _ in range(size // len(chunk)):
+        client.proc.stdin.write(chunk)
+        await client.proc.stdin.drain()
+    client.send({"jsonrpc": "2.0", "id": 8, "method": "workspace/executeCommand", "params": STATUS})
+    assert "result" in await client.response(8)
+    grew = _peak_rss_kib(client.proc.pid) - peak_before
+    assert grew < 32 * 1024, f"peak RSS grew {grew} KiB: the 70 MiB body was held in memory"
+    await stop(client)
+
+
+def _peak_rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
