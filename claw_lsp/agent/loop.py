@@ -507,6 +507,7 @@ class Run:
             diagnostics=agent.diagnostics,
             bash_timeout_ms=agent.settings.bashTimeoutMs,
             set_title=set_title,
+            read_denied=agent.permissions.read_denied,
         )
 
     def _settle(self, tool_use: ToolUseBlock, output: ToolOutput, title: str | None = None) -> None:

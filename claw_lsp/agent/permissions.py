@@ -430,6 +430,31 @@ class PermissionEngine:
             return Decision("ask", f"{tool_name} changes files", suggestion)
         return Decision("ask", f"{subject} is outside the workspace", suggestion)
 
+    def _denied_read_named(self, argvs: list[list[str]], cwd: Path) -> Path | None:
+        """The first path a command's words name (as written, or in `--opt=path`) that a `Read`
+        deny rule covers."""
+        if not any(r.tool == "Read" and r.content is not None for r in self._rules("deny")):
+            return None
+        for argv in argvs:
+            for word in argv[1:]:
+                value = word.split("=", 1)[1] if word.startswith("-") and "=" in word else word
+                if not value or value.startswith("-"):
+                    continue
+                path = Path(os.path.expanduser(value))
+                path = path if path.is_absolute() else cwd / path
+                if self.read_denied(path):
+                    return path
+        return None
+
+    def read_denied(self, path: Path) -> bool:
+        """True when a deny rule forbids reading `path` (`Read(...)`, or a bare `Read`): search
+        tools leave such files out of what they list and show."""
+        rules = [r for r in self._rules("deny") if r.tool == "Read" and r.content is not None]
+        if not rules:
+            return False
+        candidates = [Path(os.path.normpath(path)), Path(os.path.realpath(path))]
+        return any(self._path_rule_matches(rule, p, loose=True) for rule in rules for p in candidates)
+
     def allows_write_outside(self, path: Path) -> bool:
         """True when an explicit Edit/Write allow rule names this path outside the workspace."""
         return self._explicit_path_allow("Write", "Edit", path) is not None
@@ -506,6 +531,9 @@ class PermissionEngine:
             asked = self._bash_rule_for_any("ask", every, command)
             if asked is not None:
                 return Decision("ask", f"the rule {asked.text} asks", exact)
+            named = self._denied_read_named(every, start)
+            if named is not None:  # `cat .env` under `Read(./.env)`: never read unasked
+                return Decision("ask", f"the command names {named}, which a deny rule forbids reading", exact)
         if self.mode == "bypassPermissions":
             return Decision("allow", "bypassPermissions mode")
         for rule in self._rules("allow"):

@@ -122,6 +122,8 @@ class ToolContext:
     preapproved: bool = False
     # Extra environment for Bash (never API keys).
     env: dict[str, str] = field(default_factory=dict)
+    # True for a path a deny rule forbids reading: Grep, Glob and LS leave it out of their output.
+    read_denied: Callable[[Path], bool] = lambda _path: False
 
 
 class Tool(Protocol):

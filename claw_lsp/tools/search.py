@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import fnmatch
 import os
+import re
 import shutil
 import signal
 import sys
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -123,7 +125,38 @@ def _split_absolute_pattern(pattern: str) -> tuple[Path, str]:
     return Path(*fixed), "/".join(parts[len(fixed) :])
 
 
+_CONTEXT_LINE = re.compile(r"\d+-")
+
+
+def _without_denied(lines: list[str], mode: str, ctx: ToolContext) -> list[str]:
+    """rg's output without the files a deny rule forbids reading. In content and count modes each
+    line is `path\\0rest` (`--null`); the NUL becomes the usual `:` again."""
+    kept = []
+    for line in lines:
+        if mode == "files_with_matches":
+            if not ctx.read_denied(Path(line)):
+                kept.append(line)
+            continue
+        path, nul, rest = line.partition("\0")
+        if not nul:
+            kept.append(line)  # a `--` separator between context groups
+        elif not ctx.read_denied(Path(path)):
+            # rg marks a context line `path-12-text` and a match `path:12:text`; keep that.
+            sep = "-" if _CONTEXT_LINE.match(rest) else ":"
+            kept.append(f"{path}{sep}{rest}")
+    return kept
+
+
 # -- Glob --------------------------------------------------------------------------------------
+
+
+def _glob_root(args: GlobInput, ctx: ToolContext) -> tuple[Path, str, bool]:
+    """Where a Glob searches and with which pattern; True when the call named the place (by `path`
+    or an absolute pattern) rather than searching the shell's working directory."""
+    if Path(args.pattern).is_absolute() and not args.path:
+        root, pattern = _split_absolute_pattern(args.pattern)
+        return ctx.workspace.resolve(root), pattern, True
+    return search_root(args.path, ctx), args.pattern, bool(args.path)
 
 
 class GlobInput(BaseModel):
@@ -163,21 +196,19 @@ class Glob:
         return f"Finding files: {args.pattern}"
 
     def locations(self, args: GlobInput, ctx: ToolContext) -> list[Path]:
-        """The folder searched, when given."""
-        return [search_root(args.path, ctx)] if args.path else []
+        """The folder searched, when given (by `path` or an absolute pattern)."""
+        root, _pattern, explicit = _glob_root(args, ctx)
+        return [root] if explicit else []
 
     def subject(self, args: GlobInput, ctx: ToolContext) -> str | None:
-        """The absolute directory searched."""
-        return str(search_root(args.path, ctx)) if args.path else None
+        """The absolute directory searched: `path`, or the fixed prefix of an absolute pattern (so a
+        pattern such as `/etc/**` is judged as a read of /etc, outside the workspace)."""
+        root, _pattern, explicit = _glob_root(args, ctx)
+        return str(root) if explicit else None
 
     async def run(self, args: GlobInput, ctx: ToolContext) -> ToolOutput:
         """List files matching the pattern, newest first, capped."""
-        pattern = args.pattern
-        if Path(pattern).is_absolute() and not args.path:
-            root, pattern = _split_absolute_pattern(pattern)
-            root = ctx.workspace.resolve(root)
-        else:
-            root = search_root(args.path, ctx)
+        root, pattern, _explicit = _glob_root(args, ctx)
         if not await asyncio.to_thread(root.is_dir):
             raise ToolError(f"Directory does not exist: {root}")
         code, lines, _, err = await run_rg(["--files", *_RG_COMMON, "--glob", pattern], root)
@@ -185,7 +216,9 @@ class Glob:
             raise ToolError(f"Glob failed: {err}")
         if not lines:
             return ToolOutput("No files found")
-        found = await newest_first([root / line for line in lines])
+        found = await newest_first([root / line for line in lines if not ctx.read_denied(root / line)])
+        if not found:
+            return ToolOutput("No files found")
         shown = found[:GLOB_LIMIT]
         text = "\n".join(str(p) for p in shown)
         if len(found) > GLOB_LIMIT:
@@ -331,12 +364,15 @@ class Grep:
             cmd += ["--count", "--sort", "path"]
         else:
             cmd.append("--files-with-matches")
+        if mode != "files_with_matches":
+            cmd.append("--null")  # a NUL after each file name: lines of denied files can be dropped
         cmd += ["--regexp", args.pattern, "--", str(root)]
         keep = None if mode == "files_with_matches" else limit
         code, lines, total, err = await run_rg(cmd, root if root.is_dir() else root.parent, keep)
         if code == 2 and not lines:
             raise ToolError(f"Grep failed: {err}")
         warning = f"\n(Some files could not be searched: {err.splitlines()[0]})" if code == 2 and err else ""
+        lines = _without_denied(lines, mode, ctx)
         if not lines:
             return ToolOutput("No files found" if mode == "files_with_matches" else "No matches found")
         if mode == "files_with_matches":
@@ -381,7 +417,9 @@ def _ignored(name: str, rel: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
 
 
-def _walk(root: Path, patterns: list[str], cap: int) -> tuple[dict[Path, list[tuple[str, bool]]], bool]:
+def _walk(
+    root: Path, patterns: list[str], cap: int, denied: Callable[[Path], bool] = lambda _p: False
+) -> tuple[dict[Path, list[tuple[str, bool]]], bool]:
     """Breadth-first listing: each directory's kept (name, is_dir) entries; True when capped."""
     tree: dict[Path, list[tuple[str, bool]]] = {}
     queue: deque[Path] = deque([root])
@@ -397,7 +435,7 @@ def _walk(root: Path, patterns: list[str], cap: int) -> tuple[dict[Path, list[tu
         for entry in entries:
             is_dir = entry.is_dir(follow_symlinks=False)
             rel = os.path.relpath(entry.path, root) + ("/" if is_dir else "")
-            if _ignored(entry.name, rel, patterns):
+            if _ignored(entry.name, rel, patterns) or denied(Path(entry.path)):
                 continue
             if count >= cap:
                 return tree, True
@@ -451,7 +489,7 @@ class LS:
             raise ToolError(f"Directory does not exist: {root}")
         if not await asyncio.to_thread(root.is_dir):
             raise ToolError(f"{root} is a file, not a directory; use Read to read it.")
-        tree, capped = await asyncio.to_thread(_walk, root, args.ignore or [], LS_LIMIT)
+        tree, capped = await asyncio.to_thread(_walk, root, args.ignore or [], LS_LIMIT, ctx.read_denied)
         out = [f"- {root}/"]
         _render(tree, root, 1, out)
         text = "\n".join(out)

@@ -561,3 +561,41 @@ def test_a_symlink_into_a_protected_folder_is_protected(ws: Path) -> None:
     (ws / ".git" / "config").write_text("[core]\n")
     (ws / "innocent.cfg").symlink_to(ws / ".git" / "config")
     assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / "innocent.cfg") == "ask"
+
+
+def test_read_deny_rules_cover_bash_commands_naming_the_path(ws: Path) -> None:
+    (ws / ".env").write_text("TOKEN=x\n")
+    (ws / "secrets").mkdir()
+    (ws / "secrets" / "key.pem").write_text("k\n")
+    engine = engine_for(ws, "default", deny=["Read(./.env)", "Read(./secrets/**)"])
+    assert tool(engine, "Read", ws / ".env") == "deny"
+    for command in (
+        "cat .env",
+        "head -n 1 secrets/key.pem",
+        f"grep TOKEN {ws}/.env",
+        "wc --files0-from=.env",
+    ):
+        assert bash(engine, command) == "ask", command
+    assert bash(engine, "cat README.md") == "allow"
+    assert engine.read_denied(ws / "secrets" / "key.pem") and not engine.read_denied(ws / "src" / "a.py")
+
+
+async def test_search_tools_leave_out_files_a_deny_rule_forbids_reading(ws: Path) -> None:
+    from claw_lsp.core.tools import SessionState, ToolContext
+    from claw_lsp.tools.search import LS, Glob, GlobInput, Grep, GrepInput, LSInput
+    from claw_lsp.workspace.view import WorkspaceView
+
+    (ws / ".env").write_text("TOKEN=hunter2\n")
+    (ws / "secrets").mkdir()
+    (ws / "secrets" / "key.txt").write_text("TOKEN=k3y\n")
+    (ws / "src" / "a.py").write_text("TOKEN = None\n")
+    engine = engine_for(ws, "default", deny=["Read(./.env)", "Read(./secrets/**)"])
+    ctx = ToolContext(workspace=WorkspaceView([ws]), state=SessionState(), read_denied=engine.read_denied)
+    for mode in ("content", "files_with_matches", "count"):
+        out = await Grep().run(GrepInput(pattern="TOKEN", output_mode=mode, path=str(ws)), ctx)  # type: ignore[arg-type]
+        assert "a.py" in out.content and "hunter2" not in out.content and "key.txt" not in out.content, mode
+        assert ".env" not in out.content, mode
+    globbed = await Glob().run(GlobInput(pattern="**/*", path=str(ws)), ctx)
+    assert "a.py" in globbed.content and "key.txt" not in globbed.content
+    listed = await LS().run(LSInput(path=str(ws)), ctx)
+    assert "src/" in listed.content and "key.txt" not in listed.content

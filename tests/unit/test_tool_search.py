@@ -128,3 +128,27 @@ async def test_ls_lists_a_tree_with_ignores_and_a_cap(ctx: ToolContext, tree: Pa
     assert out.content.startswith("There are more than 1000 entries")
     with pytest.raises(ToolError, match="absolute"):
         await call(LS(), ctx, path="src")
+
+
+def test_an_absolute_glob_pattern_names_its_directory_for_the_permission_check(
+    ctx: ToolContext, workspace: Path, tmp_path: Path
+) -> None:
+    """`/etc/**` (or any absolute pattern outside the workspace) is judged as a read of its fixed
+    prefix, so the permission engine asks instead of listing another tree unasked."""
+    from claw_lsp.agent.permissions import PermissionEngine, rule_family
+    from claw_lsp.config import Settings
+    from claw_lsp.tools.search import Glob, GlobInput
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    engine = PermissionEngine(Settings(), [workspace], None)
+    for pattern, expected in (
+        (f"{outside}/**/*.conf", "ask"),
+        (f"{workspace}/src/**", "allow"),
+        ("**/*.py", "allow"),
+    ):
+        args = GlobInput(pattern=pattern)
+        subject = Glob().subject(args, ctx)
+        decision = engine.decide("Glob", True, subject, {"pattern": pattern}, family=rule_family(Glob()))
+        assert decision.behavior == expected, (pattern, subject, decision)
+    assert Glob().subject(GlobInput(pattern=f"{outside}/**/*.conf"), ctx) == str(outside)
