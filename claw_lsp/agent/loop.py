@@ -381,15 +381,22 @@ class Run:
 
     async def _model_turn(self) -> Message:
         agent = self.agent
-        streamed: list[str] = []
+        streamed = _StreamedText(agent.session)
 
         def on_delta(delta: Delta) -> None:
             if delta.kind == "text":
-                streamed.append(delta.text)
+                streamed.add(delta.text)
                 self.emit(TextDelta(text=delta.text), persist=False)
             elif delta.kind == "thinking":
                 self.emit(ThoughtDelta(text=delta.text), persist=False)
 
+        try:
+            return await self._stream_turn(streamed, on_delta)
+        finally:
+            streamed.stop()
+
+    async def _stream_turn(self, streamed: _StreamedText, on_delta: Callable[[Delta], None]) -> Message:
+        agent = self.agent
         try:
             try:
                 turn = await agent.model.complete(self._request(), on_delta)
@@ -399,10 +406,10 @@ class Run:
                 # The context overflowed before our threshold caught it: compact and retry once.
                 self.emit(Notice(message="The conversation is too long for the model; compacting."))
                 await self._compact(manual=False)
-                streamed.clear()
+                streamed.restart()
                 turn = await agent.model.complete(self._request(), on_delta)
         except asyncio.CancelledError:
-            partial = "".join(streamed)
+            partial = streamed.text()
             if partial:
                 agent.record(Message(role="assistant", content=[TextBlock(text=partial)]))
             raise
@@ -648,6 +655,46 @@ class Run:
         if not touched:
             return None
         return await agent.hooks.after_edits(touched)
+
+
+# Streamed text is in the transcript within this many seconds of being shown.
+PARTIAL_FLUSH_S = 0.5
+
+
+class _StreamedText:
+    """The text of the model turn being streamed, checkpointed into the transcript as
+    `partial_text` records at most PARTIAL_FLUSH_S after it arrived: a process killed mid-stream
+    loses none of what the user saw (the turn's message, once recorded, supersedes them)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.parts: list[str] = []
+        self.saved = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(PARTIAL_FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        self._timer = None
+        if self.saved < len(self.parts):
+            self.session.append({"type": "partial_text", "text": "".join(self.parts[self.saved :])})
+            self.saved = len(self.parts)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def restart(self) -> None:
+        """The turn is asked again (after a compaction): what streamed so far does not count."""
+        self.stop()
+        self.parts, self.saved = [], 0
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class _AnnouncingPrompter:

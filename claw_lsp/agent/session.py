@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from claw_lsp.agent.compaction import is_summary, summary_message
 from claw_lsp.core.events import ToolCallUpdated, event_to_json
-from claw_lsp.core.messages import Message, ToolResultBlock
+from claw_lsp.core.messages import Message, TextBlock, ToolResultBlock
 from claw_lsp.core.secrets import credential_values
 from claw_lsp.workspace.view import workspace_key
 
@@ -298,16 +298,23 @@ class Session:
     def load_messages(self) -> list[Message]:
         """The current context: the last compaction's summary and kept messages, then later ones."""
         messages: list[Message] = []
+        partial: list[str] = []  # text streamed by a turn whose message was never recorded
         for record in self.records():
             kind = record.get("type")
             try:
                 if kind == "message":
                     messages.append(Message.model_validate(record["message"]))
+                    partial = []
+                elif kind == "partial_text":
+                    partial.append(str(record.get("text", "")))
                 elif kind == "compaction":
                     kept = [Message.model_validate(m) for m in record.get("kept", [])]
                     messages = [summary_message(str(record.get("summary", ""))), *kept]
+                    partial = []
             except (KeyError, ValidationError) as e:
                 log.warning("session %s: skipped a malformed %s record: %s", self.id, kind, e)
+        if "".join(partial).strip():  # the process died mid-stream: keep what the user saw
+            messages.append(Message(role="assistant", content=[TextBlock(text="".join(partial))]))
         return repair_transcript(messages)
 
     def close(self) -> None:

@@ -11,7 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.unit.test_cli import popen, script
+from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text
+from tests.unit.test_cli import CLAW, popen, script
 
 
 def _alive(pid: int) -> bool:
@@ -120,3 +121,34 @@ def test_a_second_writer_of_a_session_is_refused(workspace: Path) -> None:
     third = claw(workspace, "--continue", "-p", "after", "--script", fast)
     assert third.returncode == 0, third.stderr
     assert "fast" in third.stdout
+
+
+def test_text_shown_before_a_sigkill_is_in_the_transcript(workspace: Path, fake_api: FakeMessagesAPI) -> None:
+    """kill -9 in the middle of a streamed answer: what was already shown is in the session (within
+    a second), and `--continue` resumes with it as the model's (interrupted) answer."""
+    from claw_lsp.agent.session import SessionStore
+
+    words = " ".join(f"word{i:03d}" for i in range(200))
+    fake_api.queue(reply(text(words), chunk=8, delay=0.05))  # about 10 s to stream in full
+    proc = subprocess.Popen(
+        [str(CLAW), "-p", "talk", "--output-format", "text"],
+        cwd=workspace, env={**os.environ, **fake_api.env()}, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    shown = b""
+    while b"word040" not in shown:
+        chunk = proc.stdout.read1(4096)  # type: ignore[attr-defined]
+        assert chunk, proc.stderr.read() if proc.stderr else ""
+        shown += chunk
+    time.sleep(1.0)  # the flush interval is 0.5 s
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    seen = shown.decode()
+    session = SessionStore(workspace).latest()
+    assert session is not None
+    messages = session.load_messages()
+    assert messages[-1].role == "assistant"
+    kept = messages[-1].text()
+    assert kept.startswith("word000") and "word040" in kept
+    assert len(kept) >= len(seen.strip()) - 8  # everything shown more than a second before the kill
