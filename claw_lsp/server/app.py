@@ -93,6 +93,20 @@ class ClawProtocol(LanguageServerProtocol):
                 return _ANSWERED  # answered: nothing more to do (and no "Error in server" toast)
             raise
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls' shutdown, iterating over a copy of the pending requests: cancelling one removes it
+        from the dict, so pygls' own loop failed with "dictionary changed size during iteration"
+        whenever a request was still pending."""
+        if (user_handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield user_handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
         """Prefer utf-16 (every client supports it); else the client's first supported encoding."""

@@ -188,3 +188,33 @@ async def test_an_oversized_message_is_skipped_without_holding_it(workspace: Pat
 def _peak_rss_kib(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text().splitlines()
     return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
+async def test_shutdown_with_a_request_still_pending_answers_cleanly(workspace: Path) -> None:
+    """`claw.ask` waits for the client's `claw/input` answer, which never comes; `shutdown` still
+    answers null (pygls' own shutdown failed with "dictionary changed size during iteration")."""
+    client = await _raw(workspace)
+    options = {"clientFeatures": {"input": True}, "provider": "scripted"}
+    params = {
+        "processId": None,
+        "rootUri": workspace.as_uri(),
+        "capabilities": {},
+        "initializationOptions": options,
+    }
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+    await client.response(1)
+    client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    client.send({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+                 "params": {"command": "claw.ask", "arguments": [{}]}})  # fmt: skip
+    while True:  # until the server asks for the prompt (left unanswered)
+        message = await asyncio.wait_for(client.read_message(), 15)
+        if message.get("method") == "claw/input":
+            break
+    client.send({"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
+    while True:
+        message = await asyncio.wait_for(client.read_message(), 15)
+        if message.get("id") == 3 and "method" not in message:
+            break
+    assert message.get("result", "missing") is None, message
+    client.send({"jsonrpc": "2.0", "method": "exit"})
+    assert await asyncio.wait_for(client.proc.wait(), 10) == 0
