@@ -214,8 +214,9 @@ def test_boundary_shapes(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
 
 
 def test_append_through_review_accept(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
-    """permissionMode default: the plugin's review buffer shows the append; accepting it (A)
-    applies it exactly, the tool_result says applied, and the next Edit (reviewed too) applies."""
+    """permissionMode default: the plugin's inline review shows the append in the buffer; accepting
+    it (gA) applies it exactly, the tool_result says applied, and the next Edit (reviewed too)
+    applies."""
     sc = SCENARIOS[0]
     with harness(fake_api, tmp_path, mode="default") as h:
         path = h.ws / "review.py"
@@ -231,9 +232,13 @@ def test_append_through_review_accept(tmp_path: Path, fake_api: FakeMessagesAPI)
                 "return r ~= nil and r ~= _G.last_review end, 20)"
             )
             assert shown, "no review buffer appeared"
+            # The inline review: in the file's own buffer, `gA` accepts every hunk.
             h.lua(
                 "local r = require('claw.review').get(); _G.last_review = r "
-                "vim.api.nvim_set_current_win(r.win); vim.cmd('normal A')"
+                "assert(r.mode == 'inline' and r.buf == vim.fn.bufnr(...), 'not inline in the buffer') "
+                "vim.api.nvim_set_current_win(vim.fn.bufwinid(r.buf)) "
+                "vim.api.nvim_feedkeys(vim.keycode('gA'), 'mx', false)",
+                buf,
             )
             accepted += 1
         finished = h.wait_run(run_id)
