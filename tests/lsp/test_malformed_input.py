@@ -55,7 +55,7 @@ class RawClient:
                 return message
 
 
-async def start(workspace: Path) -> RawClient:
+async def _raw(workspace: Path) -> RawClient:
     proc = await asyncio.create_subprocess_exec(
         *SERVER_CMD,
         stdin=asyncio.subprocess.PIPE,
@@ -63,7 +63,12 @@ async def start(workspace: Path) -> RawClient:
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "CLAW_PROVIDER": "scripted"},
     )
-    client = RawClient(proc)
+    return RawClient(proc)
+
+
+async def start(workspace: Path) -> RawClient:
+    """A server that answered `initialize` and got `initialized`."""
+    client = await _raw(workspace)
     client.send(
         {
             "jsonrpc": "2.0",
@@ -117,17 +122,6 @@ async def test_wrong_shapes_and_unknown_names_get_errors_not_crashes(workspace: 
     assert "result" in await client.response(8)
     assert client.proc.returncode is None
     await stop(client)
-
-
-async def _raw(workspace: Path) -> RawClient:
-    proc = await asyncio.create_subprocess_exec(
-        *SERVER_CMD,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "CLAW_PROVIDER": "scripted"},
-    )
-    return RawClient(proc)
 
 
 STATUS = {"command": "claw.status", "arguments": [{}]}
