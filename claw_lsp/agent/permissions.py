@@ -588,6 +588,8 @@ class PermissionEngine:
             verdict = shell_parse.read_only_builtin(cmd)
             if verdict is not None and cwd is not None:
                 ok = all(self._word_inside(w, cwd) for w in [*verdict.paths, *redirect_paths])
+                if ok and cmd.argv and cmd.argv[0] == "git" and git_config_runs_programs(cwd):
+                    ok = False  # a "read-only" git command would run what the repository configures
             if not ok and cwd is not None:
                 for rule in allow_rules:
                     assert rule.content is not None
@@ -672,6 +674,64 @@ def _relative_loose(path: str, base: str) -> str | None:
 
 def _escape_glob(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+# Git configuration that makes even a read-only command (status, diff, log) run a program.
+_GIT_PROGRAM_KEYS = re.compile(
+    r"^(core\.(fsmonitor|pager|editor|sshcommand|gitproxy|askpass|alternaterefscommand|hookspath)"
+    r"|diff\.external|diff\..+\.(textconv|command)|filter\..+\.(clean|smudge|process)"
+    r"|merge\..+\.driver|pager\..+|credential\..*helper|gpg\.(.+\.)?program|sequence\.editor"
+    r"|uploadpack\.packobjectshook|remote\..+\.(uploadpack|receivepack)|include\.path|includeif\..+\.path)$"
+)
+_GIT_BOOLEAN = {"true", "false", "yes", "no", "on", "off", "1", "0", ""}
+
+
+def git_config_runs_programs(cwd: Path) -> str | None:
+    """The first key of the repository's own git configuration (found from `cwd` upwards) that
+    would run a program, e.g. `core.fsmonitor`, `diff.x.textconv`, `include.path`; else None.
+    (A boolean `core.fsmonitor` is git's built-in daemon, not a program.)"""
+    for folder in [cwd, *cwd.parents]:
+        dot_git = folder / ".git"
+        if dot_git.is_file():
+            match = re.match(r"gitdir:\s*(.+)", dot_git.read_text(errors="replace").strip())
+            git_dir = (folder / match.group(1)).resolve() if match else None
+        elif dot_git.is_dir():
+            git_dir = dot_git
+        else:
+            continue
+        if git_dir is None:
+            return None
+        for name in ("config", "config.worktree"):
+            found = _git_program_key(git_dir / name)
+            if found:
+                return found
+        return None
+    return None
+
+
+def _git_program_key(path: Path) -> str | None:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return None
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        header = re.match(r'\[\s*([A-Za-z0-9.-]+)(?:\s+"(.*)")?\s*\]\s*(.*)$', line)
+        if header:
+            section = header.group(1).lower() + (f".{header.group(2)}" if header.group(2) is not None else "")
+            line = header.group(3).strip()
+            if not line:
+                continue
+        key, _, value = line.partition("=")
+        name = f"{section}.{key.strip().lower()}"
+        if _GIT_PROGRAM_KEYS.match(name):
+            if name == "core.fsmonitor" and value.strip().strip('"').lower() in _GIT_BOOLEAN:
+                continue
+            return name
+    return None
 
 
 def _all_argvs(parsed: ParsedShell, depth: int = 0) -> list[list[str]]:

@@ -599,3 +599,39 @@ async def test_search_tools_leave_out_files_a_deny_rule_forbids_reading(ws: Path
     assert "a.py" in globbed.content and "key.txt" not in globbed.content
     listed = await LS().run(LSInput(path=str(ws)), ctx)
     assert "src/" in listed.content and "key.txt" not in listed.content
+
+
+@pytest.mark.parametrize(
+    ("config", "command", "key"),
+    [
+        ("[core]\n\tfsmonitor = ./.git/evil.sh\n", "git status", "core.fsmonitor"),
+        ('[diff "bin"]\n\ttextconv = sh -c "touch pwned"\n', "git diff", "diff.bin.textconv"),
+        ("[core]\n    pager = sh -c 'touch pwned'\n", "git log", "core.pager"),
+        ('[filter "lfs"]\n\tprocess = ./run\n', "git status", "filter.lfs.process"),
+        ("[include]\n\tpath = ../shared.cfg\n", "git status", "include.path"),
+        ("[diff]\n\texternal = ./ext\n", "git diff HEAD", "diff.external"),
+    ],
+)
+def test_git_read_only_commands_ask_when_the_repository_config_runs_programs(
+    ws: Path, config: str, command: str, key: str
+) -> None:
+    from claw_lsp.agent.permissions import git_config_runs_programs
+
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text("[core]\n\trepositoryformatversion = 0\n" + config)
+    assert git_config_runs_programs(ws / "src") == key
+    assert bash(engine_for(ws, "default"), command) == "ask"
+
+
+def test_git_read_only_commands_stay_allowed_in_a_plain_repository(ws: Path) -> None:
+    from claw_lsp.agent.permissions import git_config_runs_programs
+
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tfsmonitor = true\n"
+        '[remote "origin"]\n\turl = https://example.org/x.git\n'
+        "\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+    )
+    assert git_config_runs_programs(ws) is None
+    for command in ("git status", "git diff", "git log --oneline -5"):
+        assert bash(engine_for(ws, "default"), command) == "allow", command
