@@ -553,11 +553,25 @@ def _is_option(word: Word) -> bool:
     return word.text.startswith("-") and word.text != "-"
 
 
+# Tools whose long options GNU getopt_long lets be abbreviated (`sort --compress-prog=sh`).
+_ABBREVIATING = {"sort", "diff", "date", "file", "cut", "ls", "du", "df", "head", "tail", "wc", "nl", "uniq"}
+
+
 def _has_forbidden(cmd: str, args: list[Word]) -> bool:
     for forbidden in _FORBIDDEN_OPTIONS.get(cmd, ()):
         for arg in args:
             text = arg.text
             if text == forbidden or text.startswith(forbidden + "="):
+                return True
+            # `--compress-prog` is `--compress-program` to getopt_long: any prefix of a forbidden
+            # long option counts (longer than `--x`, as getopt needs it to be unambiguous).
+            name = text.split("=", 1)[0]
+            if (
+                cmd in _ABBREVIATING
+                and forbidden.startswith("--")
+                and len(name) > 3
+                and forbidden.startswith(name)
+            ):
                 return True
             # Short options may be clustered or carry their value: `sort -uo out`.
             short = len(forbidden) == 2 and re.match(r"^-[A-Za-z]+", text) and not text.startswith("--")

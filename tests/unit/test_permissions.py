@@ -635,3 +635,24 @@ def test_git_read_only_commands_stay_allowed_in_a_plain_repository(ws: Path) -> 
     assert git_config_runs_programs(ws) is None
     for command in ("git status", "git diff", "git log --oneline -5"):
         assert bash(engine_for(ws, "default"), command) == "allow", command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sort --compress-prog=sh data.txt",
+        "sort --compress-p sh data.txt",
+        "sort --out=x data.txt",
+        "sort --outp x data.txt",
+        "diff --to-f=/etc/passwd a.txt",
+        "date --se '2020-01-01'",
+        "file --comp magic",
+    ],
+)
+def test_abbreviated_long_options_are_recognised(ws: Path, command: str) -> None:
+    assert bash(engine_for(ws, "default"), command) == "ask"
+
+
+@pytest.mark.parametrize("command", ["sort -n data.txt", "sort --numeric-sort data.txt", "diff a.txt b.txt"])
+def test_ordinary_options_of_those_tools_stay_allowed(ws: Path, command: str) -> None:
+    assert bash(engine_for(ws, "default"), command) == "allow"
