@@ -406,7 +406,8 @@ class PermissionEngine:
                 return Decision("ask", f"the rule {asked.text} asks", suggestion)
         inside = path is None or self.inside(path)
         if is_edit and self.mode != "bypassPermissions":
-            protected = next((r for r in map(protected_reason, loose_paths) if r), None)
+            reasons = (protected_reason(p, self.folders) for p in loose_paths)
+            protected = next((r for r in reasons if r), None)
             if protected is not None:
                 return Decision("ask", f"protected: {protected}; edits there are always asked about")
         if is_edit and not inside:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal, Protocol
@@ -43,9 +44,16 @@ PROTECTED_FILES = frozenset(
 )
 
 
-def protected_reason(path: PurePath) -> str | None:
-    """Why an edit of `path` always asks (a protected folder or configuration file), else None."""
-    for part in path.parts[:-1]:
+def protected_reason(path: PurePath, roots: Sequence[PurePath] = ()) -> str | None:
+    """Why an edit of `path` always asks (a protected folder or configuration file), else None.
+    Inside one of `roots` (the workspace folders) only the part below the root counts, so a
+    workspace that itself lies under, say, `~/.vscode/` is not protected whole."""
+    parts = path.parts
+    for root in roots:
+        if path.is_relative_to(root):
+            parts = path.relative_to(root).parts
+            break
+    for part in parts[:-1]:
         if part in PROTECTED_DIRS:
             return f"{path} is inside {part}/ (configuration that can run code or grant permissions)"
     if path.name in PROTECTED_FILES or path.name in PROTECTED_DIRS:

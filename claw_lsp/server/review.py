@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -97,11 +97,14 @@ class Reviewer:
         client: ClientInfo,
         mode_getter: Callable[[], str],
         run_id: str,
+        *,
         on_step: Callable[[str], None] | None = None,
+        roots_getter: Callable[[], Sequence[Path]] = lambda: (),
     ) -> None:
         self.server = server
         self.client = client
         self.mode_getter = mode_getter
+        self.roots_getter = roots_getter  # the workspace folders (protected paths are below them)
         self.run_id = run_id
         self.on_step = on_step or (lambda _text: None)
         self.apply_all = False
@@ -114,7 +117,7 @@ class Reviewer:
         # acceptEdits and "Apply all in this run" never cover protected paths (.git/, .claw/, …):
         # the permission engine did not preapprove those, so they are reviewed.
         auto = self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES
-        if change.preapproved or (auto and protected_reason(change.path) is None):
+        if change.preapproved or (auto and protected_reason(change.path, self.roots_getter()) is None):
             return ReviewOutcome(decision="accept", accepted_hunks=every, hunks=hunks, auto=True)
         change_id = f"c-{uuid.uuid4().hex[:8]}"
         loop = asyncio.get_running_loop()

@@ -308,7 +308,12 @@ class RunManager:
 
         ls = self.ls
         handle.reviewer = Reviewer(
-            ls, ls.client_info, lambda: ls.settings.permissionMode, handle.run.id, on_step=handle.set_step
+            ls,
+            ls.client_info,
+            lambda: ls.settings.permissionMode,
+            handle.run.id,
+            on_step=handle.set_step,
+            roots_getter=lambda: ls.folders,
         )
         handle.applier = LspApplier(
             ls,

@@ -656,3 +656,11 @@ def test_abbreviated_long_options_are_recognised(ws: Path, command: str) -> None
 @pytest.mark.parametrize("command", ["sort -n data.txt", "sort --numeric-sort data.txt", "diff a.txt b.txt"])
 def test_ordinary_options_of_those_tools_stay_allowed(ws: Path, command: str) -> None:
     assert bash(engine_for(ws, "default"), command) == "allow"
+
+
+def test_a_workspace_inside_a_protected_folder_is_not_protected_whole(tmp_path: Path) -> None:
+    """Developing inside ~/.vscode/extensions/x (say): only what lies below the workspace counts."""
+    ws = tmp_path / ".vscode" / "extensions" / "mine"
+    (ws / "src").mkdir(parents=True)
+    assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / "src" / "extension.ts") == "allow"
+    assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / ".vscode" / "launch.json") == "ask"
