@@ -158,19 +158,22 @@ local function header_chunks(pos, total, decision, feedback, keys)
       chunks[#chunks + 1] = { ' feedback: ' .. feedback, 'Comment' }
     end
   else
-    chunks[#chunks + 1] = {
-      ('  %s accept · %s reject · %s reject with feedback · %s / %s all · %s %s move · %s diff'):format(
-        keys.accept,
-        keys.reject,
-        keys.feedback,
-        keys.accept_all,
-        keys.reject_all,
-        keys.next,
-        keys.prev,
-        keys.diff
-      ),
-      'Comment',
-    }
+    local hints = {}
+    for _, item in ipairs({
+      { 'accept', 'accept' },
+      { 'reject', 'reject' },
+      { 'feedback', 'reject with feedback' },
+      { 'accept_all', 'accept all' },
+      { 'reject_all', 'reject all' },
+      { 'next', 'next' },
+      { 'prev', 'previous' },
+      { 'diff', 'diff' },
+    }) do
+      if type(keys[item[1]]) == 'string' then -- a key set to false is not mapped, nor shown
+        hints[#hints + 1] = keys[item[1]] .. ' ' .. item[2]
+      end
+    end
+    chunks[#chunks + 1] = { '  ' .. table.concat(hints, ' · '), 'Comment' }
   end
   return chunks
 end
