@@ -349,7 +349,24 @@ def _set_mode(editor: Editor, mode: str) -> None:
     vscode_dir = editor.ws / ".vscode"
     vscode_dir.mkdir(exist_ok=True)
     (vscode_dir / "settings.json").write_text(json.dumps({"claw.permissionMode": mode}))
-    editor.session.wait_status(lambda s: s.get("permissionMode") == mode, 60)
+    # The old server may report the new mode (didChangeConfiguration) just before the extension
+    # restarts it: wait until the mode has held for a few seconds, so the run goes to the server
+    # that will stay (a run started mid-restart could meet a server still in the old mode).
+    stable_since: float | None = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        status = editor.session.wait_status(lambda s: s.get("permissionMode") == mode, 60)
+        now = time.monotonic()
+        stable_since = stable_since or now
+        if now - stable_since >= 4 and status.get("permissionMode") == mode:
+            return
+        time.sleep(0.5)
+        try:
+            held = editor.session.status().get("permissionMode") == mode
+        except Exception:  # the control channel is down while the server restarts
+            held = False
+        if not held:
+            stable_since = None
 
 
 BYPASS_SHAPES = [s for s in SHAPES if s.name in ("append_at_end", "crlf", "multiedit_first_and_last_line")]
