@@ -271,9 +271,9 @@ class PermissionEngine:
     ) -> Decision:
         """Allow, ask or deny one tool call (`subject`: the Bash command or the absolute path;
         `family`: the tool's `rule_family`)."""
+        if family == "Bash":  # judged as the bytes bash will run, not a normalised form of them
+            return self._decide_bash(subject if subject else str(input.get("command", "")), cwd)
         subject = _nfc(subject) if subject is not None else None
-        if family == "Bash":
-            return self._decide_bash(subject or str(input.get("command", "")), cwd)
         if family is not None:
             return self._decide_path_tool(tool_name, family, read_only, subject, input)
         return self._decide_other(tool_name, read_only, subject)
@@ -511,11 +511,14 @@ class PermissionEngine:
     # -- Bash -------------------------------------------------------------------------------------
 
     def _decide_bash(self, command: str, cwd: Path | None) -> Decision:
-        command = _nfc(command)
+        # Allow decisions judge the command exactly as bash will run it. Deny and ask rules also
+        # see its NFC and NFKC/case-folded forms (`ｒｍ`, `RM` on a case-insensitive disk):
+        # matching more there only ever asks or refuses more.
         parsed = shell_parse.parse(command)
-        every = _all_argvs(parsed)
+        forms = _loose_forms(command)
+        every = [argv for form in forms for argv in _all_argvs(shell_parse.parse(form))]
         exact = f"Bash({command.strip()})"
-        denied = self._bash_rule_for_any("deny", every, command)
+        denied = self._bash_rule_for_any("deny", every, forms)
         if denied is not None:
             return Decision("deny", f"denied by the rule {denied.text}")
         start = cwd if cwd is not None else (self.folders[0] if self.folders else Path.cwd())
@@ -525,11 +528,11 @@ class PermissionEngine:
             and all(ok for ok, _, _ in self._walk_parts(parsed, start, use_rules=False))
         )
         if self.mode == "plan":
-            if builtin_ok and self._bash_rule_for_any("ask", every, command) is None:
+            if builtin_ok and self._bash_rule_for_any("ask", every, forms) is None:
                 return Decision("allow", "read-only command")
             return Decision("deny", PLAN_MODE_REFUSAL)
         if self.mode != "bypassPermissions":
-            asked = self._bash_rule_for_any("ask", every, command)
+            asked = self._bash_rule_for_any("ask", every, forms)
             if asked is not None:
                 return Decision("ask", f"the rule {asked.text} asks", exact)
             named = self._denied_read_named(every, start)
@@ -564,15 +567,19 @@ class PermissionEngine:
                 suggestion = offer
         return Decision("ask", "the command needs permission", suggestion)
 
-    def _bash_rule_for_any(self, kind: RuleKind, argvs: list[list[str]], command: str) -> Rule | None:
+    def _bash_rule_for_any(self, kind: RuleKind, argvs: list[list[str]], forms: list[str]) -> Rule | None:
+        """The first deny/ask rule matching the command (in any of its forms) or one of its parts."""
         for rule in self._rules(kind):
             if rule.tool != "Bash":
                 continue
-            if rule.content is None or rule.content.strip() == command.strip():
+            if rule.content is None:
+                return rule
+            contents = _loose_forms(rule.content.strip())
+            if any(c == f.strip() for c in contents for f in forms):
                 return rule
             for argv in argvs:
                 for variant in shell_parse.command_variants(argv):
-                    if _bash_prefix_len(rule.content, variant) is not None:
+                    if any(_bash_prefix_len(c, variant) is not None for c in contents):
                         return rule
         return None
 
@@ -618,6 +625,8 @@ class PermissionEngine:
         """After a rule's prefix: no path argument may escape the workspace."""
         if shell_parse.runs_other_commands(cmd):
             return False
+        if not all(self._word_inside(w, cwd) for w in shell_parse.option_path_values(cmd)):
+            return False  # `grep -f /etc/x`, `diff --from-file=../y`
         reads_paths = cmd.words[0].text in _PATH_READERS if cmd.words else False
         for word in [*rest, *shell_parse.option_paths(rest)]:
             if word.text.startswith("-") and word.text != "-":
@@ -677,9 +686,10 @@ def _escape_glob(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
-# Git configuration that makes even a read-only command (status, diff, log) run a program.
+# Git configuration that makes even a read-only command (status, diff, log) run a program (or, for
+# core.worktree, read a tree outside the workspace).
 _GIT_PROGRAM_KEYS = re.compile(
-    r"^(core\.(fsmonitor|pager|editor|sshcommand|gitproxy|askpass|alternaterefscommand|hookspath)"
+    r"^(core\.(fsmonitor|pager|editor|sshcommand|gitproxy|askpass|alternaterefscommand|hookspath|worktree)"
     r"|diff\.external|diff\..+\.(textconv|command)|filter\..+\.(clean|smudge|process)"
     r"|merge\..+\.driver|pager\..+|credential\..*helper|gpg\.(.+\.)?program|sequence\.editor"
     r"|uploadpack\.packobjectshook|remote\..+\.(uploadpack|receivepack)|include\.path|includeif\..+\.path)$"
@@ -702,11 +712,27 @@ def git_config_runs_programs(cwd: Path) -> str | None:
             continue
         if git_dir is None:
             return None
-        for name in ("config", "config.worktree"):
-            found = _git_program_key(git_dir / name)
-            if found:
-                return found
-        return None
+        return _git_dir_program_key(git_dir)
+    return None
+
+
+def _git_dir_program_key(git_dir: Path) -> str | None:
+    """The first program-running key in a git directory's configuration: its own, the main
+    repository's for a linked worktree (`commondir`), and the submodules' that `git status` and
+    `git diff` also run in (`modules/*/config`)."""
+    configs = [git_dir / "config", git_dir / "config.worktree"]
+    with contextlib.suppress(OSError):
+        common = (git_dir / "commondir").read_text(errors="replace").strip()
+        if common:
+            configs.append((git_dir / common).resolve() / "config")
+    for base in dict.fromkeys([git_dir, *(c.parent for c in configs)]):
+        modules = base / "modules"
+        if modules.is_dir():
+            configs += sorted(modules.glob("**/config"))[:200]
+    for config in configs:
+        found = _git_program_key(config)
+        if found:
+            return found
     return None
 
 
@@ -748,12 +774,22 @@ def _all_argvs(parsed: ParsedShell, depth: int = 0) -> list[list[str]]:
     return argvs
 
 
+def _loose_forms(text: str) -> list[str]:
+    """`text`, its NFC form and its NFKC case-folded form (each once), for deny and ask rules."""
+    forms = [text]
+    for form in (_nfc(text), _fold(text)):
+        if form not in forms:
+            forms.append(form)
+    return forms
+
+
 def _bash_prefix_len(content: str, argv: list[str]) -> int | None:
     """How many words of `argv` a Bash rule's content covers, or None when it does not match.
 
     `npm test:*` (or `npm test *`) is a prefix rule; anything else must equal the whole command.
+    Words are compared as they are (deny and ask rules try the loose forms themselves).
     """
-    content = _nfc(content.strip())
+    content = content.strip()
     if content in ("*", ":*"):
         return 0
     prefix_form = content.endswith(":*") or content.endswith(" *")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 _NAME_START = re.compile(r"[A-Za-z_]")
 _SPECIAL_PARAMS = set("?$!#*@-0123456789")
@@ -32,6 +33,8 @@ class Word:
     glob: bool = False  # unquoted * ? [
     tilde: bool = False  # unquoted ~ at the start (or after = / :)
     brace: bool = False  # unquoted {a,b} or {a..b}
+    # An unquoted * ? [ as the word's first character: the expansion may be a name such as `-o`.
+    leading_glob: bool = False
 
     @property
     def literal(self) -> bool:
@@ -125,6 +128,8 @@ class _Scanner:
         for ch in text:
             if ch in "*?[":
                 self.word.glob = True
+                if not prev:
+                    self.word.leading_glob = True
             if ch == "~" and (not prev or prev[-1] in "=:"):
                 self.word.tilde = True
             prev += ch
@@ -521,6 +526,444 @@ NO_PREFIX_SUGGESTION = _WRAPPERS | _SHELLS | ALWAYS_ASK | {
 }  # fmt: skip
 
 
+# -- the read-only allowlist ----------------------------------------------------------------------
+#
+# A command runs without asking only when each option it is given is in its table, spelled as the
+# table has it or as an abbreviation the tool itself resolves to it, and every path it names (an
+# operand, or the value of a path option) stays inside the workspace. Anything else asks.
+#
+# Notation of a table, one token per option:
+#   -x          a short flag (may be clustered: `-la`)
+#   -x=         a short option taking a value, attached or next (`-n5`, `-n 5`)
+#   -x@         the same, and the value is a path that must stay inside the workspace
+#   -x[=]       a short option whose value is optional and only attached (`git status -uno`)
+#   --name      a long flag
+#   --name=     a long option taking a value (`--name=v` or `--name v`); `--name@` a path value
+#   --name[=]   a long option whose value is optional and only given with `=` (`--color[=WHEN]`)
+#   --name?     takes the next word as its value when there is one (git's `--merged [<commit>]`)
+# The `unsafe` string names options that must never be auto-allowed, each with why: `run` (it runs
+# a program), `write` (it writes or changes something), `read` (it reads paths that cannot be
+# checked: a list of names kept in a file, or symbolic links followed out of the workspace). They
+# are listed, not merely left out, because they take part in resolving abbreviations: getopt_long
+# reads `sort --compress-prog` as `--compress-program`, so a prefix that could be one of them asks.
+
+OptKind = Literal["flag", "value", "path", "optional", "lastarg"]
+_SUFFIXES: tuple[tuple[str, OptKind], ...] = (
+    ("[=]", "optional"),
+    ("=", "value"),
+    ("@", "path"),
+    ("?", "lastarg"),
+)
+
+
+@dataclass(frozen=True)
+class OptionTable:
+    """The options one command (or git subcommand) is known to take; see the notation above."""
+
+    short: dict[str, OptKind]
+    long: dict[str, OptKind]
+    unsafe: dict[str, str]  # "-o" / "--output" -> "run" | "write" | "read"
+    abbreviate: bool  # GNU getopt_long: a unique prefix of a long option stands for it
+    numeric: bool  # `-5` is a count (head -5, grep -3, git log -5)
+
+    @property
+    def runs_or_writes(self) -> bool:
+        """True when some option of this command runs a program or writes a file."""
+        return any(why in ("run", "write") for why in self.unsafe.values())
+
+
+_FLAG: OptKind = "flag"
+
+
+def _options(safe: str, unsafe: str = "", *, abbreviate: bool = True, numeric: bool = False) -> OptionTable:
+    short: dict[str, OptKind] = {}
+    long: dict[str, OptKind] = {}
+    for token in safe.split():
+        name, kind = token, _FLAG
+        for suffix, suffix_kind in _SUFFIXES:
+            if token.endswith(suffix) and len(token) - len(suffix) >= 2:
+                name, kind = token[: -len(suffix)], suffix_kind
+                break
+        if name.startswith("--"):
+            long[name] = kind
+        else:
+            assert len(name) == 2 and name[0] == "-", token
+            short[name[1]] = kind
+    dangers = dict(token.rsplit(":", 1) for token in unsafe.split())
+    assert set(dangers.values()) <= {"run", "write", "read"}, dangers
+    return OptionTable(short, long, dangers, abbreviate, numeric)
+
+
+Operands = Literal["paths", "pattern", "strings", "none", "date", "listed", "remote"]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A read-only command: its options and what its operands are.
+
+    `paths`: files that must stay inside the workspace; `pattern`: a search pattern, then paths
+    (unless the pattern came from -e/-f); `strings`: text, not read as files; `none`: no operands;
+    `date`: only `+FORMAT` (any other operand sets the clock); `listed`: patterns allowed only
+    with --list (otherwise `git branch x` creates a branch); `remote`: nothing, or `get-url NAME`.
+    """
+
+    options: OptionTable
+    operands: Operands = "paths"
+    max_operands: int | None = None
+
+
+_HELP = "--help --version"
+_SUMS = _options(
+    f"-b -t -z --binary --text --zero --tag {_HELP}", "-c:read --check:read"
+)  # -c reads the files a list names
+
+_GREP = _options(
+    "-E -F -G -P -i -y -v -w -x -c -L -l -o -q -s -b -H -h -n -T -Z -z -a -I -r -U -e= -f@ -m= -A= -B="
+    " -C= -d= -D= --extended-regexp --fixed-strings --basic-regexp --perl-regexp --regexp= --file@"
+    " --ignore-case --no-ignore-case --word-regexp --line-regexp --null-data --no-messages"
+    " --invert-match --max-count= --byte-offset --line-number --no-line-number --line-buffered"
+    " --with-filename --no-filename --label= --only-matching --quiet --silent --binary-files= --text"
+    " --directories= --devices= --recursive --include= --exclude= --exclude-from@ --exclude-dir="
+    " --files-without-match --files-with-matches --count --initial-tab --null --context="
+    f" --before-context= --after-context= --color[=] --colour[=] --binary {_HELP}",
+    "-R:read --dereference-recursive:read",  # follows symbolic links out of the workspace
+    numeric=True,
+)
+
+READ_ONLY: dict[str, CommandSpec] = {
+    "ls": CommandSpec(_options(
+        "-a -A -b -B -c -C -d -D -f -F -g -G -h -H -i -k -l -L -m -n -N -o -p -q -Q -r -R -s -S -t -u -U"
+        " -v -x -X -Z -1 -I= -T= -w= --all --almost-all --author --escape --block-size= --ignore-backups"
+        " --color[=] --directory --dired --classify[=] --file-type --format= --full-time"
+        " --group-directories-first --no-group --human-readable --si --dereference-command-line"
+        " --dereference-command-line-symlink-to-dir --hide= --hyperlink[=] --indicator-style= --inode"
+        " --ignore= --kibibytes --dereference --numeric-uid-gid --literal --hide-control-chars"
+        " --show-control-chars --quote-name --quoting-style= --reverse --recursive --size --sort= --time="
+        f" --time-style= --tabsize= --width= --context --zero {_HELP}"
+    )),
+    "cat": CommandSpec(_options(
+        "-A -b -e -E -n -s -t -T -u -v --show-all --number-nonblank --show-ends --number --squeeze-blank"
+        f" --show-tabs --show-nonprinting {_HELP}"
+    )),
+    "head": CommandSpec(_options(
+        f"-c= -n= -q -v -z --bytes= --lines= --quiet --silent --verbose --zero-terminated {_HELP}",
+        numeric=True,
+    )),
+    "tail": CommandSpec(_options(
+        "-c= -n= -f -F -q -s= -v -z --bytes= --lines= --follow[=] --retry --pid= --quiet --silent"
+        f" --sleep-interval= --verbose --zero-terminated --max-unchanged-stats= --debug {_HELP}",
+        numeric=True,
+    )),
+    "wc": CommandSpec(_options(
+        f"-c -m -l -L -w --bytes --chars --lines --max-line-length --words --total= --debug {_HELP}",
+        "--files0-from:read",  # reads the names to count from a file
+    )),
+    "file": CommandSpec(_options(
+        "-b -c -d -E -h -i -k -l -L -n -N -r -s -S -0 -e= -F= -P= -m@ --brief --checking-printout"
+        " --exclude= --exclude-quiet= --extension --mime --mime-type --mime-encoding --keep-going --list"
+        " --dereference --no-dereference --no-buffer --no-pad --print0 --raw --special-files"
+        f" --separator= --parameter= --magic-file@ --apple --debug {_HELP}",
+        # -C writes a compiled magic file; -f reads names from a file; -z/-Z run decompressors;
+        # -p resets access times; --no-sandbox lifts file's own sandbox.
+        "-C:write --compile:write -f:read --files-from:read -z:run -Z:run --uncompress:run"
+        " --uncompress-noreport:run -p:write --preserve-date:write --no-sandbox:run",
+    )),
+    "stat": CommandSpec(_options(
+        f"-L -f -t -c= --dereference --file-system --format= --printf= --terse --cached= {_HELP}"
+    )),
+    "du": CommandSpec(_options(
+        "-0 -a -b -c -D -h -H -k -l -L -m -P -s -S -x -d= -B= -t= -X@ --null --all --apparent-size"
+        " --block-size= --bytes --total --dereference-args --dereference --no-dereference --count-links"
+        " --max-depth= --human-readable --inodes --si --separate-dirs --summarize --threshold= --time[=]"
+        f" --time-style= --exclude= --exclude-from@ --one-file-system {_HELP}",
+        "--files0-from:read",  # reads the names to measure from a file
+    )),
+    "df": CommandSpec(_options(
+        "-a -h -H -i -k -l -P -T -v -B= -t= -x= --all --block-size= --human-readable --si --inodes --local"
+        f" --no-sync --sync --output[=] --portability --print-type --type= --exclude-type= --total {_HELP}"
+    )),
+    "tree": CommandSpec(_options(
+        "-a -d -f -x -i -q -N -Q -p -u -g -s -h -D -F -v -t -c -U -r -C -n -A -S -J -X -L= -P= -I= -H= -T="
+        " --noreport --inodes --device --dirsfirst --filesfirst --filelimit= --charset= --si --du --prune"
+        " --matchdirs --ignore-case --gitignore --gitfile@ --sort= --timefmt= --nolinks --metafirst"
+        f" --info --noindent {_HELP}",
+        # -o writes its output to a file, -R writes 00Tree.html files; -l follows symbolic links
+        # out of the workspace; --fromfile lists what a file names.
+        "-o:write -R:write -l:read --fromfile:read --fromtabfile:read --hintro:read --houtro:read",
+        abbreviate=False,
+    )),
+    "nl": CommandSpec(_options(
+        "-b= -d= -f= -h= -i= -l= -n= -p -s= -v= -w= --body-numbering= --section-delimiter="
+        " --footer-numbering= --header-numbering= --line-increment= --join-blank-lines= --number-format="
+        f" --no-renumber --number-separator= --starting-line-number= --number-width= {_HELP}"
+    )),
+    "sort": CommandSpec(_options(
+        "-b -d -f -g -h -i -M -n -R -r -V -c -C -m -s -u -z -k= -t= -S= --ignore-leading-blanks"
+        " --dictionary-order --ignore-case --general-numeric-sort --ignore-nonprinting --month-sort"
+        " --human-numeric-sort --numeric-sort --random-sort --random-source@ --reverse --sort="
+        " --version-sort --batch-size= --check[=] --key= --merge --field-separator= --buffer-size="
+        f" --stable --parallel= --unique --zero-terminated --debug {_HELP}",
+        # -o writes the result to a file, -T writes temporary files in a directory, the compress
+        # program is run on those, --files0-from reads the names to sort from a file.
+        "-o:write --output:write -T:write --temporary-directory:write --compress-program:run"
+        " --files0-from:read",
+    )),
+    # `uniq IN OUT` writes OUT: one operand at most.
+    "uniq": CommandSpec(_options(
+        "-c -d -D -f= -i -s= -u -w= -z --all-repeated[=] --count --repeated --group[=] --ignore-case"
+        f" --skip-fields= --skip-chars= --unique --check-chars= --zero-terminated {_HELP}",
+        numeric=True,
+    ), max_operands=1),
+    "cut": CommandSpec(_options(
+        "-b= -c= -d= -f= -n -s -z --bytes= --characters= --delimiter= --fields= --complement"
+        f" --only-delimited --output-delimiter= --zero-terminated {_HELP}"
+    )),
+    "tr": CommandSpec(_options(
+        f"-c -C -d -s -t --complement --delete --squeeze-repeats --truncate-set1 {_HELP}"
+    ), "strings"),
+    "od": CommandSpec(_options(
+        "-A= -j= -N= -S[=] -t= -v -w[=] -a -b -c -d -f -i -l -o -s -x --address-radix= --endian="
+        " --skip-bytes= --read-bytes= --strings[=] --format= --output-duplicates --width[=]"
+        f" --traditional {_HELP}"
+    )),
+    # Names, not files: basename and dirname only edit the text.
+    "basename": CommandSpec(_options(f"-a -s= -z --multiple --suffix= --zero {_HELP}"), "strings"),
+    "dirname": CommandSpec(_options(f"-z --zero {_HELP}"), "strings"),
+    "realpath": CommandSpec(_options(
+        "-e -m -L -P -q -s -z --canonicalize-existing --canonicalize-missing --logical --physical --quiet"
+        f" --relative-to@ --relative-base@ --strip --no-symlinks --zero {_HELP}"
+    )),
+    "readlink": CommandSpec(_options(
+        "-f -e -m -n -q -s -v -z --canonicalize --canonicalize-existing --canonicalize-missing --no-newline"
+        f" --quiet --silent --verbose --zero {_HELP}"
+    )),
+    "diff": CommandSpec(_options(
+        "-a -b -B -d -e -E -f -i -n -N -p -P -q -r -s -t -T -u -w -y -Z -c -C= -D= -F= -I= -S= -U= -W= -x="
+        " -X@ --normal --brief --report-identical-files --context[=] --unified[=] --ed --rcs --side-by-side"
+        " --width= --left-column --suppress-common-lines --show-c-function --show-function-line= --label="
+        " --expand-tabs --initial-tab --tabsize= --suppress-blank-empty --new-file --unidirectional-new-file"
+        " --ignore-case --ignore-file-name-case --no-ignore-file-name-case --ignore-tab-expansion"
+        " --ignore-trailing-space --ignore-space-change --ignore-all-space --ignore-blank-lines"
+        " --ignore-matching-lines= --text --strip-trailing-cr --recursive --exclude= --exclude-from@"
+        " --starting-file= --from-file@ --to-file@ --minimal --horizon-lines= --speed-large-files"
+        " --color[=] --palette= --new-group-format= --old-group-format= --changed-group-format="
+        " --unchanged-group-format= --line-format= --old-line-format= --new-line-format="
+        f" --unchanged-line-format= --ifdef= --no-dereference {_HELP}",
+        "-l:run --paginate:run",  # pipes the output through `pr`
+    )),
+    "cmp": CommandSpec(_options(
+        f"-b -l -s -i= -n= --print-bytes --ignore-initial= --verbose --bytes= --quiet --silent {_HELP}"
+    )),
+    "md5sum": CommandSpec(_SUMS),
+    "sha1sum": CommandSpec(_SUMS),
+    "sha224sum": CommandSpec(_SUMS),
+    "sha256sum": CommandSpec(_SUMS),
+    "sha384sum": CommandSpec(_SUMS),
+    "sha512sum": CommandSpec(_SUMS),
+    "b2sum": CommandSpec(_SUMS),
+    "grep": CommandSpec(_GREP, "pattern"),
+    "egrep": CommandSpec(_GREP, "pattern"),
+    "fgrep": CommandSpec(_GREP, "pattern"),
+    "rg": CommandSpec(_options(
+        "-a -b -c -F -H -i -I -l -n -N -o -p -q -s -S -u -U -v -V -w -x -0 -. -A= -B= -C= -d= -e= -E= -f@ -g="
+        " -j= -m= -M= -r= -t= -T= --after-context= --before-context= --context= --binary --block-buffered"
+        " --byte-offset --case-sensitive --color= --colors= --column --context-separator="
+        " --no-context-separator --count --count-matches --crlf --debug --dfa-size-limit= --encoding="
+        " --engine= --field-context-separator= --field-match-separator= --files --files-with-matches"
+        " --files-without-match --fixed-strings --glob= --glob-case-insensitive --heading --no-heading"
+        " --hidden --no-hidden --iglob= --ignore-case --ignore-file@ --ignore-file-case-insensitive"
+        " --include-zero --invert-match --json --no-json --line-buffered --line-number --no-line-number"
+        " --line-regexp --max-columns= --max-columns-preview --max-count= --max-depth= --maxdepth="
+        " --max-filesize= --mmap --no-mmap --multiline --multiline-dotall --no-config --no-ignore"
+        " --no-ignore-dot --no-ignore-exclude --no-ignore-files --no-ignore-global --no-ignore-parent"
+        " --no-ignore-vcs --no-messages --no-require-git --no-unicode --null --null-data --one-file-system"
+        " --only-matching --passthru --path-separator= --pcre2 --pcre2-version --pretty --quiet"
+        " --regex-size-limit= --regexp= --replace= --smart-case --sort= --sortr= --sort-files --stats"
+        " --no-stats --stop-on-nonmatch --text --threads= --trace --trim --no-trim --type= --type-not="
+        " --type-add= --type-clear= --type-list --unrestricted --vimgrep --with-filename --no-filename"
+        f" --word-regexp --auto-hybrid-regex --hyperlink-format= --file@ -h {_HELP}",
+        # --pre runs a program on each file, -z runs decompressors, --hostname-bin runs a program
+        # for hyperlinks; -L follows symbolic links out of the workspace.
+        "--pre:run --pre-glob:run -z:run --search-zip:run --hostname-bin:run -L:read --follow:read",
+        abbreviate=False,
+    ), "pattern"),
+    "cd": CommandSpec(_options("-L -P -e -@", abbreviate=False), max_operands=1),
+    "pwd": CommandSpec(_options("-L -P", abbreviate=False), "none"),
+    # printf -v assigns a shell variable (PATH, say) that later commands of the line use.
+    "printf": CommandSpec(_options("", "-v:write", abbreviate=False), "strings"),
+    "which": CommandSpec(_options(
+        "-a -s -i -v -V --all --read-alias --skip-alias --read-functions --skip-functions --skip-dot"
+        f" --skip-tilde --show-dot --show-tilde --tty-only {_HELP}"
+    ), "strings"),
+    "type": CommandSpec(_options("-a -f -p -P -t", abbreviate=False), "strings"),
+    "date": CommandSpec(_options(
+        "-u -R -I[=] -d= -f@ -r@ --date= --debug --file@ --iso-8601[=] --resolution --rfc-email --rfc-3339="
+        f" --reference@ --utc --universal --rfc-2822 {_HELP}",
+        "-s:write --set:write",  # sets the clock
+    ), "date"),
+    "whoami": CommandSpec(_options(_HELP), "none"),
+    "uname": CommandSpec(_options(
+        "-a -s -n -r -v -m -p -i -o --all --kernel-name --nodename --kernel-release --kernel-version"
+        f" --machine --processor --hardware-platform --operating-system {_HELP}"
+    ), "none"),
+    "seq": CommandSpec(_options(f"-f= -s= -w --format= --separator= --equal-width {_HELP}"), "strings"),
+}  # fmt: skip
+# Whatever their arguments: echo prints them, true and false ignore them.
+_ANY_ARGUMENTS = {"echo", "true", "false"}
+
+# -- find -----------------------------------------------------------------------------------------
+# find's expression is its own language; every primary it may be given is listed here.
+_FIND_FLAGS = {
+    "(", ")", "!", ",", "-not", "-a", "-and", "-o", "-or", "-print", "-print0", "-ls", "-prune", "-quit",
+    "-true", "-false", "-empty", "-readable", "-writable", "-executable", "-nouser", "-nogroup", "-depth",
+    "-d", "-xdev", "-mount", "-noleaf", "-daystart", "-ignore_readdir_race", "-noignore_readdir_race",
+    "-help", "--help", "-version", "--version",
+}  # fmt: skip
+_FIND_VALUES = {
+    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-lname",
+    "-ilname", "-type", "-xtype", "-maxdepth", "-mindepth", "-mtime", "-mmin", "-atime", "-amin",
+    "-ctime", "-cmin", "-size", "-user", "-group", "-uid", "-gid", "-perm", "-links", "-inum", "-printf",
+    "-regextype", "-used", "-fstype", "-context",
+}  # fmt: skip
+_FIND_PATHS = {"-newer", "-anewer", "-cnewer", "-samefile"}
+_FIND_UNSAFE = {
+    # They run programs...
+    "-exec": "run", "-execdir": "run", "-ok": "run", "-okdir": "run",
+    # ...delete or write files...
+    "-delete": "write", "-fprint": "write", "-fprint0": "write", "-fprintf": "write", "-fls": "write",
+    # ...or walk paths that cannot be checked (names listed in a file; links followed out).
+    "-files0-from": "read", "-L": "read", "-follow": "read",
+}  # fmt: skip
+
+
+@dataclass
+class OptionScan:
+    """What `scan_options` found in a command's arguments."""
+
+    problems: list[str] = field(default_factory=list)  # why it is not known to be safe
+    dangerous: bool = False  # an option (or a word that may become one) runs, writes or reads unchecked
+    operands: list[Word] = field(default_factory=list)
+    paths: list[Word] = field(default_factory=list)  # the values of path options
+    seen: set[str] = field(default_factory=set)  # the options given, spelled as in the table
+
+    def problem(self, why: str, *, dangerous: bool = False) -> None:
+        self.problems.append(why)
+        self.dangerous = self.dangerous or dangerous
+
+
+def _value_word(word: Word, text: str) -> Word:
+    """An option's value attached to its word (`--file=x`, `-fx`): the word's flags carry over."""
+    return Word(text, word.quoted, word.expansion, word.glob, word.tilde, word.brace)
+
+
+def _take_value(args: list[Word], i: int, name: str, scan: OptionScan) -> tuple[Word | None, int]:
+    """The next word as `name`'s value (it must be literal: an expansion could be several words)."""
+    if i >= len(args):
+        scan.problem(f"{name} needs a value")
+        return None, i
+    if not args[i].literal:
+        scan.problem(f"the value of {name} is not literal")
+    return args[i], i + 1
+
+
+def scan_options(table: OptionTable, args: list[Word]) -> OptionScan:
+    """Read `args` the way getopt_long does with `table`, noting whatever is not known to be safe."""
+    scan = OptionScan()
+    i, ended = 0, False
+    while i < len(args):
+        word = args[i]
+        text = word.text
+        i += 1
+        if ended or text == "-" or not text.startswith("-"):
+            if word.leading_glob and not ended and table.runs_or_writes:
+                # `sort *` is `sort -o x y` in a folder holding files named `-o`, `x` and `y`.
+                scan.problem(f"{text} may expand to an option", dangerous=True)
+            scan.operands.append(word)
+            continue
+        if text == "--":
+            ended = True
+            continue
+        if word.expansion or word.brace:
+            scan.problem(f"{text} is not a literal option", dangerous=True)
+            continue
+        if text.startswith("--"):
+            i = _scan_long(table, args, i, word, scan)
+        else:
+            i = _scan_short(table, args, i, word, scan)
+    return scan
+
+
+def _resolve_long(table: OptionTable, name: str, scan: OptionScan) -> str | None:
+    if name in table.long or name in table.unsafe:
+        return name
+    if not table.abbreviate:
+        scan.problem(f"unknown option {name}")
+        return None
+    matches = sorted(n for n in (*table.long, *table.unsafe) if n.startswith(name))
+    if len(matches) == 1:
+        return matches[0]
+    risky = [m for m in matches if m in table.unsafe]
+    if risky:
+        scan.problem(f"{name} may be {', '.join(risky)}", dangerous=True)
+    else:
+        scan.problem(f"{name} is ambiguous" if matches else f"unknown option {name}")
+    return None
+
+
+def _scan_long(table: OptionTable, args: list[Word], i: int, word: Word, scan: OptionScan) -> int:
+    name, eq, attached = word.text.partition("=")
+    canon = _resolve_long(table, name, scan)
+    if canon is None:
+        return i
+    if canon in table.unsafe:
+        scan.problem(f"{canon} ({table.unsafe[canon]})", dangerous=True)
+        return i
+    scan.seen.add(canon)
+    kind = table.long[canon]
+    value: Word | None = None
+    if kind == "flag":
+        if eq:
+            scan.problem(f"{canon} takes no value")
+        return i
+    if eq:
+        value = _value_word(word, attached)
+    elif kind in ("value", "path") or (kind == "lastarg" and i < len(args)):
+        value, i = _take_value(args, i, canon, scan)
+    if kind == "path" and value is not None:
+        scan.paths.append(value)
+    return i
+
+
+def _scan_short(table: OptionTable, args: list[Word], i: int, word: Word, scan: OptionScan) -> int:
+    text = word.text
+    if table.numeric and text[1:].isdigit():
+        return i
+    for j in range(1, len(text)):
+        c = text[j]
+        if f"-{c}" in table.unsafe:
+            scan.problem(f"-{c} ({table.unsafe['-' + c]})", dangerous=True)
+            return i
+        kind = table.short.get(c)
+        if kind is None:
+            # A tool may carry on past an unknown letter: the rest of the cluster still counts.
+            risky = any(f"-{ch}" in table.unsafe for ch in text[j + 1 :])
+            scan.problem(f"unknown option -{c}", dangerous=risky)
+            return i
+        scan.seen.add(f"-{c}")
+        if kind == "flag":
+            continue
+        rest = text[j + 1 :]
+        value: Word | None = None
+        if rest:
+            value = _value_word(word, rest)
+        elif kind in ("value", "path"):
+            value, i = _take_value(args, i, f"-{c}", scan)
+        if kind == "path" and value is not None:
+            scan.paths.append(value)
+        return i
+    return i
+
+
 @dataclass
 class ReadOnlyVerdict:
     """A read-only built-in: the words that are paths and must stay inside the workspace."""
@@ -529,59 +972,272 @@ class ReadOnlyVerdict:
     changes_directory: bool = False
 
 
-_PATH_CHECKED = {
-    "ls", "cat", "head", "tail", "wc", "file", "stat", "du", "df", "tree", "nl", "sort", "uniq",
-    "basename", "dirname", "realpath", "readlink", "cd", "diff", "cmp", "md5sum", "sha256sum",
-    "sha1sum", "cut",
-}  # fmt: skip
-_NO_PATHS = {"pwd", "echo", "printf", "which", "true", "false", "date", "whoami", "type", "uname"}
-_GIT_READ = {"status", "diff", "log", "show", "branch", "rev-parse", "blame", "ls-files", "remote", "tag"}
-_FIND_FORBIDDEN = {
-    "-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint", "-fprint0", "-fprintf", "-fls",
-}  # fmt: skip
-_FORBIDDEN_OPTIONS: dict[str, tuple[str, ...]] = {
-    "sort": ("-o", "--output", "--compress-program"),
-    "tree": ("-o",),
-    "file": ("-C", "--compile"),
-    "date": ("-s", "--set"),
-    "rg": ("--pre", "--search-zip", "-z"),
-    "diff": ("--to-file", "--from-file"),
-}
-
-
 def _is_option(word: Word) -> bool:
     return word.text.startswith("-") and word.text != "-"
 
 
-# Tools whose long options GNU getopt_long lets be abbreviated (`sort --compress-prog=sh`).
-_ABBREVIATING = {"sort", "diff", "date", "file", "cut", "ls", "du", "df", "head", "tail", "wc", "nl", "uniq"}
+def _judge(spec: CommandSpec, args: list[Word]) -> ReadOnlyVerdict | None:
+    """The verdict on one command with a spec, or None when something in it is not known-safe."""
+    if spec.operands != "strings" and any(a.expansion or a.brace for a in args):
+        return None
+    scan = scan_options(spec.options, args)
+    if scan.problems:
+        return None
+    operands = scan.operands
+    if spec.max_operands is not None and len(operands) > spec.max_operands:
+        return None
+    kind = spec.operands
+    if kind == "pattern":
+        pattern_given = scan.seen & {"-e", "-f", "--regexp", "--file", "--files", "--type-list"}
+        if not pattern_given and operands:
+            operands = operands[1:]
+        kind = "paths"
+    if kind == "none" and operands:
+        return None
+    if kind == "date" and any(not o.text.startswith("+") for o in operands):
+        return None
+    if kind == "listed" and operands and not scan.seen & {"-l", "--list"}:
+        return None
+    if kind == "remote" and operands and (operands[0].text != "get-url" or len(operands) != 2):
+        return None
+    paths = operands if kind == "paths" else []
+    return ReadOnlyVerdict([*paths, *scan.paths])
 
 
-def _has_forbidden(cmd: str, args: list[Word]) -> bool:
-    for forbidden in _FORBIDDEN_OPTIONS.get(cmd, ()):
-        for arg in args:
-            text = arg.text
-            if text == forbidden or text.startswith(forbidden + "="):
-                return True
-            # `--compress-prog` is `--compress-program` to getopt_long: any prefix of a forbidden
-            # long option counts (longer than `--x`, as getopt needs it to be unambiguous).
-            name = text.split("=", 1)[0]
-            if (
-                cmd in _ABBREVIATING
-                and forbidden.startswith("--")
-                and len(name) > 3
-                and forbidden.startswith(name)
-            ):
-                return True
-            # Short options may be clustered or carry their value: `sort -uo out`.
-            short = len(forbidden) == 2 and re.match(r"^-[A-Za-z]+", text) and not text.startswith("--")
-            if short and forbidden[1] in text[1:]:
-                return True
-    return False
+def read_only_builtin(cmd: SimpleCommand) -> ReadOnlyVerdict | None:
+    """The verdict for a built-in read-only command, or None when it is not one."""
+    if not cmd.words:
+        return ReadOnlyVerdict([])  # a bare redirection; its hazards are judged separately
+    head, args = cmd.words[0], cmd.words[1:]
+    if not head.literal:
+        return None
+    name = head.text
+    if name in _ANY_ARGUMENTS:
+        return ReadOnlyVerdict([])
+    if name == "printf" and args and not args[0].literal:
+        return None  # an unquoted expansion could become `-v`
+    if name == "find":
+        return _find_read_only(args)
+    if name == "git":
+        return _git_read_only(args)
+    spec = READ_ONLY.get(name)
+    if spec is None:
+        return None
+    verdict = _judge(spec, args)
+    if name == "cd" and verdict is not None:
+        if len(verdict.paths) != 1 or verdict.paths[0].text == "-":
+            return None  # `cd` goes home, `cd -` to $OLDPWD
+        verdict.changes_directory = True
+    return verdict
+
+
+def _find_scan(args: list[Word]) -> tuple[OptionScan, list[Word]]:
+    """find's arguments: leading options, starting points, then the expression."""
+    scan = OptionScan()
+    i = 0
+    while i < len(args) and re.fullmatch(r"-[HPLD]|-O\d", args[i].text):
+        if args[i].text == "-L":
+            scan.problem("-L (read)", dangerous=True)
+        i += 2 if args[i].text == "-D" else 1
+    starts = []
+    while i < len(args) and not (args[i].text.startswith("-") or args[i].text in ("(", "!", ")", ",")):
+        if args[i].leading_glob:
+            scan.problem(f"{args[i].text} may expand to a primary such as -delete", dangerous=True)
+        starts.append(args[i])
+        i += 1
+    while i < len(args):
+        word = args[i]
+        text = word.text
+        i += 1
+        if word.expansion or word.brace or word.glob:
+            scan.problem(f"{text} is not literal", dangerous=True)
+        if text in _FIND_UNSAFE:
+            scan.problem(f"{text} ({_FIND_UNSAFE[text]})", dangerous=True)
+        elif text in _FIND_FLAGS:
+            continue
+        elif text in _FIND_VALUES or re.fullmatch(r"-newer[aBcm]t", text):
+            _, i = _take_value(args, i, text, scan)
+        elif text in _FIND_PATHS or re.fullmatch(r"-newer[aBcm][aBcm]", text):
+            value, i = _take_value(args, i, text, scan)
+            if value is not None:
+                scan.paths.append(value)
+        else:
+            scan.problem(f"unknown find primary {text}")
+    return scan, starts
+
+
+def _find_read_only(args: list[Word]) -> ReadOnlyVerdict | None:
+    scan, starts = _find_scan(args)
+    if scan.problems or any(a.expansion or a.brace for a in args):
+        return None
+    return ReadOnlyVerdict([*starts, *scan.paths])
+
+
+# -- git ------------------------------------------------------------------------------------------
+# Global options: only these; `-c`, `-C`, `--exec-path`, `--git-dir`, `--work-tree`, `--config-env`
+# and the rest ask (they run configured programs or point git at another repository).
+_GIT_GLOBAL_SAFE = {"--no-pager", "-P", "--no-optional-locks", "--no-replace-objects", "--literal-pathspecs"}
+# Global options that make any git command run what they configure.
+_GIT_GLOBAL_RUNS = ("-c", "--config-env", "--exec-path")
+
+# The options of git's diff machinery (diff, show, log). --ext-diff and --textconv run the
+# external diff and textconv programs, --output writes a file.
+_GIT_DIFF = (
+    "-p -u -s -z -R -a -w -b -W -D -U= -B[=] -M[=] -C[=] -S= -G= -I= -O@ -l= --patch --no-patch --unified="
+    " --output-indicator-new= --output-indicator-old= --output-indicator-context= --raw --patch-with-raw"
+    " --indent-heuristic --no-indent-heuristic --minimal --patience --histogram --anchored= --diff-algorithm="
+    " --stat[=] --stat-width= --stat-name-width= --stat-graph-width= --stat-count= --compact-summary"
+    " --numstat --shortstat --dirstat[=] --cumulative --dirstat-by-file[=] --summary --patch-with-stat"
+    " --name-only --name-status --submodule[=] --color[=] --no-color --color-moved[=] --no-color-moved"
+    " --color-moved-ws= --no-color-moved-ws --word-diff[=] --word-diff-regex= --color-words[=] --no-renames"
+    " --rename-empty --no-rename-empty --check --ws-error-highlight= --full-index --binary --abbrev[=]"
+    " --no-abbrev --break-rewrites[=] --find-renames[=] --find-copies[=] --find-copies-harder"
+    " --irreversible-delete --diff-filter= --find-object= --pickaxe-all --pickaxe-regex --skip-to="
+    " --rotate-to= --relative[=] --no-relative --text --ignore-cr-at-eol --ignore-space-at-eol"
+    " --ignore-space-change --ignore-all-space --ignore-blank-lines --ignore-matching-lines="
+    " --inter-hunk-context= --function-context --exit-code --quiet --no-ext-diff --no-textconv"
+    " --ignore-submodules[=] --src-prefix= --dst-prefix= --no-prefix --default-prefix --line-prefix="
+    " --ita-invisible-in-index --ita-visible-in-index"
+)
+_GIT_DIFF_UNSAFE = "--ext-diff:run --textconv:run --output:write"
+# Revision walking (log, show, rev-list, shortlog). --show-signature runs gpg.
+_GIT_REVS = (
+    "-n= -i -E -F -P -g -m -c -t --oneline --graph --decorate[=] --no-decorate --decorate-refs="
+    " --decorate-refs-exclude= --source --all --branches[=] --tags[=] --remotes[=] --glob= --exclude="
+    " --max-count= --skip= --since= --after= --until= --before= --author= --committer= --grep="
+    " --grep-reflog= --all-match --invert-grep --regexp-ignore-case --basic-regexp --extended-regexp"
+    " --fixed-strings --perl-regexp --merges --no-merges --min-parents= --max-parents= --no-min-parents"
+    " --no-max-parents --first-parent --not --reverse --date= --pretty[=] --format= --abbrev-commit"
+    " --no-abbrev-commit --encoding= --expand-tabs[=] --no-expand-tabs --notes[=] --no-notes --follow"
+    " --left-right --cherry-pick --cherry-mark --cherry --left-only --right-only --boundary --topo-order"
+    " --date-order --author-date-order --ancestry-path[=] --simplify-by-decoration --full-history --dense"
+    " --sparse --simplify-merges --show-pulls --parents --children --walk-reflogs --no-walk[=] --do-walk"
+    " --log-size --relative-date --use-mailmap --mailmap --no-use-mailmap --no-mailmap --full-diff"
+    " --diff-merges= --no-diff-merges --combined-all-paths --cc --dd --show-linear-break[=] --count"
+    " --stdin --reflog --single-worktree --in-commit-order --timestamp"
+)
+_GIT_REVS_UNSAFE = "--show-signature:run"
+_GIT_LIST = (
+    "--sort= --format= --color[=] --no-color --column[=] --no-column -i --ignore-case --omit-empty"
+    " --contains? --no-contains? --merged? --no-merged? --points-at?"
+)
+
+
+def _git(safe: str, unsafe: str = "", operands: Operands = "paths") -> CommandSpec:
+    return CommandSpec(_options(safe, unsafe, abbreviate=False, numeric=True), operands)
+
+
+GIT_READ_ONLY: dict[str, CommandSpec] = {
+    "status": _git(
+        "-s -b -v -z -u[=] --short --branch --porcelain[=] --long --verbose --untracked-files[=] --ignored[=]"
+        " --ignore-submodules[=] --column[=] --no-column --ahead-behind --no-ahead-behind --renames"
+        " --no-renames --find-renames[=] --show-stash --no-show-stash"
+    ),
+    "diff": _git(
+        f"{_GIT_DIFF} -0 -1 -2 -3 --cached --staged --merge-base --no-index --base --ours --theirs",
+        _GIT_DIFF_UNSAFE,
+    ),
+    "log": _git(f"{_GIT_DIFF} {_GIT_REVS}", f"{_GIT_DIFF_UNSAFE} {_GIT_REVS_UNSAFE}"),
+    "show": _git(f"{_GIT_DIFF} {_GIT_REVS}", f"{_GIT_DIFF_UNSAFE} {_GIT_REVS_UNSAFE}"),
+    "rev-list": _git(f"{_GIT_REVS} --objects --objects-edge --no-object-names --quiet", _GIT_REVS_UNSAFE),
+    "shortlog": _git(
+        f"{_GIT_REVS} -n -s -e -w[=] --numbered --summary --email --committer --group=", _GIT_REVS_UNSAFE
+    ),
+    # Branch and tag list; any operand without --list names a branch or tag to create.
+    "branch": _git(
+        f"-a -r -v -l --all --remotes --verbose --list --show-current --abbrev= --no-abbrev {_GIT_LIST}",
+        "-d:write -D:write -m:write -M:write -c:write -C:write -f:write -u:write -t:write --delete:write"
+        " --move:write --copy:write --force:write --set-upstream-to:write --unset-upstream:write"
+        " --track:write --no-track:write --edit-description:write --create-reflog:write"
+        " --recurse-submodules:write",
+        "listed",
+    ),
+    "tag": _git(
+        f"-l -n[=] --list {_GIT_LIST}",
+        "-a:write -s:write -u:write -f:write -d:write -v:run -m:write -F:write -e:write --annotate:write"
+        " --sign:write --local-user:write --force:write --delete:write --verify:run --message:write"
+        " --file:write --edit:write --create-reflog:write --cleanup:write --trailer:write",
+        "listed",
+    ),
+    "rev-parse": _git(
+        "-q --abbrev-ref[=] --short[=] --verify --quiet --show-toplevel --git-dir --absolute-git-dir"
+        " --git-common-dir --is-inside-work-tree --is-inside-git-dir --is-bare-repository"
+        " --is-shallow-repository --show-prefix --show-cdup --show-superproject-working-tree"
+        " --show-object-format[=] --show-ref-format --symbolic --symbolic-full-name --all --branches[=]"
+        " --tags[=] --remotes[=] --glob= --exclude= --default= --sq --not --revs-only --no-revs --flags"
+        " --no-flags --path-format= --git-path= --local-env-vars --since= --after= --until= --before="
+        " --resolve-git-dir@"
+    ),
+    "blame": _git(
+        "-L= -l -t -S@ -p -s -e -w -n -f -c -b -M[=] -C[=] --root --show-stats --score-debug --show-name"
+        " --show-number --porcelain --line-porcelain --incremental --encoding= --contents@ --date="
+        " --progress --no-progress --reverse= --first-parent --ignore-rev= --ignore-revs-file@"
+        " --color-lines --color-by-age --minimal --abbrev= --show-email"
+    ),
+    "ls-files": _git(
+        "-c -d -m -o -i -s -u -k -z -t -v -f -x= -X@ --cached --deleted --modified --others --ignored"
+        " --stage --unmerged --killed --directory --no-empty-directory --eol --exclude= --exclude-from@"
+        " --exclude-per-directory= --exclude-standard --error-unmatch --with-tree= --full-name"
+        " --recurse-submodules --abbrev[=] --debug --deduplicate --format= --sparse --resolve-undo"
+    ),
+    "ls-tree": _git(
+        "-d -r -t -l -z --long --name-only --name-status --object-only --full-name --full-tree --abbrev[=]"
+        " --format="
+    ),
+    "remote": _git("-v --verbose", operands="remote"),
+    "describe": _git(
+        "--all --tags --contains --abbrev= --candidates= --exact-match --debug --long --match= --exclude="
+        " --always --first-parent --dirty[=] --broken[=]"
+    ),
+    "merge-base": _git("-a --all --octopus --independent --is-ancestor --fork-point"),
+    "show-ref": _git(
+        "-d -q -s --head --heads --tags --branches --verify --hash[=] --abbrev[=] --dereference --quiet"
+        " --exists",
+        operands="strings",
+    ),
+    # git grep: -O and --open-files-in-pager run a program, --textconv runs filters.
+    "grep": _git(
+        "-i -I -w -v -h -H -E -G -F -P -n -l -L -c -o -p -W -z -q -a -e= -f@ -A= -B= -C= -m= --cached"
+        " --untracked --no-index --no-exclude-standard --exclude-standard --recurse-submodules --text"
+        " --no-textconv --ignore-case --word-regexp --invert-match --full-name --extended-regexp"
+        " --basic-regexp --perl-regexp --fixed-strings --line-number --column --files-with-matches"
+        " --name-only --files-without-match --count --color[=] --no-color --break --heading"
+        " --show-function --function-context --context= --after-context= --before-context= --threads="
+        " --max-depth= --null --only-matching --quiet --all-match --and --or --not --max-count=",
+        "-O:run --open-files-in-pager:run --textconv:run",
+        "pattern",
+    ),
+    "cat-file": _git("-t -s -p -e", "--textconv:run --filters:run", "strings"),
+    "version": _git("--build-options", operands="none"),
+}  # fmt: skip
+
+
+def _git_split(args: list[Word]) -> tuple[str | None, list[Word], bool]:
+    """git's arguments as (subcommand, its arguments, whether a global option runs programs).
+    The subcommand is None when a global option other than the harmless ones comes first."""
+    rest = list(args)
+    while rest and rest[0].text in _GIT_GLOBAL_SAFE:
+        rest = rest[1:]
+    if not rest:
+        return None, [], False
+    first = rest[0].text
+    if first.startswith("-"):
+        runs = any(w.text == o or w.text.startswith(o + "=") for w in rest for o in _GIT_GLOBAL_RUNS)
+        return ("version" if first == "--version" else None), rest[1:], runs
+    return first, rest[1:], False
+
+
+def _git_read_only(args: list[Word]) -> ReadOnlyVerdict | None:
+    sub, sub_args, _ = _git_split(args)
+    spec = GIT_READ_ONLY.get(sub or "")
+    if spec is None or any(a.expansion or a.brace for a in sub_args):
+        return None
+    return _judge(spec, sub_args)
 
 
 def runs_other_commands(cmd: SimpleCommand) -> bool:
-    """True for options that run or write things (`find -exec`, `rg --pre`, `sort -o`...).
+    """True for options that run programs, write files or read unchecked paths (`find -exec`,
+    `rg --pre`, `sort -o`, `git -c ...`, or an abbreviation that may be one of them).
 
     A prefix rule such as `Bash(find:*)` does not cover these; the user is asked.
     """
@@ -589,12 +1245,19 @@ def runs_other_commands(cmd: SimpleCommand) -> bool:
         return False
     name, args = cmd.words[0].text, cmd.words[1:]
     if name == "find":
-        return any(a.text in _FIND_FORBIDDEN for a in args)
-    return _has_forbidden(name, args)
+        return _find_scan(args)[0].dangerous
+    if name == "git":
+        sub, sub_args, runs = _git_split(args)
+        git_spec = GIT_READ_ONLY.get(sub or "")
+        return runs or (git_spec is not None and scan_options(git_spec.options, sub_args).dangerous)
+    spec = READ_ONLY.get(name)
+    return spec is not None and scan_options(spec.options, args).dangerous
 
 
 def option_paths(args: list[Word]) -> list[Word]:
-    """Path-looking values hidden in options (`--file=/etc/x`, `-I/usr`), as words to check."""
+    """Path-looking values hidden in options (`--file=/etc/x`, `-I/usr`), as words to check.
+
+    A heuristic for commands without a table; `option_path_values` adds what a table knows."""
     found = []
     for arg in args:
         if not _is_option(arg):
@@ -610,78 +1273,15 @@ def option_paths(args: list[Word]) -> list[Word]:
     return found
 
 
-def read_only_builtin(cmd: SimpleCommand) -> ReadOnlyVerdict | None:
-    """The verdict for a built-in read-only command, or None when it is not one."""
+def option_path_values(cmd: SimpleCommand) -> list[Word]:
+    """The values of a known command's path options (`grep -f FILE`, `diff --from-file F`)."""
     if not cmd.words:
-        return ReadOnlyVerdict([])  # a bare redirection; its hazards are judged separately
-    head, args = cmd.words[0], cmd.words[1:]
-    if not head.literal:
-        return None
-    name = head.text
-    if name in _NO_PATHS:
-        if name in ("echo", "printf", "true", "false", "pwd", "whoami", "uname"):
-            return ReadOnlyVerdict([])
-        if _has_forbidden(name, args) or any(not a.literal for a in args):
-            return None
-        return ReadOnlyVerdict([])
-    if any(a.expansion or a.brace for a in args):
-        return None
-    if name in _PATH_CHECKED:
-        if _has_forbidden(name, args):
-            return None
-        positional = [a for a in args if not _is_option(a)]
-        if name == "uniq" and len(positional) > 1:
-            return None  # `uniq in out` writes `out`
-        if name == "cd" and not positional:
-            return None  # cd to $HOME
-        return ReadOnlyVerdict(positional + option_paths(args), changes_directory=name == "cd")
-    if name in ("grep", "egrep", "fgrep", "rg"):
-        if _has_forbidden(name, args):
-            return None
-        positional = [a for a in args if not _is_option(a)]
-        has_pattern_option = any(
-            a.text in ("-e", "-f", "--regexp", "--file") or a.text.startswith(("--regexp=", "--file="))
-            for a in args
-        )
-        if not has_pattern_option and positional:
-            positional = positional[1:]
-        return ReadOnlyVerdict(positional + option_paths(args))
+        return []
+    name, args = cmd.words[0].text, cmd.words[1:]
     if name == "find":
-        if any(a.text in _FIND_FORBIDDEN for a in args):
-            return None
-        starts = []
-        for a in args:
-            if a.text.startswith(("-", "(", "!", ")")):
-                break
-            starts.append(a)
-        return ReadOnlyVerdict(starts)
+        return _find_scan(args)[0].paths
+    spec = READ_ONLY.get(name)
     if name == "git":
-        return _git_read_only(args)
-    return None
-
-
-def _git_read_only(args: list[Word]) -> ReadOnlyVerdict | None:
-    rest = list(args)
-    while rest and rest[0].text in ("--no-pager", "--no-optional-locks", "-P"):
-        rest = rest[1:]
-    if not rest or rest[0].text not in _GIT_READ:
-        return None  # includes global options such as -c core.pager=... and -C dir
-    sub, sub_args = rest[0].text, rest[1:]
-    for a in sub_args:
-        if a.text.startswith(("--output", "--ext-diff", "--exec", "--upload-pack", "--open-files-in-pager")):
-            return None
-        if a.text.startswith("-O"):
-            return None
-    positional = [a for a in sub_args if not _is_option(a)]
-    if sub == "branch":
-        allowed = {
-            "-a", "-r", "-v", "-vv", "--list", "-l", "--all", "--remotes", "--verbose",
-            "--show-current", "--merged", "--no-merged", "--contains", "--no-color", "--color",
-        }  # fmt: skip
-        if positional or any(a.text.split("=")[0] not in allowed for a in sub_args):
-            return None
-    if sub == "remote" and any(a.text not in ("-v", "--verbose") for a in sub_args):
-        return None
-    if sub == "tag" and (positional or any(a.text not in ("-l", "--list", "-n") for a in sub_args)):
-        return None
-    return ReadOnlyVerdict(positional + option_paths(sub_args))
+        sub, args, _ = _git_split(args)
+        spec = GIT_READ_ONLY.get(sub or "")
+    return scan_options(spec.options, args).paths if spec is not None else []
