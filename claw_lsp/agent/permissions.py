@@ -521,14 +521,15 @@ class PermissionEngine:
         denied = self._bash_rule_for_any("deny", every, forms)
         if denied is not None:
             return Decision("deny", f"denied by the rule {denied.text}")
-        start = cwd if cwd is not None else (self.folders[0] if self.folders else Path.cwd())
+        start = self._shell_start(cwd)
         builtin_ok = (
             not parsed.hazards
             and parsed.error is None
             and all(ok for ok, _, _ in self._walk_parts(parsed, start, use_rules=False))
         )
         if self.mode == "plan":
-            if builtin_ok and self._bash_rule_for_any("ask", every, forms) is None:
+            quiet = self._bash_rule_for_any("ask", every, forms) is None
+            if builtin_ok and quiet and self._denied_read_named(every, start) is None:
                 return Decision("allow", "read-only command")
             return Decision("deny", PLAN_MODE_REFUSAL)
         if self.mode != "bypassPermissions":
@@ -553,6 +554,8 @@ class PermissionEngine:
         if not pending:
             return Decision("allow", "every part of the command is allowed")
         suggestion = exact
+        why = next((p for cmd, _ in pending for p in shell_parse.option_problems(cmd)), "")
+        reason = f"the command needs permission: {why}" if why else "the command needs permission"
         if len(pending) == 1 and pending[0][0].words:
             cmd, part_cwd = pending[0]
             offer = suggest_bash_rule(cmd)
@@ -565,7 +568,16 @@ class PermissionEngine:
                 and self._rest_is_safe(cmd, cmd.words[n:], part_cwd)
             ):
                 suggestion = offer
-        return Decision("ask", "the command needs permission", suggestion)
+        return Decision("ask", reason, suggestion)
+
+    def _shell_start(self, cwd: Path | None) -> Path:
+        """Where the command will start: the shell's cwd, or the first workspace folder when the
+        Bash tool will reset it there (gone, or outside the workspace), so that relative paths are
+        judged from where they will be opened."""
+        home = self.folders[0] if self.folders else Path.cwd()
+        if cwd is None or not cwd.is_dir() or (self.folders and not self.inside(cwd)):
+            return home
+        return cwd
 
     def _bash_rule_for_any(self, kind: RuleKind, argvs: list[list[str]], forms: list[str]) -> Rule | None:
         """The first deny/ask rule matching the command (in any of its forms) or one of its parts."""

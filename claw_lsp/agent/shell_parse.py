@@ -149,6 +149,8 @@ class _Scanner:
             self.pending_redirect = None
             if redirect.op in ("<<", "<<-"):
                 self.pending_heredocs.append((redirect, redirect.op == "<<-"))
+                if not word.quoted:  # `<<EOF` expands $(...) and `...` in its body; `<<'EOF'` does not
+                    self.hazard("here-document")
             return
         self.cmd.words.append(word)
 
@@ -384,8 +386,6 @@ class _Scanner:
             redirect = Redirect(op, None, fd)
             self.cmd.redirects.append(redirect)
             self.pending_redirect = redirect
-            if op in ("<<", "<<-"):
-                self.hazard("here-document")
             self.i = i + len(op)
             return
         self.end_command()
@@ -501,9 +501,11 @@ def command_variants(argv: list[str]) -> list[list[str]]:
 
 
 def shell_c_scripts(argv: list[str]) -> list[str]:
-    """The script strings of `bash -c '...'`-style invocations (after wrappers)."""
+    """The script strings of `bash -c '...'`-style invocations and `eval` (after wrappers)."""
     scripts = []
     for variant in command_variants(argv):
+        if variant and variant[0] == "eval" and len(variant) > 1:
+            scripts.append(" ".join(variant[1:]))
         if variant and variant[0] in _SHELLS:
             for k, arg in enumerate(variant[1:-1], start=1):
                 if arg.startswith("-") and "c" in arg[1:]:
@@ -1285,3 +1287,18 @@ def option_path_values(cmd: SimpleCommand) -> list[Word]:
         sub, args, _ = _git_split(args)
         spec = GIT_READ_ONLY.get(sub or "")
     return scan_options(spec.options, args).paths if spec is not None else []
+
+
+def option_problems(cmd: SimpleCommand) -> list[str]:
+    """Why a known command's options are not known to be safe (`-o (write)`, `unknown option -Q`),
+    for the reason a question gives; empty for commands without a table."""
+    if not cmd.words:
+        return []
+    name, args = cmd.words[0].text, cmd.words[1:]
+    if name == "find":
+        return _find_scan(args)[0].problems
+    spec = READ_ONLY.get(name)
+    if name == "git":
+        sub, args, _ = _git_split(args)
+        spec = GIT_READ_ONLY.get(sub or "")
+    return scan_options(spec.options, args).problems if spec is not None else []
