@@ -809,6 +809,11 @@ READ_ONLY: dict[str, CommandSpec] = {
         f" --machine --processor --hardware-platform --operating-system {_HELP}"
     ), "none"),
     "seq": CommandSpec(_options(f"-f= -s= -w --format= --separator= --equal-width {_HELP}"), "strings"),
+    "id": CommandSpec(_options(
+        f"-a -g -G -n -r -u -z -Z --group --groups --name --real --user --zero --context {_HELP}"
+    ), "strings"),
+    "groups": CommandSpec(_options(_HELP), "strings"),
+    "nproc": CommandSpec(_options(f"--all --ignore= {_HELP}"), "none"),
 }  # fmt: skip
 # Whatever their arguments: echo prints them, true and false ignore them.
 _ANY_ARGUMENTS = {"echo", "true", "false"}
@@ -1018,6 +1023,9 @@ def read_only_builtin(cmd: SimpleCommand) -> ReadOnlyVerdict | None:
         return ReadOnlyVerdict([])
     if name == "printf" and args and not args[0].literal:
         return None  # an unquoted expansion could become `-v`
+    if name == "command":  # `command -v NAME` only says what NAME is; anything else runs it
+        ok = bool(args) and args[0].text in ("-v", "-V") and not any(_is_option(a) for a in args[1:])
+        return ReadOnlyVerdict([]) if ok else None
     if name == "find":
         return _find_read_only(args)
     if name == "git":

@@ -203,6 +203,10 @@ GROUPS: dict[str, list[Case]] = {
         "git merge-base HEAD main",
         "git cat-file -p HEAD",
         "git shortlog -sn",
+        "command -v node",
+        "command -V git python3",
+        "id -un",
+        "nproc",
     ),
     # An option the table does not know may do anything: ask.
     "unknown options": cases(
@@ -572,6 +576,8 @@ GROUPS: dict[str, list[Case]] = {
             "nohup ls",
             "time ls",
             "watch ls",
+            "command -p ls",
+            "command -v -p ls",
         ),
     ],
     "bash -c": [

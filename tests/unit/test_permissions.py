@@ -23,6 +23,7 @@ from claw_lsp.cli.prompter import TerminalPrompter, terminal_prompter_or_denying
 from claw_lsp.config import PermissionRules, Settings, load_settings
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
 from claw_lsp.tools.registry import default_tools
+from tests.fakes.fixtures import trust
 
 
 def engine_for(
@@ -431,6 +432,7 @@ class Scripted:
 
 
 async def test_always_rule_is_persisted_and_picked_up_by_a_fresh_load(ws: Path) -> None:
+    trust(ws)
     local = ws / ".claw" / "settings.local.json"
     local.parent.mkdir()
     local.write_text(json.dumps({"model": "m1", "permissions": {"allow": ["Bash(make:*)"]}}))
@@ -664,3 +666,81 @@ def test_a_workspace_inside_a_protected_folder_is_not_protected_whole(tmp_path: 
     (ws / "src").mkdir(parents=True)
     assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / "src" / "extension.ts") == "allow"
     assert tool(engine_for(ws, "acceptEdits"), "Edit", ws / ".vscode" / "launch.json") == "ask"
+
+
+# -- the bytes checked are the bytes run ----------------------------------------------------------
+
+
+def test_the_raw_command_is_judged_not_its_nfc_form(ws: Path) -> None:
+    # `>` followed by U+0338 is `≯` once NFC-normalised; bash sees a redirection to a file.
+    raw = "echo x >\u0338y"
+    assert unicodedata.normalize("NFC", raw) != raw
+    assert bash(engine_for(ws), unicodedata.normalize("NFC", raw)) == "allow"
+    assert bash(engine_for(ws), raw) == "ask"
+    # U+037E (Greek question mark) is `;` in NFC; bash keeps it as a letter of the word.
+    assert unicodedata.normalize("NFC", "ls\u037erm x") == "ls;rm x"
+    assert bash(engine_for(ws), "cat src/a.py\u037e x") == "allow"  # cat of two files, nothing else
+    assert bash(engine_for(ws, deny=["Bash(rm:*)"]), "cat src/a.py\u037e rm x") == "deny"
+
+
+def test_deny_rules_also_match_normalised_and_folded_forms(ws: Path) -> None:
+    deny = engine_for(ws, "bypassPermissions", deny=["Bash(rm:*)", "Bash(cat caf\u00e9.txt)"])
+    for command in (
+        "\uff52\uff4d -rf x",
+        "RM x",
+        "ls\u037erm x",
+        "echo \u1fefrm x\u1fef",
+        "cat cafe\u0301.txt",
+    ):
+        assert bash(deny, command) == "deny", command
+    # An allow rule needs the very bytes: a decomposed name is another file to bash.
+    allow = engine_for(ws, allow=["Bash(touch caf\u00e9)", "Bash(ls:*)"])
+    assert bash(allow, "touch caf\u00e9") == "allow"
+    assert bash(allow, "touch cafe\u0301") == "ask"
+    assert bash(allow, "\uff4c\uff53 src") == "ask"  # full-width ｌｓ is not ls
+
+
+def test_relative_paths_are_judged_from_where_the_shell_starts(ws: Path, tmp_path: Path) -> None:
+    engine = engine_for(ws)
+    gone = ws / "src" / "gone"
+    command = "cat ../a.py"  # from src/gone it would be src/a.py; the Bash tool starts in ws instead
+    assert engine.decide(
+        "Bash", False, command, {"command": command}, family="Bash", cwd=ws / "src"
+    ).behavior == ("allow")
+    assert (
+        engine.decide("Bash", False, command, {"command": command}, family="Bash", cwd=gone).behavior == "ask"
+    )
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert engine.decide("Bash", False, "cat src/a.py", {}, family="Bash", cwd=outside).behavior == "allow"
+
+
+def test_a_question_says_which_option_needs_permission(ws: Path) -> None:
+    decision = decide(
+        engine_for(ws), "Bash", False, "sort -o out data.txt", {"command": "sort -o out data.txt"}
+    )
+    assert decision.behavior == "ask" and "-o (write)" in decision.reason
+    decision = decide(engine_for(ws), "Bash", False, "rg --pre ./x foo", {"command": "rg --pre ./x foo"})
+    assert "--pre (run)" in decision.reason
+
+
+def test_git_configuration_of_linked_worktrees_and_submodules_is_checked(ws: Path, tmp_path: Path) -> None:
+    from claw_lsp.agent.permissions import git_config_runs_programs
+
+    main = tmp_path / "main" / ".git"
+    linked = main / "worktrees" / "ws"
+    linked.mkdir(parents=True)
+    (linked / "commondir").write_text("../..\n")
+    (main / "config").write_text("[core]\n\tpager = sh -c 'touch pwned'\n")
+    (ws / ".git").write_text(f"gitdir: {linked}\n")
+    assert git_config_runs_programs(ws) == "core.pager"
+    assert bash(engine_for(ws), "git log") == "ask"
+    (ws / ".git").unlink()
+    (ws / ".git" / "modules" / "sub").mkdir(parents=True)
+    (ws / ".git" / "config").write_text("[core]\n\tbare = false\n")
+    assert git_config_runs_programs(ws) is None
+    (ws / ".git" / "modules" / "sub" / "config").write_text("[core]\n\tfsmonitor = ./x\n")
+    assert git_config_runs_programs(ws) == "core.fsmonitor"
+    assert bash(engine_for(ws), "git status") == "ask"
+    (ws / ".git" / "modules" / "sub" / "config").write_text("[core]\n\tworktree = /etc\n")
+    assert git_config_runs_programs(ws) == "core.worktree"  # git status would list /etc

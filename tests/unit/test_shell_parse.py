@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from claw_lsp.agent.shell_parse import command_variants, parse, read_only_builtin, shell_c_scripts
+from claw_lsp.agent.shell_parse import (
+    GIT_READ_ONLY,
+    READ_ONLY,
+    OptionScan,
+    Word,
+    command_variants,
+    option_path_values,
+    option_problems,
+    parse,
+    read_only_builtin,
+    runs_other_commands,
+    scan_options,
+    shell_c_scripts,
+)
 
 
 def argvs(command: str) -> list[list[str]]:
@@ -108,3 +121,124 @@ def test_read_only_builtins(command: str) -> None:
 )  # fmt: skip
 def test_not_read_only_builtins(command: str) -> None:
     assert read_only_builtin(parse(command).commands[0]) is None
+
+
+# -- the option-aware allowlist -------------------------------------------------------------------
+
+
+def scan(command: str) -> OptionScan:
+    words = parse(command).commands[0].words
+    return scan_options(READ_ONLY[words[0].text].options, words[1:])
+
+
+def texts(words: list[Word]) -> list[str]:
+    return [w.text for w in words]
+
+
+def test_short_options_are_read_as_getopt_does() -> None:
+    assert scan("ls -la src").problems == [] and texts(scan("ls -la src").operands) == ["src"]
+    # `-n5` and `-n 5`: the value is attached or the next word, never an operand.
+    assert texts(scan("head -n5 f").operands) == ["f"] and texts(scan("head -n 5 f").operands) == ["f"]
+    assert scan("head -5 f").problems == []  # an obsolete count
+    # A cluster ends at the first letter taking a value: `-uo out` is -u, then -o with `out`.
+    clustered = scan("sort -uo out data")
+    assert clustered.dangerous and clustered.problems == ["-o (write)"]
+    assert scan("sort -kuo data").problems == []  # here `uo` is -k's value
+    assert texts(scan("grep -fpats x y").paths) == ["pats"]
+    assert scan("cat -nY x").problems == ["unknown option -Y"]
+    assert scan("sort -Xo out x").dangerous  # an unknown letter does not hide the -o after it
+
+
+def test_long_options_are_read_as_getopt_long_does() -> None:
+    assert texts(scan("grep --file=pats x").paths) == ["pats"]
+    assert texts(scan("grep --file pats x").paths) == ["pats"]
+    assert texts(scan("grep --file pats x").operands) == ["x"]
+    # An optional value is only ever given with `=`: `--color always` names a file `always`.
+    assert texts(scan("ls --color always").operands) == ["always"]
+    assert texts(scan("ls --color=always").operands) == []
+    assert scan("cat --number=3 x").problems == ["--number takes no value"]
+    # Unique prefixes stand for the option; ambiguous ones, or ones that may be unsafe, ask.
+    assert scan("sort --numeric x").problems == []
+    assert scan("grep --files-with x").problems == ["--files-with is ambiguous"]
+    assert scan("sort --compress-prog=sh x").problems == ["--compress-program (run)"]
+    assert scan("file --un x").dangerous
+    assert scan("rg --fol x").problems == ["unknown option --fol"]  # rg does not abbreviate
+
+
+def test_dash_dash_and_globs_that_may_become_options() -> None:
+    assert texts(scan("cat -- -n").operands) == ["-n"] and scan("cat -- -n").problems == []
+    assert parse("ls *.py").commands[0].words[1].leading_glob
+    assert not parse("ls src/*.py").commands[0].words[1].leading_glob
+    assert not parse("ls '*'x").commands[0].words[1].leading_glob
+    # `sort *` in a folder holding a file named `-o` writes: a glob that may expand to an option
+    # asks for commands that have options that run or write, and after `--` it is only a name.
+    assert scan("sort *").dangerous and scan("sort -- *").problems == []
+    assert scan("cat *").problems == []  # cat has no such option
+
+
+def test_every_table_keeps_safe_and_unsafe_apart() -> None:
+    for spec in [*READ_ONLY.values(), *GIT_READ_ONLY.values()]:
+        table = spec.options
+        assert not set(table.long) & set(table.unsafe), table.unsafe
+        assert not {f"-{c}" for c in table.short} & set(table.unsafe), table.unsafe
+        assert set(table.unsafe.values()) <= {"run", "write", "read"}
+
+
+@pytest.mark.parametrize(
+    ("command", "paths"),
+    [
+        ("grep -f /etc/x foo src", ["foo", "src", "/etc/x"]),  # with -f every operand is a file
+        ("grep foo src", ["src"]),
+        ("grep -e foo src", ["src"]),
+        ("rg --files src", ["src"]),
+        ("diff --from-file=a b", ["b", "a"]),
+        ("find src -newer x -name '*.py'", ["src", "x"]),
+        ("git log -- src", ["src"]),
+        ("git blame --contents ../x a.py", ["a.py", "../x"]),
+        ("basename /etc/passwd", []),
+        ("git branch --list 'feat*'", []),
+    ],
+)
+def test_read_only_verdicts_name_the_paths_to_check(command: str, paths: list[str]) -> None:
+    verdict = read_only_builtin(parse(command).commands[0])
+    assert verdict is not None and texts(verdict.paths) == paths
+
+
+@pytest.mark.parametrize(
+    ("command", "runs"),
+    [
+        ("sort -o out x", True),
+        ("sort --out=x", True),
+        ("sort -Q x", False),  # unknown, but not known to run anything: a `sort:*` rule covers it
+        ("rg --pre ./x foo", True),
+        ("find . -name x -delete", True),
+        ("find . -name x", False),
+        ("git -c core.pager=sh log", True),
+        ("git --exec-path=/x log", True),
+        ("git --config-env=core.pager=P log", True),
+        ("git log --output=x", True),
+        ("git diff --ext-diff", True),
+        ("git push", False),
+        ("npm test", False),
+    ],
+)
+def test_runs_other_commands(command: str, runs: bool) -> None:
+    assert runs_other_commands(parse(command).commands[0]) is runs
+
+
+def test_option_path_values_and_problems_explain_themselves() -> None:
+    cmd = parse("grep -f /etc/x --exclude-from=../y foo src").commands[0]
+    assert texts(option_path_values(cmd)) == ["/etc/x", "../y"]
+    assert option_problems(parse("sort -o out x").commands[0]) == ["-o (write)"]
+    assert option_problems(parse("npm test").commands[0]) == []
+
+
+def test_quoted_here_documents_are_only_text() -> None:
+    assert parse("cat <<'EOF'\n$(rm x)\nEOF").hazards == []
+    assert "here-document" in parse("cat <<EOF\n$(rm x)\nEOF").hazards
+    # Never closed: bash reads the rest of the line as the document, not as commands.
+    assert [c.argv for c in parse("cat <<'EOF'\nrm -rf x").commands] == [["cat"]]
+
+
+def test_eval_bodies_are_scripts_for_deny_rules() -> None:
+    assert shell_c_scripts(["eval", "rm", "-rf", "x"]) == ["rm -rf x"]
