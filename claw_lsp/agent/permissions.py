@@ -591,7 +591,10 @@ class PermissionEngine:
                 return rule
             for argv in argvs:
                 for variant in shell_parse.command_variants(argv):
-                    if any(_bash_prefix_len(c, variant) is not None for c in contents):
+                    if any(
+                        _bash_prefix_len(c, variant) is not None or _bash_wildcard(c, variant)
+                        for c in contents
+                    ):
                         return rule
         return None
 
@@ -811,6 +814,16 @@ def _bash_prefix_len(content: str, argv: list[str]) -> int | None:
     if prefix_form:
         return len(words) if argv[: len(words)] == words else None
     return len(words) if argv == words else None
+
+
+def _bash_wildcard(content: str, argv: list[str]) -> bool:
+    """Whether a rule with `*` inside it (`Bash(rm*)`, `Bash(git * main)`) matches `argv`: each
+    `*` stands for any text, spaces included. Used for deny and ask rules, which may match more."""
+    content = content.strip()
+    if "*" not in content:
+        return False
+    regex = ".*".join(re.escape(part) for part in content.split("*"))
+    return re.fullmatch(regex, " ".join(argv), re.DOTALL) is not None
 
 
 def suggest_bash_rule(cmd: SimpleCommand) -> str | None:

@@ -1245,6 +1245,16 @@ def _git_read_only(args: list[Word]) -> ReadOnlyVerdict | None:
     return _judge(spec, sub_args)
 
 
+# Tools that are not read-only but are often allowed by a prefix rule (`Bash(tar:*)`): the options
+# such a rule must not cover, because they run a program.
+RUNS_WITH_OPTIONS: dict[str, OptionTable] = {
+    "tar": _options("", "--to-command:run --use-compress-program:run -I:run --checkpoint-action:run"
+                    " --info-script:run --new-volume-script:run -F:run --rsh-command:run --rmt-command:run"),
+    "rsync": _options("", "-e:run --rsh:run --rsync-path:run"),
+    "zip": _options("", "--unzip-command:run -T:run"),  # -T and -TT run unzip or a given command
+}  # fmt: skip
+
+
 def runs_other_commands(cmd: SimpleCommand) -> bool:
     """True for options that run programs, write files or read unchecked paths (`find -exec`,
     `rg --pre`, `sort -o`, `git -c ...`, or an abbreviation that may be one of them).
@@ -1261,7 +1271,14 @@ def runs_other_commands(cmd: SimpleCommand) -> bool:
         git_spec = GIT_READ_ONLY.get(sub or "")
         return runs or (git_spec is not None and scan_options(git_spec.options, sub_args).dangerous)
     spec = READ_ONLY.get(name)
-    return spec is not None and scan_options(spec.options, args).dangerous
+    if spec is not None:
+        return scan_options(spec.options, args).dangerous
+    table = RUNS_WITH_OPTIONS.get(name)
+    if table is None:
+        return False
+    if name == "tar" and args and not args[0].text.startswith("-"):
+        args = [Word("-" + args[0].text), *args[1:]]  # `tar xIf sh a.tar`: old-style options
+    return scan_options(table, args).dangerous
 
 
 def option_paths(args: list[Word]) -> list[Word]:

@@ -741,6 +741,43 @@ GROUPS: dict[str, list[Case]] = {
         ),
         *cases(ASKS, "python -m pip install x", "python -c 1", allow=("Bash(python -m pytest:*)",)),
     ],
+    # `*` inside a rule stands for any text; a deny or ask rule written so matches what it says.
+    "rules: wildcards": [
+        *cases(DENIED, "rm -rf x", "rmdir x", "sudo rm x", deny=("Bash(rm*)",)),
+        *cases(DENIED, "git push origin main", "git merge main", deny=("Bash(git * main)",)),
+        *cases(ASKS, "git push origin dev", deny=("Bash(git * main)",)),
+        *cases(
+            ASKS,
+            "git push --force",
+            "git push -f origin --force",
+            allow=("Bash(git:*)",),
+            ask=("Bash(git * --force)",),
+        ),
+        *cases(ALLOWED, "git push", allow=("Bash(git:*)",), ask=("Bash(git * --force)",)),
+        *cases(DENIED, "npm install", "pip install x", deny=("Bash(* install*)",)),
+    ],
+    # Prefix rules for tools that are not read-only still leave out the options that run programs.
+    "rules: program-running options of other tools": [
+        *cases(ALLOWED, "tar xf a.tar", "tar -czf a.tgz src", allow=("Bash(tar:*)",)),
+        *cases(
+            ASKS,
+            "tar xf a.tar --to-command=sh",
+            "tar --to-c=sh -xf a.tar",
+            "tar -xIsh -f a.tar",
+            "tar xIf sh a.tar",
+            "tar -cf a.tar --checkpoint-action=exec=sh src",
+            allow=("Bash(tar:*)",),
+        ),
+        *cases(ALLOWED, "rsync -av src dst", allow=("Bash(rsync:*)",)),
+        *cases(
+            ASKS,
+            "rsync -e sh src dst",
+            "rsync -ave sh src dst",
+            "rsync --rsync-path=x src h:dst",
+            allow=("Bash(rsync:*)",),
+        ),
+        *cases(ASKS, "zip -T a.zip src", "zip -TT ./x a.zip src", allow=("Bash(zip:*)",)),
+    ],
     "structure": [
         *cases(
             ASKS,
