@@ -1,16 +1,28 @@
-"""Settings: pydantic models and the layered loading
-defaults < .mcp.json (mcpServers) < ~/.config/claw/settings.json < .claude/settings.json
+"""Settings: pydantic models, the layered loading and workspace trust.
+
+Layers: defaults < .mcp.json (mcpServers) < ~/.config/claw/settings.json < .claude/settings.json
 (permissions) < .claw/settings.json < .claw/settings.local.json < LSP / CLI options.
 
 Bad values fall back to their defaults with one clear warning naming the key, the file and why.
+
+Everything under the workspace folder is what a repository can ship, `.claw/settings.local.json`
+included (a clone may hold one). Until the user trusts the folder (`TrustStore`), those files may
+narrow what the agent does (deny and ask rules, plan mode, limits) but not widen it: allow rules,
+acceptEdits / bypassPermissions, hooks, MCP servers, the approval of `.mcp.json` servers and
+`baseUrl` (where the API key is sent) are held back and listed in `LoadedSettings.held_back`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -136,11 +148,22 @@ _RULE_SYNTAX = re.compile(r"\s*[A-Za-z0-9_\-*.]+\s*(\(.*\))?\s*", re.DOTALL)
 
 @dataclass
 class LoadedSettings:
-    """The effective settings, the warnings to show the user once, and the files that were read."""
+    """The effective settings, the warnings to show the user once, and the files that were read.
+
+    `trusted` is the workspace's trust decision (None: never asked); `held_back` describes each
+    widening setting of the workspace's own files that was not applied because it is not trusted.
+    """
 
     settings: Settings
     warnings: list[str] = field(default_factory=list)
     sources: list[Path] = field(default_factory=list)
+    trusted: bool | None = None
+    held_back: list[str] = field(default_factory=list)
+
+    @property
+    def needs_trust(self) -> bool:
+        """True when the workspace ships settings that wait for a trust decision never made."""
+        return bool(self.held_back) and self.trusted is None
 
 
 def load_settings(
@@ -148,19 +171,29 @@ def load_settings(
     overrides: dict[str, Any] | None = None,
     *,
     home_config: Path | None = None,
+    trusted: bool | None = None,
 ) -> LoadedSettings:
-    """Merge every settings layer; bad values fall back with one warning each. Never raises."""
-    loader = _Loader(workspace_root)
+    """Merge every settings layer; bad values fall back with one warning each. Never raises.
+
+    `trusted` defaults to the user's decision for `workspace_root` in the `TrustStore`.
+    """
+    if trusted is None and workspace_root is not None:
+        trusted = TrustStore().decision(workspace_root)
+    loader = _Loader(workspace_root, trusted=bool(trusted))
     if workspace_root is not None:
-        loader.file_layer(workspace_root / ".mcp.json", only="mcpServers")
+        loader.file_layer(workspace_root / ".mcp.json", only="mcpServers", project=True)
         loader.project_mcp = set(loader.mcp)
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
     loader.file_layer(user_file, trusted=True)
     if workspace_root is not None:
         for name in ("settings.json", "settings.local.json"):
-            loader.file_layer(workspace_root / ".claude" / name, only="permissions")
-        loader.file_layer(workspace_root / ".claw" / "settings.json")
-        loader.file_layer(workspace_root / ".claw" / "settings.local.json", trusted=True)
+            loader.file_layer(workspace_root / ".claude" / name, only="permissions", project=True)
+        loader.file_layer(workspace_root / ".claw" / "settings.json", project=True)
+        # The user's own file for this project once the folder is trusted; before, just another
+        # file the clone may have shipped.
+        loader.file_layer(
+            workspace_root / ".claw" / "settings.local.json", trusted=bool(trusted), project=True
+        )
     env = {
         key: os.environ[var]
         for key, var in (("model", "CLAW_MODEL"), ("provider", "CLAW_PROVIDER"))
@@ -170,14 +203,29 @@ def load_settings(
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
         loader.layer(given, "options", warn_unknown=False, trusted=True)
-    return loader.result()
+    result = loader.result()
+    result.trusted = trusted
+    if result.held_back:
+        result.warnings.append(untrusted_warning(result.held_back))
+    return result
+
+
+def untrusted_warning(held_back: list[str]) -> str:
+    """The one warning that says what an untrusted workspace's settings did not get to do."""
+    return (
+        "this folder is not trusted, so its own settings were not applied: "
+        + "; ".join(held_back)
+        + ". Trust it to apply them (`claw trust`, or the editor's Claw: Trust Workspace)"
+    )
 
 
 class _Loader:
     """Accumulates validated values layer by layer."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, *, trusted: bool = False) -> None:
         self.root = root
+        self.workspace_trusted = trusted
+        self.held_back: list[str] = []
         self.values: dict[str, Any] = {}
         self.rules: dict[str, list[str]] = {kind: [] for kind in _RULE_KINDS}
         self.hooks: dict[str, list[HookMatcher]] = {}
@@ -204,7 +252,9 @@ class _Loader:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def file_layer(self, path: Path, *, only: str | None = None, trusted: bool = False) -> None:
+    def file_layer(
+        self, path: Path, *, only: str | None = None, trusted: bool = False, project: bool = False
+    ) -> None:
         label = self.label(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -226,7 +276,38 @@ class _Loader:
         self.sources.append(path)
         if only is not None:
             data = {only: data[only]} if only in data else {}
+        if project and not self.workspace_trusted:
+            data = self.hold_back(data, label)
         self.layer(data, label, trusted=trusted)
+
+    def hold_back(self, data: dict[str, Any], label: str) -> dict[str, Any]:
+        """`data` without what an untrusted workspace may not set (each recorded in `held_back`)."""
+        kept = dict(data)
+        mode = kept.get("permissionMode")
+        if isinstance(mode, str) and mode not in _NARROWING_MODES:
+            self.held_back.append(f"permissionMode {mode!r} ({label})")
+            del kept["permissionMode"]
+        permissions = kept.get("permissions")
+        if isinstance(permissions, dict) and permissions.get("allow"):
+            allow = permissions["allow"]
+            shown = ", ".join(str(r) for r in allow) if isinstance(allow, list) else repr(allow)
+            self.held_back.append(f"allow rules {shown} ({label})")
+            kept["permissions"] = {k: v for k, v in permissions.items() if k != "allow"}
+        if kept.get("hooks"):
+            hooks = kept.pop("hooks")
+            events = ", ".join(hooks) if isinstance(hooks, dict) else "?"
+            self.held_back.append(f"hooks for {events} ({label})")
+        if kept.get("mcpServers"):
+            servers = kept.pop("mcpServers")
+            names = ", ".join(repr(n) for n in servers) if isinstance(servers, dict) else "?"
+            self.held_back.append(f"MCP servers {names} ({label})")
+        if kept.get("baseUrl"):
+            self.held_back.append(f"baseUrl {kept.pop('baseUrl')!r} ({label})")
+        for key in _APPROVAL_KEYS & kept.keys():
+            if kept[key]:
+                self.held_back.append(f"{key} ({label})")
+            del kept[key]
+        return kept
 
     def layer(
         self,
@@ -350,7 +431,9 @@ class _Loader:
         data["permissions"] = self.rules
         data["hooks"] = self.hooks
         data["mcpServers"] = self.approved_mcp()
-        return LoadedSettings(Settings.model_validate(data), self.warnings, self.sources)
+        return LoadedSettings(
+            Settings.model_validate(data), self.warnings, self.sources, held_back=self.held_back
+        )
 
     def approved_mcp(self) -> dict[str, McpServerConfig]:
         """The MCP servers to start: the project's .mcp.json ones only once the user approved them."""
@@ -380,6 +463,89 @@ class _Loader:
 
 
 _APPROVAL_KEYS = frozenset({"enableAllProjectMcpServers", "enabledMcpjsonServers", "disabledMcpjsonServers"})
+# Modes a workspace may choose for itself: they ask at least as much as the default.
+_NARROWING_MODES = frozenset({"default", "plan"})
+
+
+# -- workspace trust ------------------------------------------------------------------------------
+
+
+@dataclass
+class TrustEntry:
+    """One remembered decision: the folder, whether it is trusted, and when the user said so."""
+
+    folder: Path
+    trusted: bool
+    decided_at: str
+
+
+class TrustStore:
+    """The user's trust decisions per folder, in `state_dir()/trusted-folders.json`.
+
+    A decision covers the folder and everything below it; the nearest decided folder wins (a
+    folder trusted under a distrusted parent is trusted). Writes are atomic and serialised with
+    an exclusive lock, so two editors deciding at once both land.
+    """
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else state_dir() / "trusted-folders.json"
+
+    def entries(self) -> list[TrustEntry]:
+        """Every remembered decision (unreadable or malformed entries are skipped)."""
+        found = []
+        for folder, raw in self._read().items():
+            if isinstance(raw, dict) and isinstance(raw.get("trusted"), bool):
+                found.append(TrustEntry(Path(folder), raw["trusted"], str(raw.get("decidedAt", ""))))
+        return found
+
+    def decision(self, folder: Path) -> bool | None:
+        """True / False as decided for `folder` or its nearest decided parent; None when never asked."""
+        target = _canonical(folder)
+        best: TrustEntry | None = None
+        for entry in self.entries():
+            if (target == entry.folder or entry.folder in target.parents) and (
+                best is None or len(entry.folder.parts) > len(best.folder.parts)
+            ):
+                best = entry
+        return None if best is None else best.trusted
+
+    def decide(self, folder: Path, trusted: bool | None) -> None:
+        """Remember `trusted` for `folder`; None forgets the folder's own decision (ask again)."""
+        key = str(_canonical(folder))
+        with self._locked():
+            data = self._read()
+            if trusted is None:
+                data.pop(key, None)
+            else:
+                data[key] = {"trusted": trusted, "decidedAt": datetime.now(UTC).isoformat(timespec="seconds")}
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".trusted-folders.")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump({"version": 1, "folders": data}, out, indent=2, sort_keys=True)
+                out.write("\n")
+            os.replace(tmp, self.path)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        folders = data.get("folders") if isinstance(data, dict) else None
+        return dict(folders) if isinstance(folders, dict) else {}
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(".trusted-folders.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _canonical(folder: Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(folder)))
 
 
 def _kind(value: Any) -> str:

@@ -4,9 +4,13 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap '"$here/.venv/bin/claw" trust --forget "$work" >/dev/null; rm -rf "$work"' EXIT
 cp -r "$here/examples/sample_project/." "$work/"
 cd "$work"
+# The sample ships .claw/settings.json (acceptEdits, and an allow rule for its tests): a folder's own
+# settings apply only once the user trusts it. (The trust is forgotten when the demo ends.)
+echo "-- claw trust --"
+"$here/.venv/bin/claw" trust
 prompt="The average test fails. Find the bug in stats.py, fix it, and run the tests."
 if [[ -n "${ANTHROPIC_API_KEY:-}" ]]; then
   echo "== claw demo: real model (ANTHROPIC_API_KEY is set) =="

@@ -51,7 +51,10 @@ def serve_main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="claw",
-        description="Run the claw coding agent headless. `claw sessions` lists this project's sessions.",
+        description=(
+            "Run the claw coding agent headless. `claw sessions` lists this project's sessions; "
+            "`claw trust` trusts a folder's own settings."
+        ),
     )
     parser.add_argument("prompt_words", nargs="*", metavar="PROMPT", help="the task (or use -p)")
     parser.add_argument("-p", "--print", dest="prompt", metavar="PROMPT", help="the task; '-' reads stdin")
@@ -108,11 +111,80 @@ def _sessions_main(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _trust_main(argv: list[str]) -> int:
+    from claw_lsp.config import TrustStore, load_settings
+
+    parser = argparse.ArgumentParser(
+        prog="claw trust",
+        description=(
+            "Trust a folder (default: the current one): the settings, hooks and MCP servers it ships "
+            "in .claw/, .claude/ and .mcp.json then apply. Until then they may only narrow what claw does."
+        ),
+    )
+    parser.add_argument("folder", nargs="?", metavar="DIR")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--revoke", action="store_true", help="stop trusting the folder (remembered)")
+    action.add_argument("--forget", action="store_true", help="forget the decision: ask again next time")
+    action.add_argument("--status", action="store_true", help="show the decision and what it holds back")
+    action.add_argument("--list", action="store_true", help="list every remembered decision")
+    args = parser.parse_args(argv)
+    store = TrustStore()
+    if args.list:
+        entries = store.entries()
+        if not entries:
+            print("No trust decisions yet.")
+        for entry in sorted(entries, key=lambda e: str(e.folder)):
+            print(f"{'trusted    ' if entry.trusted else 'not trusted'}  {entry.decided_at}  {entry.folder}")
+        return EXIT_OK
+    folder = Path(args.folder or os.getcwd()).resolve()
+    if not folder.is_dir():
+        print(f"claw: {folder}: not a directory", file=sys.stderr)
+        return EXIT_USAGE
+    held = load_settings(folder, trusted=False).held_back
+    if not args.status:
+        store.decide(folder, None if args.forget else not args.revoke)
+    decision = store.decision(folder)
+    state = {True: "trusted", False: "not trusted", None: "not decided (claw asks)"}[decision]
+    print(f"{folder}: {state}")
+    if held:
+        verb = "applied" if decision else "held back"
+        print("Its own settings that widen what claw may do (" + verb + "):")
+        for item in held:
+            print(f"  {item}")
+    return EXIT_OK
+
+
+def _ask_trust(root: Path, held_back: list[str]) -> bool | None:
+    """Ask on the terminal whether to trust `root` (y / n remembered; anything else: not now)."""
+    from claw_lsp.config import TrustStore
+
+    print(f"claw: {root} has its own settings that let claw do more:", file=sys.stderr)
+    for item in held_back:
+        print(f"  {item}", file=sys.stderr)
+    print(
+        "Trust this folder? Its settings, hooks and MCP servers then apply. [y/n, Enter: not now] ",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        answer = sys.stdin.readline().strip().lower()
+    except (OSError, ValueError):
+        return None
+    if answer not in ("y", "yes", "n", "no"):
+        return None
+    trusted = answer.startswith("y")
+    TrustStore().decide(root, trusted)
+    return trusted
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`claw`: headless agent runs and session listing."""
+    """`claw`: headless agent runs, session listing and workspace trust."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "sessions":
         return _sessions_main(argv[1:])
+    if argv and argv[0] == "trust":
+        return _trust_main(argv[1:])
     args = _parser().parse_args(argv)
     prompt = args.prompt if args.prompt is not None else " ".join(args.prompt_words)
     if prompt == "-" or (not prompt and not sys.stdin.isatty()):
@@ -176,6 +248,10 @@ async def _run(args: argparse.Namespace, prompt: str) -> int:
     if "provider" in overrides:
         os.environ.pop("CLAW_PROVIDER", None)
     loaded = load_settings(root, overrides)
+    if loaded.needs_trust and sys.stdin.isatty() and sys.stderr.isatty():
+        decided = _ask_trust(root, loaded.held_back)
+        if decided is not None:
+            loaded = load_settings(root, overrides)
     for warning in loaded.warnings:
         print(f"claw: warning: {warning}", file=sys.stderr)
     settings = loaded.settings

@@ -23,7 +23,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from claw_lsp import __version__
-from claw_lsp.config import LoadedSettings, Settings, load_settings
+from claw_lsp.config import LoadedSettings, Settings, TrustStore, load_settings, untrusted_warning
 from claw_lsp.server.applier import DocumentTracker
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.diagnostics import DiagnosticsCache
@@ -143,6 +143,7 @@ class ClawLanguageServer(LanguageServer):
         self.settings = Settings()
         self.settings_generation = 0
         self._warned: set[str] = set()
+        self._trust_asked = False
         self._folders: list[Path] = []
         self.tasks: set[asyncio.Task[Any]] = set()
         # Importing the model SDK in two threads at once breaks it: agents wait for the warm-up.
@@ -221,9 +222,54 @@ class ClawLanguageServer(LanguageServer):
         fresh = [w for w in loaded.warnings if w not in self._warned]
         if fresh:
             self._warned.update(fresh)
-            self.show("Claw settings: " + "; ".join(fresh), types.MessageType.Warning)
+            # The trust question (ask_trust) says what an undecided workspace holds back.
+            question = untrusted_warning(loaded.held_back) if loaded.needs_trust else None
+            shown = [w for w in fresh if w != question]
+            if shown:
+                self.show("Claw settings: " + "; ".join(shown), types.MessageType.Warning)
             for warning in fresh:
                 self.log(f"Claw settings: {warning}", types.MessageType.Warning)
+
+    # -- workspace trust ---------------------------------------------------------------------------
+
+    async def ask_trust(self) -> None:
+        """Ask once (window/showMessageRequest) whether to trust a workspace whose own settings
+        widen what the agent may do; remember the answer and apply it. A dismissed question is
+        not remembered: the next start asks again."""
+        loaded = self.loaded
+        if loaded is None or not loaded.needs_trust or self._trust_asked:
+            return
+        self._trust_asked = True
+        message = (
+            f"Claw: {self.root} has its own settings that let the agent do more: "
+            + "; ".join(loaded.held_back)
+            + ". Trust this folder? Its settings, hooks and MCP servers then apply "
+            "(Claw: Trust Workspace changes this later)."
+        )
+        actions = [types.MessageActionItem(title=t) for t in (TRUST_ACTION, DISTRUST_ACTION)]
+        question = types.ShowMessageRequestParams(
+            type=types.MessageType.Warning, message=message, actions=actions
+        )
+        try:
+            item = await self.window_show_message_request_async(question)
+        except Exception as exc:  # a client without the request: the warning was logged
+            self.log(f"Claw: could not ask whether to trust {self.root}: {exc!r}", types.MessageType.Warning)
+            return
+        title = item.get("title") if isinstance(item, dict) else getattr(item, "title", None)
+        if title not in (TRUST_ACTION, DISTRUST_ACTION):
+            self.show(untrusted_warning(loaded.held_back), types.MessageType.Warning)
+            return
+        await self.set_trust(title == TRUST_ACTION)
+
+    async def set_trust(self, trusted: bool | None) -> None:
+        """Record the user's decision for the workspace root and reload the settings under it."""
+        await asyncio.to_thread(TrustStore().decide, self.root, trusted)
+        held = list(self.loaded.held_back) if self.loaded is not None else []
+        await self.reload_settings()
+        if trusted and held:
+            self.show(f"Claw: {self.root} is trusted; applied: " + "; ".join(held))
+        elif trusted is False:
+            self.show(f"Claw: {self.root} is not trusted; its own settings may only narrow what claw does")
 
     async def pull_configuration(self) -> None:
         """Ask the client for section `claw` (only when it supports workspace/configuration)."""
@@ -241,6 +287,10 @@ class ClawLanguageServer(LanguageServer):
             return
         section = result[0] if result else None
         self.config_section = dict(section) if isinstance(section, dict) else {}
+
+
+TRUST_ACTION = "Trust Folder"
+DISTRUST_ACTION = "Don't Trust"
 
 
 def register(server: ClawLanguageServer) -> None:
@@ -270,6 +320,8 @@ def register(server: ClawLanguageServer) -> None:
             await ls.reload_settings()
         finally:
             ls.settings_ready.set()
+        if ls.loaded is not None and ls.loaded.needs_trust:
+            ls.spawn(ls.ask_trust(), name="claw-ask-trust")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(

@@ -7,6 +7,7 @@ and session's ids; the run goes on as a tracked background task (editors time ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, TypeVar
 
 from lsprotocol import types
@@ -25,6 +26,7 @@ from claw_lsp.server.protocol import (
     CMD_SESSIONS_NEW,
     CMD_SESSIONS_RESUME,
     CMD_STATUS,
+    CMD_WORKSPACE_TRUST,
     METHOD_INPUT,
     AskParams,
     AskResult,
@@ -40,6 +42,8 @@ from claw_lsp.server.protocol import (
     SessionParams,
     SessionsListResult,
     StatusResult,
+    TrustParams,
+    TrustResult,
     plain_json,
     wire,
 )
@@ -251,8 +255,10 @@ def register(server: ClawLanguageServer) -> None:
         return _review(ls, args, False)
 
     @server.command(CMD_STATUS)
-    def status(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
-        """Model, provider, mode, active session, runs, usage and cost."""
+    async def status(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Model, provider, mode, active session, runs, usage and cost (once the settings loaded)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.settings_ready.wait(), timeout=10)
         provider, model = ls.sessions.provider_and_model()
         runs = [
             RunInfo(
@@ -295,5 +301,23 @@ def register(server: ClawLanguageServer) -> None:
                 totalUsage=ls.runs.totals.usage,
                 totalCostUsd=round(ls.runs.totals.cost_usd, 6),
                 workspace=str(ls.root),
+                trusted=ls.loaded.trusted if ls.loaded is not None else None,
+                heldBack=ls.loaded.held_back if ls.loaded is not None else [],
+            )
+        )
+
+    @server.command(CMD_WORKSPACE_TRUST)
+    async def workspace_trust(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """Trust the workspace, distrust it or forget the decision (`trusted` true / false / null);
+        without `trusted`, only report. The settings are reloaded under the new decision."""
+        params = _args(TrustParams, args)
+        if "trusted" in params.model_fields_set:
+            await ls.set_trust(params.trusted)
+        loaded = ls.loaded
+        return wire(
+            TrustResult(
+                folder=str(ls.root),
+                trusted=loaded.trusted if loaded is not None else None,
+                heldBack=loaded.held_back if loaded is not None else [],
             )
         )

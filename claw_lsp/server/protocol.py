@@ -24,6 +24,7 @@ CMD_SESSIONS_NEW = "claw.sessions.new"
 CMD_REVIEW_ACCEPT = "claw.review.accept"
 CMD_REVIEW_REJECT = "claw.review.reject"
 CMD_STATUS = "claw.status"
+CMD_WORKSPACE_TRUST = "claw.workspace.trust"
 
 ALL_COMMANDS: tuple[str, ...] = (
     CMD_ASK,
@@ -34,6 +35,7 @@ ALL_COMMANDS: tuple[str, ...] = (
     CMD_REVIEW_ACCEPT,
     CMD_REVIEW_REJECT,
     CMD_STATUS,
+    CMD_WORKSPACE_TRUST,
 )
 
 # Custom server -> client methods, used only when declared in initializationOptions.clientFeatures.
@@ -178,8 +180,24 @@ class RunInfo(_Payload):
     stopReason: str | None = None
 
 
+class TrustParams(_Payload):
+    """`claw.workspace.trust` arguments: trust the workspace (true), distrust it (false), forget
+    the decision so the next start asks again (null), or only report (key absent)."""
+
+    trusted: bool | None = None
+
+
+class TrustResult(_Payload):
+    """`claw.workspace.trust` result: the decision now in force and what it still holds back."""
+
+    folder: str
+    trusted: bool | None
+    heldBack: list[str] = Field(default_factory=list)
+
+
 class StatusResult(_Payload):
-    """`claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start)."""
+    """`claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start;
+    `trusted` / `heldBack`: the workspace's trust decision and the settings it holds back)."""
 
     model: str
     provider: str
@@ -191,6 +209,8 @@ class StatusResult(_Payload):
     totalUsage: Usage
     totalCostUsd: float
     workspace: str
+    trusted: bool | None = None
+    heldBack: list[str] = Field(default_factory=list)
 
 
 class InputParams(_Payload):
@@ -373,6 +393,8 @@ WIRE_MODELS: tuple[type[BaseModel], ...] = (
     ReviewCommandParams,
     OkResult,
     StatusResult,
+    TrustParams,
+    TrustResult,
     InputParams,
     InputResult,
     PermissionParams,

@@ -9,6 +9,7 @@ from typing import Any
 from lsprotocol import types
 
 from tests.fakes.fake_messages_api import RecordedRequest
+from tests.fakes.fixtures import trust
 
 MODES = ("bypassPermissions", "acceptEdits", "default")
 # Long scripted runs: no turn limit in the way, and no auto-compaction (its summary request would
@@ -21,6 +22,7 @@ def write_settings(workspace: Path, mode: str) -> None:
     folder = workspace / ".claw"
     folder.mkdir(exist_ok=True)
     (folder / "settings.json").write_text(json.dumps(SETTINGS | {"permissionMode": mode}))
+    trust(workspace)  # a folder's own permissionMode applies once the user trusts it
 
 
 def accept_everything(client: Any) -> None:

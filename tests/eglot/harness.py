@@ -37,6 +37,7 @@ from typing import Any
 from tests import toolchain
 from tests.corpus.realedits import Call, apply_calls
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, Response, reply, text, tool_use
+from tests.fakes.fixtures import trust
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -248,6 +249,7 @@ def run_batch(
     (root / ".claw" / "settings.json").write_text(
         json.dumps({"permissionMode": mode, "maxTurns": 1000}), encoding="utf-8"
     )
+    trust(root)  # the folder's own permissionMode applies once the user trusts it
     scripts: dict[str, list[Response]] = {}
     scenarios = []
     for case in cases:

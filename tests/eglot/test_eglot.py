@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fixtures import trust
 
 # Missing Emacs/eglot skips outside CI and fails under CI=true (tests/eglot/conftest.py).
 pytestmark = [pytest.mark.eglot]
@@ -73,6 +74,7 @@ def run_driver(workspace: Path, fake_api: FakeMessagesAPI, answer: str | None) -
 def setup_workspace(workspace: Path, mode: str) -> Path:
     (workspace / ".claw").mkdir()
     (workspace / ".claw" / "settings.json").write_text(json.dumps({"permissionMode": mode}))
+    trust(workspace)
     path = workspace / "app.py"
     path.write_text(ORIGINAL, encoding="utf-8")
     return path

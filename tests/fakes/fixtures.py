@@ -47,3 +47,19 @@ def fake_api() -> Iterator[FakeMessagesAPI]:
     """A running fake Messages API server (see tests/fakes/fake_messages_api.py); stopped after."""
     with FakeMessagesAPI() as api:
         yield api
+
+
+def trust(folder: Path, state_home: Path | None = None) -> Path:
+    """Record the user's trust in `folder`, as `claw trust` does: in this test's isolated state dir,
+    or under `state_home` (an editor harness's own XDG_STATE_HOME)."""
+    from claw_lsp.config import TrustStore
+
+    store = TrustStore(state_home / "claw" / "trusted-folders.json" if state_home is not None else None)
+    store.decide(folder, True)
+    return folder
+
+
+@pytest.fixture
+def trusted_workspace(workspace: Path) -> Path:
+    """`workspace`, trusted by the user: its own settings files apply in full."""
+    return trust(workspace)

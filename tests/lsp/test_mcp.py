@@ -10,6 +10,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fixtures import trust
 from tests.lsp.client import ALL_FEATURES, session, wait_until
 
 SERVER = Path(__file__).resolve().parents[1] / "fakes" / "mcp_echo_server.py"
@@ -25,6 +26,7 @@ async def test_mcp_tools_run_in_the_server_and_a_broken_server_warns_once(
     (workspace / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     (workspace / ".claw").mkdir(exist_ok=True)
     (workspace / ".claw" / "settings.local.json").write_text(json.dumps({"enableAllProjectMcpServers": True}))
+    trust(workspace)
     fake_api.queue(
         reply(tool_use("mcp__echo__echo", {"text": "from the editor"})),
         reply(text("First.")),

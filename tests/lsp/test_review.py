@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fixtures import trust
 from tests.lsp.client import ALL_FEATURES, session, wait_until
 
 SOURCE = "def double(x):\n    return x * 2\n"
@@ -102,6 +103,7 @@ async def test_review_answered_by_command(workspace: Path, fake_api: FakeMessage
 async def test_an_allow_rule_for_the_file_skips_the_review(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
+    trust(workspace)
     (workspace / ".claw").mkdir()
     (workspace / ".claw" / "settings.json").write_text('{"permissions": {"allow": ["Edit(calc.py)"]}}')
     path = calc_with_edit_script(workspace, fake_api)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fixtures import trust
 from tests.lsp.client import ALL_FEATURES, session, wait_until
 
 SOURCE = "VALUE = 1\n"
@@ -16,6 +17,7 @@ def edit_then_bash(api: FakeMessagesAPI, workspace: Path) -> Path:
     path.write_text(SOURCE)
     (workspace / ".claw").mkdir()
     (workspace / ".claw" / "settings.json").write_text('{"permissionMode": "bypassPermissions"}')
+    trust(workspace)
     api.queue(
         reply(tool_use("Read", {"file_path": str(path)})),
         reply(

@@ -32,6 +32,7 @@ from typing import Any
 
 from tests import toolchain
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.fixtures import trust
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -228,6 +229,7 @@ class NvimHarness:
         (self.ws / ".claw" / "settings.json").write_text(
             json.dumps({"permissionMode": self.mode, "maxTurns": 1000})
         )
+        trust(self.ws)  # the folder's own permissionMode applies once the user trusts it
         argv = [str(NVIM), "--embed", "--headless", "--clean", "-u", str(HERE / "minimal_init.lua")]
         self.nvim = pynvim.attach("child", argv=argv)
         self.nvim.command("cd " + str(self.ws).replace(" ", "\\ "))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from claw_lsp.config import config_dir, load_settings, state_dir
+from tests.fakes.fixtures import trust
 
 
 def write(path: Path, data: object) -> Path:
@@ -23,6 +24,7 @@ def test_defaults_without_any_file(workspace: Path) -> None:
 
 
 def test_layer_order_and_rule_concatenation(workspace: Path, isolated_state: Path) -> None:
+    trust(workspace)
     user = write(
         config_dir() / "settings.json", {"model": "user", "maxTurns": 7, "permissions": {"allow": ["Read"]}}
     )
@@ -82,6 +84,7 @@ def test_home_config_argument(workspace: Path, tmp_path: Path) -> None:
     ],
 )  # fmt: skip
 def test_bad_value_falls_back_with_one_warning(workspace: Path, data: dict, key: str, fragment: str) -> None:
+    trust(workspace)
     write(workspace / ".claw" / "settings.json", data)
     loaded = load_settings(workspace)
     assert len(loaded.warnings) == 1, loaded.warnings
@@ -125,6 +128,7 @@ def test_unknown_keys_warn_in_files_but_not_in_options(workspace: Path) -> None:
 
 
 def test_claude_settings_contribute_permissions_only(workspace: Path) -> None:
+    trust(workspace)
     write(workspace / ".claude" / "settings.json", {"model": "claude", "permissionMode": "plan",
                                                    "permissions": {"allow": ["Bash(make:*)"]}})  # fmt: skip
     loaded = load_settings(workspace)
@@ -133,6 +137,7 @@ def test_claude_settings_contribute_permissions_only(workspace: Path) -> None:
 
 
 def test_hooks_are_loaded(workspace: Path) -> None:
+    trust(workspace)
     matcher = {"matcher": "Edit|Write", "hooks": [{"type": "command", "command": "true"}]}
     write(workspace / ".claw" / "settings.json", {"hooks": {"PreToolUse": [matcher]}})
     hooks = load_settings(workspace).settings.hooks

@@ -22,6 +22,7 @@ from claw_lsp.compose import build_agent
 from claw_lsp.config import McpServerConfig, Settings, load_settings
 from claw_lsp.providers.scripted import ScriptedModel
 from claw_lsp.tools.mcp import McpManager, expand_vars, render_result, tool_name
+from tests.fakes.fixtures import trust
 from tests.unit.test_cli import claw
 from tests.unit.test_loop import ScriptPrompter, assert_consistent, collect
 
@@ -257,6 +258,7 @@ def approve(workspace: Path, *names: str) -> None:
 
 
 def test_project_mcp_servers_wait_for_the_users_approval(workspace: Path) -> None:
+    trust(workspace)
     (workspace / ".mcp.json").write_text(
         json.dumps(
             {"mcpServers": {"echo": {"command": "x"}, "other": {"command": "y"}, "off": {"command": "z"}}}
@@ -284,6 +286,7 @@ def test_project_mcp_servers_wait_for_the_users_approval(workspace: Path) -> Non
 
 
 def test_mcp_json_and_settings_merge_by_name(workspace: Path) -> None:
+    trust(workspace)
     (workspace / ".mcp.json").write_text(
         json.dumps(
             {
@@ -314,6 +317,7 @@ def test_mcp_json_and_settings_merge_by_name(workspace: Path) -> None:
 
 
 def test_cli_runs_an_mcp_tool_end_to_end(workspace: Path, tmp_path: Path) -> None:
+    trust(workspace)
     (workspace / ".mcp.json").write_text(
         json.dumps({"mcpServers": {"echo": ECHO, "gone": {"command": str(workspace / "nope")}}})
     )

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.fake_messages_api import standalone_command
+from tests.fakes.fixtures import trust
 from tests.vscode.harness import (
     ARTIFACTS,
     CHROMIUM,
@@ -104,6 +105,7 @@ def fake_api(tmp_path: Path, e2e_env: dict[str, str]) -> Iterator[tuple[str, Pat
     (ws / "config.json").write_text(CONFIG_JSON)
     (ws / "greet.py").write_text(GREET_PY)
     (ws / ".claw" / "settings.json").write_text(json.dumps({"permissionMode": "acceptEdits"}))
+    trust(ws, Path(e2e_env["XDG_STATE_HOME"]))  # the folder's own acceptEdits applies once trusted
     script = tmp_path / "turns.json"
     script.write_text(json.dumps(_script(ws)))
     port_file, requests_log = tmp_path / "fake-api.port", tmp_path / "fake-api-requests.jsonl"

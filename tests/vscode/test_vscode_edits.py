@@ -32,6 +32,7 @@ import pytest
 
 from tests.corpus import realedits, replay
 from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, reply, text, tool_use
+from tests.fakes.fixtures import trust
 from tests.vscode.harness import CodeServerSession, make_env, require_toolchain
 
 pytestmark = pytest.mark.vscode
@@ -113,6 +114,7 @@ def editor(tmp_path_factory: pytest.TempPathFactory, vsix: Path) -> Iterator[Edi
     (ws / "README.md").write_text("A workspace for the edit tests.\n")
     with FakeMessagesAPI(default=reply(text("Done."))) as api:
         env = {**make_env(root / "home"), **api.env()}
+        trust(ws, Path(env["XDG_STATE_HOME"]))  # the folder's own acceptEdits applies once trusted
         session = CodeServerSession(root, vsix, ws, env)
         try:
             session.start()

@@ -28,6 +28,15 @@ end, { desc = 'Start a new Claw session' })
 command('ClawStatus', function()
   claw().status()
 end, { desc = 'Show the model, mode, usage and cost' })
+command('ClawTrust', function(cmd)
+  claw().trust(cmd.args)
+end, {
+  nargs = '?',
+  complete = function()
+    return { 'trust', 'revoke', 'forget', 'status' }
+  end,
+  desc = "Trust this workspace's own Claw settings (or revoke, forget, status)",
+})
 command('ClawReview', function()
   require('claw.review').reopen()
 end, { desc = 'Show the pending Claw review again' })

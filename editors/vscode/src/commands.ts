@@ -3,7 +3,7 @@
  * prompt) and then run the server's `claw.*` commands, whose ids vscode-languageclient registers itself.
  */
 import * as vscode from 'vscode';
-import { ServerCommand, type SessionInfo, type StatusResult } from './protocol';
+import { ServerCommand, type SessionInfo, type StatusResult, type TrustResult } from './protocol';
 import type { ClawService } from './service';
 
 export const Command = {
@@ -16,6 +16,8 @@ export const Command = {
   showTranscript: 'claw.vscode.showTranscript',
   restartServer: 'claw.vscode.restartServer',
   showOutput: 'claw.vscode.showOutput',
+  trustWorkspace: 'claw.vscode.trustWorkspace',
+  untrustWorkspace: 'claw.vscode.untrustWorkspace',
 } as const;
 
 function relativeName(uri: vscode.Uri): string {
@@ -180,4 +182,19 @@ export async function status(service: ClawService): Promise<void> {
   } else if (choice === 'Sessions…') {
     await vscode.commands.executeCommand(Command.sessions);
   }
+}
+
+/**
+ * `Claw: Trust Workspace` / `Claw: Stop Trusting Workspace`: the server remembers the decision for
+ * the folder (the settings, hooks and MCP servers the folder ships apply only while it is trusted).
+ */
+export async function setTrust(service: ClawService, trusted: boolean): Promise<void> {
+  const result = await service.execute<TrustResult>(ServerCommand.workspaceTrust, { trusted });
+  await refreshStatus(service);
+  const held = result.heldBack ?? [];
+  const message = trusted
+    ? `Claw: ${result.folder} is trusted; its own settings apply.`
+    : `Claw: ${result.folder} is not trusted` +
+      (held.length ? `; held back: ${held.join('; ')}.` : '; its own settings may only narrow what Claw does.');
+  void vscode.window.showInformationMessage(message);
 }

@@ -291,6 +291,8 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     ),
     vscode.commands.registerCommand(C.status, run(() => commands.status(instance))),
+    vscode.commands.registerCommand(C.trustWorkspace, run(() => commands.setTrust(instance, true))),
+    vscode.commands.registerCommand(C.untrustWorkspace, run(() => commands.setTrust(instance, false))),
     vscode.commands.registerCommand(C.showTranscript, () => instance.transcript.show()),
     vscode.commands.registerCommand(C.restartServer, run(() => instance.restart())),
     vscode.commands.registerCommand(C.showOutput, () => instance.log.show()),

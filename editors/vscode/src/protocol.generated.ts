@@ -18,6 +18,8 @@ export interface ClawProtocol {
   ReviewCommandParams?: ReviewCommandParams;
   OkResult?: OkResult;
   StatusResult?: StatusResult;
+  TrustParams?: TrustParams;
+  TrustResult?: TrustResult;
   InputParams?: InputParams;
   InputResult?: InputResult;
   PermissionParams?: PermissionParams;
@@ -181,7 +183,8 @@ export interface OkResult {
   ok: boolean;
 }
 /**
- * `claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start).
+ * `claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start;
+ * `trusted` / `heldBack`: the workspace's trust decision and the settings it holds back).
  *
  * This interface was referenced by `ClawProtocol`'s JSON-Schema
  * via the `definition` "StatusResult".
@@ -197,6 +200,8 @@ export interface StatusResult {
   totalUsage: Usage;
   totalCostUsd: number;
   workspace: string;
+  trusted?: boolean | null;
+  heldBack?: string[];
 }
 /**
  * One run in `claw.status`.
@@ -223,6 +228,27 @@ export interface Usage {
   output_tokens?: number;
   cache_creation_input_tokens?: number;
   cache_read_input_tokens?: number;
+}
+/**
+ * `claw.workspace.trust` arguments: trust the workspace (true), distrust it (false), forget
+ * the decision so the next start asks again (null), or only report (key absent).
+ *
+ * This interface was referenced by `ClawProtocol`'s JSON-Schema
+ * via the `definition` "TrustParams".
+ */
+export interface TrustParams {
+  trusted?: boolean | null;
+}
+/**
+ * `claw.workspace.trust` result: the decision now in force and what it still holds back.
+ *
+ * This interface was referenced by `ClawProtocol`'s JSON-Schema
+ * via the `definition` "TrustResult".
+ */
+export interface TrustResult {
+  folder: string;
+  trusted: boolean | null;
+  heldBack?: string[];
 }
 /**
  * `claw/input` request params.

@@ -14,6 +14,7 @@ export const ServerCommand = {
   reviewAccept: 'claw.review.accept',
   reviewReject: 'claw.review.reject',
   status: 'claw.status',
+  workspaceTrust: 'claw.workspace.trust',
 } as const;
 
 /** Custom server -> client methods, declared in `initializationOptions.clientFeatures`. */
@@ -66,6 +67,7 @@ export type {
   SessionIdResult,
   SessionsListResult,
   StatusResult,
+  TrustResult,
   UrisParams,
   Usage,
 } from './protocol.generated';

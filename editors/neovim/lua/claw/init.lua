@@ -303,6 +303,38 @@ function M.status()
   end
 end
 
+--- :ClawTrust [trust|revoke|forget|status]: the workspace's trust decision, kept by the server in
+--- the user's state. Only a trusted folder's own settings (.claw/, .claude/, .mcp.json) may widen
+--- what Claw does: allow rules, acceptEdits / bypassPermissions, hooks, MCP servers.
+---@param action? string 'trust' (default), 'revoke', 'forget' or 'status'
+function M.trust(action)
+  action = (action == nil or action == '') and 'trust' or action
+  local values = { trust = true, revoke = false, forget = vim.NIL }
+  if action ~= 'status' and values[action] == nil then
+    notify('Claw: :ClawTrust takes trust, revoke, forget or status', vim.log.levels.ERROR)
+    return
+  end
+  local client = client_or_warn(source_buf())
+  if not client then
+    return
+  end
+  local args = action == 'status' and {} or { trusted = values[action] }
+  util.exec(client, 'claw.workspace.trust', args, function(err, result)
+    if err or type(result) ~= 'table' then
+      return
+    end
+    local state = result.trusted == true and 'trusted'
+      or result.trusted == false and 'not trusted'
+      or 'not decided'
+    local lines = { ('Claw: %s is %s'):format(result.folder, state) }
+    local held = type(result.heldBack) == 'table' and result.heldBack or {}
+    if #held > 0 then
+      lines[#lines + 1] = 'held back: ' .. table.concat(held, '; ')
+    end
+    notify(table.concat(lines, '\n'))
+  end)
+end
+
 --- :ClawChat: open (and focus) the transcript.
 function M.chat()
   require('claw.transcript').open({ focus = true })
