@@ -791,8 +791,6 @@ READ_ONLY: dict[str, CommandSpec] = {
     ), "pattern"),
     "cd": CommandSpec(_options("-L -P -e -@", abbreviate=False), max_operands=1),
     "pwd": CommandSpec(_options("-L -P", abbreviate=False), "none"),
-    # printf -v assigns a shell variable (PATH, say) that later commands of the line use.
-    "printf": CommandSpec(_options("", "-v:write", abbreviate=False), "strings"),
     "which": CommandSpec(_options(
         "-a -s -i -v -V --all --read-alias --skip-alias --read-functions --skip-functions --skip-dot"
         f" --skip-tilde --show-dot --show-tilde --tty-only {_HELP}"
@@ -863,13 +861,16 @@ def _value_word(word: Word, text: str) -> Word:
     return Word(text, word.quoted, word.expansion, word.glob, word.tilde, word.brace)
 
 
-def _take_value(args: list[Word], i: int, name: str, scan: OptionScan) -> tuple[Word | None, int]:
-    """The next word as `name`'s value (it must be literal: an expansion could be several words)."""
+def _take_value(
+    args: list[Word], i: int, name: str, scan: OptionScan, *, risky: bool = True
+) -> tuple[Word | None, int]:
+    """The next word as `name`'s value. It must be literal: an expansion could be several words,
+    and (`risky`: for a command with options that run or write) the later ones options."""
     if i >= len(args):
         scan.problem(f"{name} needs a value")
         return None, i
     if not args[i].literal:
-        scan.problem(f"the value of {name} is not literal")
+        scan.problem(f"the value of {name} is not literal", dangerous=risky and _may_become_options(args[i]))
     return args[i], i + 1
 
 
@@ -882,7 +883,7 @@ def scan_options(table: OptionTable, args: list[Word]) -> OptionScan:
         text = word.text
         i += 1
         if ended or text == "-" or not text.startswith("-"):
-            if word.leading_glob and not ended and table.runs_or_writes:
+            if _may_become_options(word) and not ended and table.runs_or_writes:
                 # `sort *` is `sort -o x y` in a folder holding files named `-o`, `x` and `y`.
                 scan.problem(f"{text} may expand to an option", dangerous=True)
             scan.operands.append(word)
@@ -898,6 +899,11 @@ def scan_options(table: OptionTable, args: list[Word]) -> OptionScan:
         else:
             i = _scan_short(table, args, i, word, scan)
     return scan
+
+
+def _may_become_options(word: Word) -> bool:
+    """True when the shell may turn `word` into words starting with `-` (`*`, `{-o,x}`, `$X`)."""
+    return word.leading_glob or word.brace or word.expansion
 
 
 def _resolve_long(table: OptionTable, name: str, scan: OptionScan) -> str | None:
@@ -919,6 +925,9 @@ def _resolve_long(table: OptionTable, name: str, scan: OptionScan) -> str | None
 
 def _scan_long(table: OptionTable, args: list[Word], i: int, word: Word, scan: OptionScan) -> int:
     name, eq, attached = word.text.partition("=")
+    if word.glob and any(ch in name for ch in "*?["):
+        scan.problem(f"{word.text} may expand to other options", dangerous=True)  # `--pre*`
+        return i
     canon = _resolve_long(table, name, scan)
     if canon is None:
         return i
@@ -935,7 +944,7 @@ def _scan_long(table: OptionTable, args: list[Word], i: int, word: Word, scan: O
     if eq:
         value = _value_word(word, attached)
     elif kind in ("value", "path") or (kind == "lastarg" and i < len(args)):
-        value, i = _take_value(args, i, canon, scan)
+        value, i = _take_value(args, i, canon, scan, risky=table.runs_or_writes)
     if kind == "path" and value is not None:
         scan.paths.append(value)
     return i
@@ -949,6 +958,9 @@ def _scan_short(table: OptionTable, args: list[Word], i: int, word: Word, scan: 
         c = text[j]
         if f"-{c}" in table.unsafe:
             scan.problem(f"-{c} ({table.unsafe['-' + c]})", dangerous=True)
+            return i
+        if c in "*?[" and word.glob:
+            scan.problem(f"{text} may expand to other options", dangerous=True)  # `-*`
             return i
         kind = table.short.get(c)
         if kind is None:
@@ -964,7 +976,7 @@ def _scan_short(table: OptionTable, args: list[Word], i: int, word: Word, scan: 
         if rest:
             value = _value_word(word, rest)
         elif kind in ("value", "path"):
-            value, i = _take_value(args, i, f"-{c}", scan)
+            value, i = _take_value(args, i, f"-{c}", scan, risky=table.runs_or_writes)
         if kind == "path" and value is not None:
             scan.paths.append(value)
         return i
@@ -1021,8 +1033,11 @@ def read_only_builtin(cmd: SimpleCommand) -> ReadOnlyVerdict | None:
     name = head.text
     if name in _ANY_ARGUMENTS:
         return ReadOnlyVerdict([])
-    if name == "printf" and args and not args[0].literal:
-        return None  # an unquoted expansion could become `-v`
+    if name == "printf":  # only a first word can be an option: the rest are data for the format
+        first = args[0] if args else None
+        if first is not None and (not first.literal or (_is_option(first) and first.text != "--")):
+            return None  # `printf -v PATH x` assigns PATH for later commands; `$X` could be `-v`
+        return ReadOnlyVerdict([])
     if name == "command":  # `command -v NAME` only says what NAME is; anything else runs it
         ok = bool(args) and args[0].text in ("-v", "-V") and not any(_is_option(a) for a in args[1:])
         return ReadOnlyVerdict([]) if ok else None

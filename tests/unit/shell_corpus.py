@@ -128,6 +128,8 @@ GROUPS: dict[str, list[Case]] = {
         "echo 'a && rm x'",
         "echo ${HOME}",
         "printf '%s\\n' x y",
+        "printf '%s\\n' \"$HOME\" $PATH",
+        "printf -- '-v'",
         "which python3",
         "type ls",
         "uname -a",
@@ -721,6 +723,10 @@ GROUPS: dict[str, list[Case]] = {
         ),  # the rule allows what sort does not run
         *cases(ASKS, "rg --pre ./x foo", "rg -z foo", allow=("Bash(rg:*)",)),
         *cases(ALLOWED, "rg --frob foo", allow=("Bash(rg:*)",)),
+        # Words the shell may turn into options (`--pre=sh` can be a file name) under a prefix rule.
+        *cases(ASKS, "rg --pre* foo", "rg foo *", "rg -e x {--pre=sh,src}", allow=("Bash(rg:*)",)),
+        *cases(ASKS, "git log {--output=x,HEAD}", "git log -n *", allow=("Bash(git log:*)",)),
+        *cases(ASKS, "sort -k * data.txt", "sort -* data.txt", allow=("Bash(sort:*)",)),
         *cases(ASKS, "git diff --ext-diff", "git diff --output=x", allow=("Bash(git diff:*)",)),
         *cases(ALLOWED, "git push", "git commit -m x", allow=("Bash(git:*)",)),
         *cases(

@@ -174,6 +174,9 @@ def test_dash_dash_and_globs_that_may_become_options() -> None:
     # asks for commands that have options that run or write, and after `--` it is only a name.
     assert scan("sort *").dangerous and scan("sort -- *").problems == []
     assert scan("cat *").problems == []  # cat has no such option
+    for command in ("sort {-o,out} x", "sort -k * x", "rg --pre* foo", "sort -* x", "sort $OPTS x"):
+        assert scan(command).dangerous, command
+    assert not scan("rg -g*.py foo").problems  # the glob is -g's value: it expands to `-g...` words
 
 
 def test_every_table_keeps_safe_and_unsafe_apart() -> None:
