@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -272,10 +272,10 @@ def _review_note(outcome: ReviewOutcome) -> ReviewNote | None:
     )
 
 
-def _read_disk(path: Path) -> tuple[str, str] | None:
-    """(text, encoding) of a file on disk, None when it does not exist."""
+def _read_disk(path: Path, roots: Sequence[Path] = ()) -> tuple[str, str] | None:
+    """(text, encoding) of a file on disk, None when it does not exist (opened beneath `roots`)."""
     try:
-        return textio.decode(textio.read_regular(path))
+        return textio.decode(textio.read_regular(path, roots))
     except FileNotFoundError:
         return None
 
@@ -306,7 +306,7 @@ class LspApplier:
         self.on_step = on_step or (lambda _text: None)
         self.confirm_timeout = confirm_timeout
         self.settle = settle  # quiet time after which a newer buffer without the edit means dropped
-        self.disk = disk or DiskApplier()
+        self.disk = disk or DiskApplier(getattr(server, "folders", ()))
         self.touched: list[Path] = []
         self._buffer_edits: dict[str, _BufferEdit] = {}  # open files this run changed, by uri
         self._shown: set[str] = set()
@@ -373,7 +373,7 @@ class LspApplier:
         self.on_step(f"Applying edit to {display_path(self.server, change.path)}")
         disk_before = None
         if uri not in self._buffer_edits:
-            on_disk = await asyncio.to_thread(_read_disk, change.path)
+            on_disk = await asyncio.to_thread(_read_disk, change.path, self.disk.roots)
             disk_before = on_disk[0] if on_disk is not None else None
         final, rebased = await self._send_and_confirm(uri, shown_old, target)
         if rebased and REBASED_NOTE not in notes:
@@ -523,7 +523,7 @@ class LspApplier:
 
     async def _apply_to_closed(self, change: FileChange, uri: str) -> ApplyResult:
         """Change a file the editor does not have open: on disk, atomically (never a hidden buffer)."""
-        on_disk = await asyncio.to_thread(_read_disk, change.path)
+        on_disk = await asyncio.to_thread(_read_disk, change.path, self.disk.roots)
         target = change.new_text or ""
         notes: list[str] = []
         if change.kind == "create" or change.base is None:
@@ -602,7 +602,7 @@ class LspApplier:
         if buffer is not None:
             current = buffer.text
         else:
-            on_disk = await asyncio.to_thread(_read_disk, change.path)
+            on_disk = await asyncio.to_thread(_read_disk, change.path, self.disk.roots)
             if on_disk is None:
                 return ApplyResult(applied=False, message=f"Not applied: {change.path} does not exist.")
             current = on_disk[0]
@@ -698,7 +698,7 @@ class LspApplier:
             buffer = self.documents.get(uri)
             if path is None or buffer is None:
                 continue
-            on_disk = await asyncio.to_thread(_read_disk, path)
+            on_disk = await asyncio.to_thread(_read_disk, path, self.disk.roots)
             if on_disk is not None and on_disk[0] == buffer.text:
                 continue  # saved already
             if not record.clean_before or buffer.text != record.last:
@@ -719,7 +719,7 @@ class LspApplier:
         unsaved = []
         for path, uri in saveable:
             buffer = self.documents.get(uri)
-            on_disk = await asyncio.to_thread(_read_disk, path)
+            on_disk = await asyncio.to_thread(_read_disk, path, self.disk.roots)
             if buffer is not None and (on_disk is None or on_disk[0] != buffer.text):
                 unsaved.append(path)
         return unsaved, held

@@ -12,49 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from claw_lsp.core.files import ApplyResult, FileChange
-from claw_lsp.workspace import textio
+from claw_lsp.workspace import beneath, textio
 
 
-def _current_umask() -> int:
-    """The process umask (read from /proc when possible, so it is never changed even briefly)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file + rename; parents are created; mode is kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_current_umask()
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".claw-tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def atomic_write(path: Path, data: bytes, roots: Sequence[Path] = ()) -> None:
+    """Write `data` to `path` through a temp file + rename; parents are created; mode is kept.
+    Below one of `roots` the directories are opened beneath it, no symlink followed."""
+    beneath.write_atomic(path, data, roots)
 
 
 class DiskApplier:
-    """Applies changes to the files on disk (used when no editor is attached)."""
+    """Applies changes to the files on disk (used when no editor is attached). Files below one of
+    `roots` (the workspace folders) are read and written beneath them (`workspace.beneath`)."""
+
+    def __init__(self, roots: Sequence[Path] = ()) -> None:
+        self.roots: list[Path] = list(roots)
 
     async def apply(self, change: FileChange) -> ApplyResult:
         """Apply one change to disk; failures come back as `applied=False` with a reason."""
@@ -80,14 +56,14 @@ class DiskApplier:
                 message=f"{change.path} already exists (it was created meanwhile); Read it first.",
             )
         text = change.new_text or ""
-        atomic_write(change.path, textio.encode(text, "utf-8"))
+        atomic_write(change.path, textio.encode(text, "utf-8"), self.roots)
         return ApplyResult(applied=True, final_text=text)
 
     def _modify(self, change: FileChange) -> ApplyResult:
         text = change.new_text or ""
         if not change.path.exists():
             return ApplyResult(applied=False, message=f"{change.path} no longer exists on disk.")
-        current, encoding = textio.decode(textio.read_regular(change.path))
+        current, encoding = textio.decode(textio.read_regular(change.path, self.roots))
         base = change.base
         if base is not None:
             encoding = base.encoding
@@ -103,7 +79,7 @@ class DiskApplier:
                 f"text has characters {encoding} cannot hold."
             )
             encoding = "utf-8"
-        atomic_write(change.path, textio.encode(text, encoding))
+        atomic_write(change.path, textio.encode(text, encoding), self.roots)
         return ApplyResult(applied=True, message=note, final_text=text)
 
     def _delete(self, change: FileChange) -> ApplyResult:

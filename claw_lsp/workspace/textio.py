@@ -14,8 +14,11 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import BinaryIO
+
+from claw_lsp.workspace import beneath
 
 # How much of a file's head is inspected to tell text from binary.
 SNIFF_BYTES = 8192
@@ -30,11 +33,12 @@ class NotRegularFileError(OSError):
 
 
 @contextlib.contextmanager
-def open_regular(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
+def open_regular(path: os.PathLike[str] | str, roots: Sequence[Path] = ()) -> Iterator[BinaryIO]:
     """Open a file for reading in binary mode, refusing anything but a regular file. The check is
     made on the opened file (so a path swapped after a check is caught); the open does not block
-    on a FIFO without a writer."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    on a FIFO without a writer. Below one of `roots` the path is opened beneath it, no symlink
+    followed (`beneath.PathSwapped` when one appeared after the path was resolved)."""
+    fd = beneath.open_fd(path, os.O_RDONLY | os.O_NONBLOCK, roots)
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
@@ -50,9 +54,9 @@ def open_regular(path: os.PathLike[str] | str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def read_regular(path: os.PathLike[str] | str) -> bytes:
+def read_regular(path: os.PathLike[str] | str, roots: Sequence[Path] = ()) -> bytes:
     """A regular file's bytes (NotRegularFileError for FIFOs, sockets and devices)."""
-    with open_regular(path) as handle:
+    with open_regular(path, roots) as handle:
         data: bytes = handle.read()
         return data
 

@@ -71,11 +71,11 @@ class WorkspaceView:
         buffers: BufferSource | None = None,
         applier: ChangeApplier | None = None,
     ) -> None:
-        if applier is None:
-            from claw_lsp.workspace.disk import DiskApplier
+        from claw_lsp.workspace.disk import DiskApplier
 
-            applier = DiskApplier()
         self.folders: list[Path] = [Path(f).resolve() for f in folders]
+        if applier is None:
+            applier = DiskApplier(self.folders)
         self.buffers: BufferSource | None = buffers
         self.applier: ChangeApplier = applier
         # Roots outside the folders where writes were explicitly allowed (by permission rules).
@@ -149,7 +149,7 @@ class WorkspaceView:
             raise IsADirectoryError(f"{path} is a directory")
         if st.st_size > self.max_load_bytes:
             raise FileTooLargeError(f"{path} is {st.st_size} bytes, too large to load whole")
-        data = textio.read_regular(path)
+        data = textio.read_regular(path, self.folders)
         if textio.looks_binary(data[: textio.SNIFF_BYTES]):
             raise BinaryFileError(f"{path} appears to be a binary file ({len(data)} bytes)")
         text, encoding = textio.decode(data)
@@ -183,7 +183,7 @@ class WorkspaceView:
         return all_lines[start : start + limit], len(all_lines), snapshot
 
     def _read_page(self, path: Path, start: int, limit: int) -> tuple[list[str], int | None]:
-        with textio.open_regular(path) as raw:
+        with textio.open_regular(path, self.folders) as raw:
             head = raw.read(64 * 1024)
             if textio.looks_binary(head[: textio.SNIFF_BYTES]):
                 raise BinaryFileError(f"{path} appears to be a binary file")

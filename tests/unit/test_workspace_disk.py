@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from claw_lsp.core.files import FileChange
+from claw_lsp.workspace import beneath, textio
 from claw_lsp.workspace.disk import DiskApplier
 from claw_lsp.workspace.view import WorkspaceView
 
@@ -67,7 +68,7 @@ async def test_failed_rename_keeps_original_and_removes_temp(
     view = WorkspaceView([workspace])
     snap = await view.read(path)
 
-    def failing_replace(src: object, dst: object) -> None:
+    def failing_replace(src: object, dst: object, **_dir_fds: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)  # simulated disk failure at the rename
@@ -79,6 +80,83 @@ async def test_failed_rename_keeps_original_and_removes_temp(
     # A successful write keeps the file's mode.
     await _modify(view, path, "original", "new")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_symlink_swapped_in_after_the_check_is_not_followed(workspace: Path, tmp_path: Path) -> None:
+    """A directory of the checked path replaced by a symlink to the outside: reads and writes
+    beneath the workspace refuse it instead of reaching the outside file."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside secret\n")
+    inner = workspace / "pkg"
+    inner.mkdir()
+    (inner / "secret.txt").write_text("inside\n")
+    checked = inner / "secret.txt"  # what the permission check saw (resolved, inside)
+    inner.rename(workspace / "pkg-moved")
+    inner.symlink_to(outside)  # the swap
+    with pytest.raises(beneath.PathSwapped, match="became a symlink"):
+        textio.read_regular(checked, [workspace])
+    with pytest.raises(beneath.PathSwapped):
+        beneath.write_atomic(checked, b"overwritten\n", [workspace])
+    assert (outside / "secret.txt").read_text() == "outside secret\n"
+    # The last component swapped for a symlink: refused too.
+    (workspace / "pkg-moved" / "secret.txt").unlink()
+    (workspace / "pkg-moved" / "secret.txt").symlink_to(outside / "secret.txt")
+    with pytest.raises(beneath.PathSwapped):
+        textio.read_regular(workspace / "pkg-moved" / "secret.txt", [workspace])
+    # Writing over a symlink replaces the link itself, never the file it points to.
+    beneath.write_atomic(workspace / "pkg-moved" / "secret.txt", b"mine\n", [workspace])
+    assert (outside / "secret.txt").read_text() == "outside secret\n"
+    assert (workspace / "pkg-moved" / "secret.txt").read_text() == "mine\n"
+    # Paths under no root open as before; missing parents are created beneath the root.
+    assert textio.read_regular(outside / "secret.txt", [workspace]) == b"outside secret\n"
+    beneath.write_atomic(workspace / "new" / "deep" / "f.txt", b"x", [workspace])
+    assert (workspace / "new" / "deep" / "f.txt").read_bytes() == b"x"
+
+
+def test_swap_race_never_leaks_the_outside_file(workspace: Path, tmp_path: Path) -> None:
+    """A thread flips a directory between a real one and a symlink to the outside while reads of
+    the checked path run: every read gives the inside text or is refused, none the outside one
+    (a plain open of the same path read the outside file in 354 of 2,000 tries)."""
+    import threading
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f.txt").write_text("OUTSIDE")
+    real = workspace / "real"
+    real.mkdir()
+    (real / "f.txt").write_text("inside")
+    link = workspace / "d"
+    real.rename(link)
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            link.rename(real)
+            link.symlink_to(outside)
+            link.unlink()
+            real.rename(link)
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    seen = {"inside": 0, "refused": 0, "missing": 0}
+    try:
+        for _ in range(50_000):  # until the race was met both ways
+            if seen["inside"] >= 50 and seen["refused"] >= 50:
+                break
+            try:
+                data = textio.read_regular(link / "f.txt", [workspace])
+            except (beneath.PathSwapped, NotADirectoryError):  # the link was there, then gone again
+                seen["refused"] += 1
+            except FileNotFoundError:
+                seen["missing"] += 1
+            else:
+                assert data == b"inside", "the outside file was read"
+                seen["inside"] += 1
+    finally:
+        stop.set()
+        flipper.join()
+    assert seen["inside"] > 0 and seen["refused"] > 0, seen
 
 
 async def test_modify_refused_when_disk_changed_since_read(workspace: Path) -> None:
