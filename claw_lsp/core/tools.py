@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from claw_lsp.core.events import FileDiff, ReviewNote, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
@@ -28,6 +28,20 @@ from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
 # The kinds whose calls change files: they are reviewed instead of asked about, and the files they
 # touch get the diagnostics loop.
 EDIT_KINDS: frozenset[str] = frozenset({"edit", "delete", "move"})
+
+
+class ToolArgs(BaseModel):
+    """Base of tool input models: remembers each path argument as it was resolved for the
+    permission check, so the tool then works on that very path (resolving it again could land
+    elsewhere if a symlink was swapped meanwhile)."""
+
+    _resolved: dict[str, Path] = PrivateAttr(default_factory=dict)
+
+    def resolved_once(self, key: str, resolve: Callable[[], Path]) -> Path:
+        """`resolve()` the first time `key` is asked for; the same path every later time."""
+        if key not in self._resolved:
+            self._resolved[key] = resolve()
+        return self._resolved[key]
 
 
 class ToolError(Exception):

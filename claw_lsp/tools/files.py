@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from claw_lsp.core.events import FileDiff, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
-from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.tools import ToolArgs, ToolContext, ToolError, ToolOutput
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.view import BinaryFileError, FileTooLargeError, PathOutsideWorkspace
 
@@ -32,8 +32,11 @@ _LINE_PREFIX = re.compile(r"^\s*\d+\t", re.MULTILINE)
 # -- shared helpers ----------------------------------------------------------------------------
 
 
-def absolute_path(raw: str, ctx: ToolContext, what: str = "file_path") -> Path:
-    """The resolved path of an absolute path argument; a ToolError (with a hint) otherwise."""
+def absolute_path(raw: str, ctx: ToolContext, what: str = "file_path", args: ToolArgs | None = None) -> Path:
+    """The resolved path of an absolute path argument; a ToolError (with a hint) otherwise. With
+    `args`, resolved once per call: the permission check and the tool see the same path."""
+    if args is not None:
+        return args.resolved_once(f"{what}\0{raw}", lambda: absolute_path(raw, ctx, what))
     if not raw:
         raise ToolError(f"{what} is empty: give the absolute path of a file in the workspace.")
     if raw.startswith("~"):
@@ -244,7 +247,7 @@ def _with_message(text: str, result: ApplyResult) -> str:
 # -- Read --------------------------------------------------------------------------------------
 
 
-class ReadInput(BaseModel):
+class ReadInput(ToolArgs):
     """Read's arguments."""
 
     file_path: str = Field(description="The absolute path to the file to read")
@@ -290,15 +293,15 @@ class Read:
 
     def locations(self, args: ReadInput, ctx: ToolContext) -> list[Path]:
         """The file read."""
-        return [absolute_path(args.file_path, ctx)]
+        return [absolute_path(args.file_path, ctx, args=args)]
 
     def subject(self, args: ReadInput, ctx: ToolContext) -> str | None:
         """The absolute path read."""
-        return str(absolute_path(args.file_path, ctx))
+        return str(absolute_path(args.file_path, ctx, args=args))
 
     async def run(self, args: ReadInput, ctx: ToolContext) -> ToolOutput:
         """Read the requested lines and record what the model saw."""
-        path = absolute_path(args.file_path, ctx)
+        path = absolute_path(args.file_path, ctx, args=args)
         first = max(args.offset or 1, 1)
         limit = args.limit or MAX_LINES
         try:
@@ -349,7 +352,7 @@ class Read:
 # -- Edit / MultiEdit --------------------------------------------------------------------------
 
 
-class EditInput(BaseModel):
+class EditInput(ToolArgs):
     """Edit's arguments."""
 
     file_path: str = Field(description="The absolute path to the file to modify")
@@ -370,7 +373,7 @@ class EditOperation(BaseModel):
     )
 
 
-class MultiEditInput(BaseModel):
+class MultiEditInput(ToolArgs):
     """MultiEdit's arguments."""
 
     file_path: str = Field(description="The absolute path to the file to modify")
@@ -379,9 +382,11 @@ class MultiEditInput(BaseModel):
     )
 
 
-async def _edit(tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolContext) -> ToolOutput:
+async def _edit(
+    tool: str, raw_path: str, edits: list[EditOperation], ctx: ToolContext, args: ToolArgs
+) -> ToolOutput:
     """Apply edits in order to the running text of one file, as one change (all or none)."""
-    path = absolute_path(raw_path, ctx)
+    path = absolute_path(raw_path, ctx, args=args)
     check_write(path, ctx)
     for i, op in enumerate(edits):
         if op.old_string == op.new_string:
@@ -476,18 +481,18 @@ class Edit:
 
     def locations(self, args: EditInput, ctx: ToolContext) -> list[Path]:
         """The file changed."""
-        return [absolute_path(args.file_path, ctx)]
+        return [absolute_path(args.file_path, ctx, args=args)]
 
     def subject(self, args: EditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
-        return str(absolute_path(args.file_path, ctx))
+        return str(absolute_path(args.file_path, ctx, args=args))
 
     async def run(self, args: EditInput, ctx: ToolContext) -> ToolOutput:
         """Replace old_string by new_string and apply the change."""
         op = EditOperation(
             old_string=args.old_string, new_string=args.new_string, replace_all=args.replace_all
         )
-        return await _edit(self.name, args.file_path, [op], ctx)
+        return await _edit(self.name, args.file_path, [op], ctx, args)
 
 
 class MultiEdit:
@@ -516,21 +521,21 @@ class MultiEdit:
 
     def locations(self, args: MultiEditInput, ctx: ToolContext) -> list[Path]:
         """The file changed."""
-        return [absolute_path(args.file_path, ctx)]
+        return [absolute_path(args.file_path, ctx, args=args)]
 
     def subject(self, args: MultiEditInput, ctx: ToolContext) -> str | None:
         """The absolute path edited."""
-        return str(absolute_path(args.file_path, ctx))
+        return str(absolute_path(args.file_path, ctx, args=args))
 
     async def run(self, args: MultiEditInput, ctx: ToolContext) -> ToolOutput:
         """Apply every edit to the running text, then the whole change at once."""
-        return await _edit(self.name, args.file_path, args.edits, ctx)
+        return await _edit(self.name, args.file_path, args.edits, ctx, args)
 
 
 # -- Write -------------------------------------------------------------------------------------
 
 
-class WriteInput(BaseModel):
+class WriteInput(ToolArgs):
     """Write's arguments."""
 
     file_path: str = Field(
@@ -565,15 +570,15 @@ class Write:
 
     def locations(self, args: WriteInput, ctx: ToolContext) -> list[Path]:
         """The file changed."""
-        return [absolute_path(args.file_path, ctx)]
+        return [absolute_path(args.file_path, ctx, args=args)]
 
     def subject(self, args: WriteInput, ctx: ToolContext) -> str | None:
         """The absolute path written."""
-        return str(absolute_path(args.file_path, ctx))
+        return str(absolute_path(args.file_path, ctx, args=args))
 
     async def run(self, args: WriteInput, ctx: ToolContext) -> ToolOutput:
         """Create the file, or overwrite it after checking the model read its current text."""
-        path = absolute_path(args.file_path, ctx)
+        path = absolute_path(args.file_path, ctx, args=args)
         check_write(path, ctx)
         rel = ctx.workspace.relative(path)
         current: FileSnapshot | None = None

@@ -16,15 +16,16 @@ import shutil
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from claw_lsp.core.events import ToolKind
-from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
+from claw_lsp.core.tools import ToolArgs, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.files import absolute_path
+from claw_lsp.workspace import beneath
 
 GLOB_LIMIT = 100
 GREP_HEAD_LIMIT = 250
@@ -47,13 +48,18 @@ def rg_binary() -> str:
 
 
 async def run_rg(
-    args: list[str], cwd: Path, keep: int | None = None, timeout: float = RG_TIMEOUT_S
+    args: list[str],
+    cwd: Path | str,
+    keep: int | None = None,
+    timeout: float = RG_TIMEOUT_S,
+    pass_fds: tuple[int, ...] = (),
 ) -> tuple[int, list[str], int, str]:
     """Run rg: (exit code, the first `keep` stdout lines, total stdout lines, stderr)."""
     proc = await asyncio.create_subprocess_exec(
         rg_binary(),
         *args,
         cwd=cwd,
+        pass_fds=pass_fds,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -85,8 +91,30 @@ async def run_rg(
     return code, lines, total, err.decode("utf-8", "replace").strip()
 
 
-def search_root(raw: str | None, ctx: ToolContext) -> Path:
-    """The directory (or file) a search starts from: `path`, else the shell's cwd or first folder."""
+_PROC_FD = Path("/proc/self/fd")
+
+
+@contextlib.contextmanager
+def pinned(root: Path, folders: list[Path]) -> Iterator[int | None]:
+    """`root` (a directory or a file) opened beneath the workspace folder that holds it, so that rg
+    searches what was checked even if a symlink is swapped in meanwhile: rg is then pointed at
+    `/proc/self/fd/N`, which names the opened directory or file itself. None where /proc is missing."""
+    if not _PROC_FD.is_dir():
+        yield None
+        return
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if root.is_dir() else os.O_NONBLOCK)
+    fd = beneath.open_fd(root, flags, folders)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def search_root(raw: str | None, ctx: ToolContext, args: ToolArgs | None = None) -> Path:
+    """The directory (or file) a search starts from: `path`, else the shell's cwd or first folder
+    (with `args`, resolved once per call, as the permission check saw it)."""
+    if raw and args is not None:
+        return args.resolved_once("path", lambda: search_root(raw, ctx))
     if raw:
         if raw.startswith("~"):
             raise ToolError(f"path {raw!r} starts with '~', which is not expanded: give an absolute path.")
@@ -128,6 +156,11 @@ def _split_absolute_pattern(pattern: str) -> tuple[Path, str]:
 _CONTEXT_LINE = re.compile(r"\d+-")
 
 
+def _renamed(lines: list[str], shown: str, real: str) -> list[str]:
+    """rg's lines with the pinned path it was given (`/proc/self/fd/N`) written as the real one."""
+    return [real + line[len(shown) :] if line.startswith(shown) else line for line in lines]
+
+
 def _without_denied(lines: list[str], mode: str, ctx: ToolContext) -> list[str]:
     """rg's output without the files a deny rule forbids reading. In content and count modes each
     line is `path\\0rest` (`--null`); the NUL becomes the usual `:` again."""
@@ -155,11 +188,11 @@ def _glob_root(args: GlobInput, ctx: ToolContext) -> tuple[Path, str, bool]:
     or an absolute pattern) rather than searching the shell's working directory."""
     if Path(args.pattern).is_absolute() and not args.path:
         root, pattern = _split_absolute_pattern(args.pattern)
-        return ctx.workspace.resolve(root), pattern, True
-    return search_root(args.path, ctx), args.pattern, bool(args.path)
+        return args.resolved_once("pattern", lambda: ctx.workspace.resolve(root)), pattern, True
+    return search_root(args.path, ctx, args), args.pattern, bool(args.path)
 
 
-class GlobInput(BaseModel):
+class GlobInput(ToolArgs):
     """Glob's arguments."""
 
     pattern: str = Field(description="The glob pattern to match files against")
@@ -211,7 +244,10 @@ class Glob:
         root, pattern, _explicit = _glob_root(args, ctx)
         if not await asyncio.to_thread(root.is_dir):
             raise ToolError(f"Directory does not exist: {root}")
-        code, lines, _, err = await run_rg(["--files", *_RG_COMMON, "--glob", pattern], root)
+        with pinned(root, ctx.workspace.folders) as fd:
+            cwd = root if fd is None else f"/proc/self/fd/{fd}"
+            fds = () if fd is None else (fd,)
+            code, lines, _, err = await run_rg(["--files", *_RG_COMMON, "--glob", pattern], cwd, pass_fds=fds)
         if code == 2 and not lines:
             raise ToolError(f"Glob failed: {err}")
         if not lines:
@@ -232,7 +268,7 @@ class Glob:
 # -- Grep --------------------------------------------------------------------------------------
 
 
-class GrepInput(BaseModel):
+class GrepInput(ToolArgs):
     """Grep's arguments (Claude Code's names, including the dashed flags)."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -329,15 +365,15 @@ class Grep:
 
     def locations(self, args: GrepInput, ctx: ToolContext) -> list[Path]:
         """The folder or file searched, when given."""
-        return [search_root(args.path, ctx)] if args.path else []
+        return [search_root(args.path, ctx, args)] if args.path else []
 
     def subject(self, args: GrepInput, ctx: ToolContext) -> str | None:
         """The absolute file or directory searched."""
-        return str(search_root(args.path, ctx)) if args.path else None
+        return str(search_root(args.path, ctx, args)) if args.path else None
 
     async def run(self, args: GrepInput, ctx: ToolContext) -> ToolOutput:
         """Run rg in the requested mode and format its output."""
-        root = search_root(args.path, ctx)
+        root = search_root(args.path, ctx, args)
         if not await asyncio.to_thread(root.exists):
             raise ToolError(f"Path does not exist: {root}")
         limit = args.head_limit or GREP_HEAD_LIMIT
@@ -366,9 +402,17 @@ class Grep:
             cmd.append("--files-with-matches")
         if mode != "files_with_matches":
             cmd.append("--null")  # a NUL after each file name: lines of denied files can be dropped
-        cmd += ["--regexp", args.pattern, "--", str(root)]
+        cmd += ["--regexp", args.pattern, "--"]
         keep = None if mode == "files_with_matches" else limit
-        code, lines, total, err = await run_rg(cmd, root if root.is_dir() else root.parent, keep)
+        with pinned(root, ctx.workspace.folders) as fd:
+            if fd is None:
+                code, lines, total, err = await run_rg(
+                    [*cmd, str(root)], root if root.is_dir() else root.parent, keep
+                )
+            else:
+                where = f"/proc/self/fd/{fd}"
+                code, lines, total, err = await run_rg([*cmd, where], root.parent, keep, pass_fds=(fd,))
+                lines = _renamed(lines, where, str(root))
         if code == 2 and not lines:
             raise ToolError(f"Grep failed: {err}")
         warning = f"\n(Some files could not be searched: {err.splitlines()[0]})" if code == 2 and err else ""
@@ -402,7 +446,12 @@ class Grep:
 # -- LS ----------------------------------------------------------------------------------------
 
 
-class LSInput(BaseModel):
+def _ls_root(args: LSInput, ctx: ToolContext) -> Path:
+    """LS's directory, resolved once per call (the permission check and the listing agree)."""
+    return args.resolved_once("path", lambda: ctx.workspace.resolve(args.path, ctx.state.cwd))
+
+
+class LSInput(ToolArgs):
     """LS's arguments."""
 
     path: str = Field(
@@ -418,31 +467,47 @@ def _ignored(name: str, rel: str, patterns: list[str]) -> bool:
 
 
 def _walk(
-    root: Path, patterns: list[str], cap: int, denied: Callable[[Path], bool] = lambda _p: False
+    root: Path,
+    patterns: list[str],
+    cap: int,
+    denied: Callable[[Path], bool] = lambda _p: False,
+    folders: list[Path] | None = None,
 ) -> tuple[dict[Path, list[tuple[str, bool]]], bool]:
-    """Breadth-first listing: each directory's kept (name, is_dir) entries; True when capped."""
+    """Breadth-first listing: each directory's kept (name, is_dir) entries; True when capped.
+    Each directory is opened from its parent's descriptor without following a symlink (the root
+    beneath its workspace folder), so a directory swapped for a symlink is not listed."""
     tree: dict[Path, list[tuple[str, bool]]] = {}
-    queue: deque[Path] = deque([root])
+    root_fd = beneath.open_fd(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0), folders or [])
+    queue: deque[tuple[Path, int]] = deque([(root, root_fd)])
     count = 0
-    while queue:
-        directory = queue.popleft()
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            continue
-        kept: list[tuple[str, bool]] = []
-        tree[directory] = kept
-        for entry in entries:
-            is_dir = entry.is_dir(follow_symlinks=False)
-            rel = os.path.relpath(entry.path, root) + ("/" if is_dir else "")
-            if _ignored(entry.name, rel, patterns) or denied(Path(entry.path)):
+    try:
+        while queue:
+            directory, fd = queue.popleft()
+            try:
+                entries = sorted(os.scandir(fd), key=lambda e: e.name)
+            except OSError:
+                os.close(fd)
                 continue
-            if count >= cap:
-                return tree, True
-            kept.append((entry.name, is_dir))
-            count += 1
-            if is_dir:
-                queue.append(Path(entry.path))
+            kept: list[tuple[str, bool]] = []
+            tree[directory] = kept
+            for entry in entries:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                path = directory / entry.name
+                rel = os.path.relpath(path, root) + ("/" if is_dir else "")
+                if _ignored(entry.name, rel, patterns) or denied(path):
+                    continue
+                if count >= cap:
+                    os.close(fd)
+                    return tree, True
+                kept.append((entry.name, is_dir))
+                count += 1
+                if is_dir:
+                    with contextlib.suppress(OSError):  # gone, or swapped for a symlink: not listed
+                        queue.append((path, beneath.open_child_dir(fd, entry.name, path)))
+            os.close(fd)
+    finally:
+        for _, fd in queue:
+            os.close(fd)
     return tree, False
 
 
@@ -476,20 +541,23 @@ class LS:
 
     def locations(self, args: LSInput, ctx: ToolContext) -> list[Path]:
         """The folder listed."""
-        return [ctx.workspace.resolve(args.path, ctx.state.cwd)] if args.path else []
+        return [_ls_root(args, ctx)] if args.path else []
 
     def subject(self, args: LSInput, ctx: ToolContext) -> str | None:
         """The absolute directory listed."""
-        return str(ctx.workspace.resolve(args.path, ctx.state.cwd)) if args.path else None
+        return str(_ls_root(args, ctx)) if args.path else None
 
     async def run(self, args: LSInput, ctx: ToolContext) -> ToolOutput:
         """List the directory breadth first, capped."""
-        root = absolute_path(args.path, ctx, what="path")
+        absolute_path(args.path, ctx, what="path")  # a relative path is an error with a hint
+        root = _ls_root(args, ctx)
         if not await asyncio.to_thread(root.exists):
             raise ToolError(f"Directory does not exist: {root}")
         if not await asyncio.to_thread(root.is_dir):
             raise ToolError(f"{root} is a file, not a directory; use Read to read it.")
-        tree, capped = await asyncio.to_thread(_walk, root, args.ignore or [], LS_LIMIT, ctx.read_denied)
+        tree, capped = await asyncio.to_thread(
+            _walk, root, args.ignore or [], LS_LIMIT, ctx.read_denied, ctx.workspace.folders
+        )
         out = [f"- {root}/"]
         _render(tree, root, 1, out)
         text = "\n".join(out)

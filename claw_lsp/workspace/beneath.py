@@ -89,6 +89,11 @@ def open_fd(path: os.PathLike[str] | str, flags: int, roots: Sequence[Path] = ()
         return _open_step(target.name, flags | getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC, parent, target, mode)
 
 
+def open_child_dir(dir_fd: int, name: str, path: Path) -> int:
+    """The subdirectory `name` of an open directory, opened without following a symlink."""
+    return _open_step(name, _DIR_FLAGS, dir_fd, path)
+
+
 def current_umask() -> int:
     """The process umask (read from /proc when possible, so it is never changed even briefly)."""
     try:

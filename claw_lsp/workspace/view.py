@@ -40,6 +40,15 @@ def relative_to_folders(path: Path, folders: Sequence[Path]) -> str:
     return str(path)
 
 
+def real_path(path: Path) -> Path:
+    """`path` with symlinks resolved. When a component vanishes mid-resolution or links loop (a
+    racing rename), the lexical path: it is opened beneath the workspace, so a link is refused."""
+    try:
+        return path.resolve(strict=False)
+    except (OSError, RuntimeError):
+        return Path(os.path.normpath(path))
+
+
 def is_within(path: Path, folder: Path) -> bool:
     """True when `path` is `folder` or lies under it (both already resolved)."""
     try:
@@ -93,11 +102,11 @@ class WorkspaceView:
         if not path.is_absolute():
             base = cwd if cwd is not None else (self.folders[0] if self.folders else Path.cwd())
             path = base / path
-        return path.resolve(strict=False)
+        return real_path(path)
 
     def is_inside(self, path: Path) -> bool:
         """True when the (resolved) path lies within a workspace folder."""
-        real = Path(path).resolve(strict=False)
+        real = real_path(Path(path))
         return any(is_within(real, folder) for folder in self.folders)
 
     def relative(self, path: Path) -> str:
@@ -106,13 +115,13 @@ class WorkspaceView:
 
     def allow_write_root(self, path: Path) -> None:
         """Allow writes under `path` even though it lies outside the workspace folders."""
-        root = Path(path).resolve(strict=False)
+        root = real_path(Path(path))
         if root not in self.extra_write_roots:
             self.extra_write_roots.append(root)
 
     def check_write(self, path: Path) -> None:
         """Raise PathOutsideWorkspace unless `path` is inside the workspace or explicitly allowed."""
-        real = Path(path).resolve(strict=False)
+        real = real_path(Path(path))
         if self.is_inside(real) or any(is_within(real, root) for root in self.extra_write_roots):
             return
         if self.write_allowed is not None and self.write_allowed(real):

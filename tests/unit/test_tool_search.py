@@ -152,3 +152,64 @@ def test_an_absolute_glob_pattern_names_its_directory_for_the_permission_check(
         decision = engine.decide("Glob", True, subject, {"pattern": pattern}, family=rule_family(Glob()))
         assert decision.behavior == expected, (pattern, subject, decision)
     assert Glob().subject(GlobInput(pattern=f"{outside}/**/*.conf"), ctx) == str(outside)
+
+
+async def test_search_tools_never_reach_outside_through_a_swapped_symlink(
+    ctx: ToolContext, workspace: Path, tmp_path: Path
+) -> None:
+    """A thread flips `ws/d` between a real directory and a symlink to the outside while Grep, Glob
+    and LS run: a call whose path was checked inside the workspace sees the inside files or fails,
+    never the outside ones (the path is resolved once, for the check, and opened beneath)."""
+    import threading
+    import time
+
+    outside = tmp_path / "outside"
+    write(outside / "leak.txt", "needle OUTSIDE\n")
+    real = workspace / "real"
+    write(real / "kept.txt", "needle inside\n")
+    link = workspace / "d"
+    real.rename(link)
+    stop = threading.Event()
+
+    def flip() -> None:
+        while not stop.is_set():
+            link.rename(real)
+            link.symlink_to(outside)
+            link.unlink()
+            real.rename(link)
+            time.sleep(0.002)  # the real directory stays a moment: some calls get through whole
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    calls = {"seen": 0, "failed": 0, "asked": 0}
+    try:
+        for n in range(300):
+            tool, args = [
+                (Grep(), {"pattern": "needle", "path": str(link), "output_mode": "content"}),
+                (Glob(), {"pattern": "*.txt", "path": str(link)}),
+                (LS(), {"path": str(link)}),
+            ][n % 3]
+            model = tool.input_model.model_validate(args)
+            checked = tool.subject(model, ctx)  # what the permission check judges, as the loop does
+            if checked is None or not ctx.workspace.is_inside(Path(checked)):
+                calls["asked"] += 1  # resolved outside: the user would be asked first
+                continue
+            try:
+                out = await tool.run(model, ctx)
+            except (ToolError, OSError):
+                calls["failed"] += 1
+                continue
+            assert "OUTSIDE" not in out.content and "leak" not in out.content, out.content
+            calls["seen"] += 1
+    finally:
+        stop.set()
+        flipper.join()
+    assert calls["seen"] > 0, calls
+
+
+async def test_grep_names_real_paths_for_a_pinned_file_and_directory(ctx: ToolContext, tree: Path) -> None:
+    out = await call(Grep(), ctx, pattern="todo", path=str(tree / "src" / "new.py"), output_mode="content")
+    assert out.content.splitlines()[0] == f"{tree / 'src' / 'new.py'}:4:    todo = 1"
+    out = await call(Grep(), ctx, pattern="TODO", path=str(tree / "src"), output_mode="count")
+    assert out.content.splitlines()[0] == f"{tree / 'src' / 'mid.js'}:1"
+    assert "/proc/self/fd" not in out.content
