@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pydantic import ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
 
 from claw_lsp.server.protocol import CMD_ASK, AskParams, InstructionRef
+from claw_lsp.server.uris import path_of
+from claw_lsp.workspace import textio
 from claw_lsp.workspace.textio import split_lines
 
 if TYPE_CHECKING:
@@ -124,6 +128,9 @@ def comment_removal(line_text: str, comment: str) -> tuple[int, int, bool] | Non
     return start, end, False
 
 
+MAX_FIX_ACTIONS = 20
+
+
 def _is_empty(range_: types.Range) -> bool:
     return range_.start == range_.end
 
@@ -155,7 +162,9 @@ def build_actions(
         return not only or any(kind == k or kind.value.startswith(f"{k}.") for k in only)
 
     if wanted(types.CodeActionKind.QuickFix):
-        for diagnostic in params.context.diagnostics:
+        # One "Fix with Claw" per diagnostic, for the first few: a request carrying 60,000 (a
+        # linter gone wild) got 60,000 actions back, a response of hundreds of MB.
+        for diagnostic in params.context.diagnostics[:MAX_FIX_ACTIONS]:
             ask = AskParams.model_validate(
                 {
                     "uri": uri,
@@ -178,7 +187,7 @@ def build_actions(
 
     # The tracker's copy follows LSP's line rules (pygls' own would split at form feeds, U+2028).
     buffer = ls.tracker.get(uri)
-    source = buffer.text if buffer is not None else ls.workspace.get_text_document(uri).source
+    source = buffer.text if buffer is not None else _disk_text(uri)
     lines = split_lines(source)
     for instruction in find_instructions(lines, range_.start.line, range_.end.line):
         ask = AskParams.model_validate(
@@ -205,6 +214,18 @@ def build_actions(
             ask = AskParams.model_validate({"uri": uri, "range": _range_dict(range_), "action": action})
             found.append((title, types.CodeActionKind.RefactorRewrite, ask, None))
     return found
+
+
+def _disk_text(uri: str) -> str:
+    """A file that is not open, as on disk; "" when the URI names no readable regular file (a
+    missing file, a directory, a device such as /dev/zero, a URI that is not a file)."""
+    path = path_of(uri)
+    if path is None or not path.is_absolute():
+        return ""
+    try:
+        return textio.decode(textio.read_regular(path))[0]
+    except (OSError, ValueError):
+        return ""
 
 
 def ask_command(title: str, ask: AskParams) -> types.Command:
@@ -245,5 +266,10 @@ def register(server: ClawLanguageServer) -> None:
         """Fill in the `claw.ask` command of an action listed without one."""
         data = action.data if isinstance(action.data, dict) else {}
         if action.command is None and isinstance(data.get("claw"), dict):
-            action.command = ask_command(action.title, AskParams.model_validate(data["claw"]))
+            try:
+                ask = AskParams.model_validate(data["claw"])
+            except ValidationError as exc:  # data the server did not make
+                reason = exc.errors()[0].get("msg", exc)
+                raise JsonRpcInvalidParams(f"not a Claw code action: {reason}") from exc
+            action.command = ask_command(action.title, ask)
         return action

@@ -28,6 +28,9 @@ SETTLE_QUIET_S = 0.5  # diagnostics count as settled when unchanged this long
 SETTLE_POLL_S = 0.1
 SETTLE_LIMIT_S = 4.0  # never wait longer than this for diagnostics to settle
 MAX_REPORTED_ERRORS = 20
+# The diagnostics cache's bounds (code action contexts of generic clients).
+MAX_CACHED_PER_URI = 1000
+MAX_CACHED_URIS = 200
 Diagnostics = dict[Path, list[dict[str, Any]]]
 
 
@@ -37,6 +40,19 @@ def _diagnostic_key(diagnostic: dict[str, Any]) -> tuple[str, str, str]:
         str(diagnostic.get("message", "")),
         str(diagnostic.get("source", "")),
         str(diagnostic.get("code", "")),
+    )
+
+
+def _identity(diagnostic: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two cached diagnostics the same one: where it is and what it says."""
+    rng = diagnostic.get("range") or {}
+    start, end = rng.get("start") or {}, rng.get("end") or {}
+    return (
+        *_diagnostic_key(diagnostic),
+        str(start.get("line")),
+        str(start.get("character")),
+        str(end.get("line")),
+        str(end.get("character")),
     )
 
 
@@ -58,11 +74,27 @@ class DiagnosticsCache:
         self._by_uri: dict[str, list[dict[str, Any]]] = {}
 
     def record(self, uri: str, range_: types.Range, diagnostics: Any, converter: Any = None) -> None:
-        """Store the diagnostics a code action request carried for `range_`."""
-        fresh = [d if isinstance(d, dict) else _unstructure(d, converter) for d in diagnostics]
+        """Store the diagnostics a code action request carried for `range_`.
+
+        Bounded: a diagnostic already cached is replaced, not added again (a client repeating the
+        same list grew it without end), at most MAX_CACHED_PER_URI per file and MAX_CACHED_URIS
+        files are kept (the least recently recorded go first: a file never opened has no didClose
+        to forget it by).
+        """
+        fresh = [
+            d if isinstance(d, dict) else _unstructure(d, converter)
+            for d in list(diagnostics)[:MAX_CACHED_PER_URI]
+        ]
         start, end = range_.start.line, range_.end.line
-        kept = [d for d in self._by_uri.get(uri, []) if not _lines_overlap(d, start, end)]
-        self._by_uri[uri] = kept + fresh
+        seen = {_identity(d) for d in fresh}
+        kept = [
+            d
+            for d in self._by_uri.pop(uri, [])
+            if not _lines_overlap(d, start, end) and _identity(d) not in seen
+        ]
+        self._by_uri[uri] = (kept + fresh)[-MAX_CACHED_PER_URI:]
+        while len(self._by_uri) > MAX_CACHED_URIS:
+            del self._by_uri[next(iter(self._by_uri))]
 
     def get(self, uri: str) -> list[dict[str, Any]]:
         """The latest known diagnostics of a file."""
