@@ -303,7 +303,12 @@ class Session:
             kind = record.get("type")
             try:
                 if kind == "message":
-                    messages.append(Message.model_validate(record["message"]))
+                    message = Message.model_validate(record["message"])
+                    if message.role == "user" and "".join(partial).strip():
+                        # The turn died mid-stream and the session went on (resumed): what the
+                        # user saw stays, as the model's interrupted answer (it was dropped here).
+                        messages.append(Message(role="assistant", content=[TextBlock(text="".join(partial))]))
+                    messages.append(message)
                     partial = []
                 elif kind == "partial_text":
                     partial.append(str(record.get("text", "")))
@@ -409,9 +414,12 @@ class SessionStore:
         if not key or not _SESSION_ID.match(key):
             raise SessionNotFound(f"no session {session_id!r}")
         exact = self._path(key)
-        if exact.is_file():
-            return exact
-        matches = sorted(self.dir.glob(f"{key}*.jsonl")) if self.dir.is_dir() else []
+        try:
+            if exact.is_file():
+                return exact
+            matches = sorted(self.dir.glob(f"{key}*.jsonl")) if self.dir.is_dir() else []
+        except OSError as exc:  # e.g. an id longer than a file name may be
+            raise SessionNotFound(f"no session {session_id!r}: {exc.strerror}") from exc
         if not matches:
             raise SessionNotFound(f"no session {session_id!r} in {self.dir}")
         if len(matches) > 1:
