@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 
@@ -57,9 +57,19 @@ class HookMatcher(BaseModel):
 
 
 class McpServerConfig(BaseModel):
-    """One MCP server, as in Claude Code's `.mcp.json`: a command over stdio, or a URL over HTTP."""
+    """One MCP server, as in Claude Code's `.mcp.json`: a command over stdio, or a URL over HTTP.
+
+    `${VAR}` in its command, args, env, url and headers expands credentials (`ANTHROPIC_*`, tokens)
+    only when the server comes from the user's own settings (`pass_credentials`); from a file in
+    the workspace they expand to nothing."""
 
     model_config = ConfigDict(extra="ignore")
+    _pass_credentials: bool = PrivateAttr(default=False)
+
+    @property
+    def pass_credentials(self) -> bool:
+        """True when the user's own settings (not the workspace's files) configured the server."""
+        return self._pass_credentials
 
     type: Literal["stdio", "http"] | None = None
     command: str | None = None
@@ -184,6 +194,7 @@ def load_settings(
         loader.file_layer(workspace_root / ".mcp.json", only="mcpServers", project=True)
         loader.project_mcp = set(loader.mcp)
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
+    loader.own_labels.add(loader.label(user_file))
     loader.file_layer(user_file, trusted=True)
     if workspace_root is not None:
         for name in ("settings.json", "settings.local.json"):
@@ -226,6 +237,8 @@ class _Loader:
         self.root = root
         self.workspace_trusted = trusted
         self.held_back: list[str] = []
+        # The layers the user wrote themselves (their settings file, explicit options).
+        self.own_labels: set[str] = {"options"}
         self.values: dict[str, Any] = {}
         self.rules: dict[str, list[str]] = {kind: [] for kind in _RULE_KINDS}
         self.hooks: dict[str, list[HookMatcher]] = {}
@@ -418,6 +431,7 @@ class _Loader:
         for name, raw in value.items():
             try:
                 self.mcp[name] = McpServerConfig.model_validate(raw)
+                self.mcp[name]._pass_credentials = label in self.own_labels
                 if not label.endswith(".mcp.json"):
                     self.project_mcp.discard(name)
             except ValidationError as exc:

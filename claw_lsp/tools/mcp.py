@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, RootModel
 
 from claw_lsp.core.events import ToolKind
+from claw_lsp.core.secrets import child_env
 from claw_lsp.core.tools import Tool, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.bash import OutputBuffer
 
@@ -263,19 +264,24 @@ class McpConnection:
 
     def _transport(self) -> contextlib.AbstractAsyncContextManager[Any]:
         config = self.config
+        # Credentials expand only for a server the user configured themselves (config.py).
+        env = os.environ if config.pass_credentials else child_env()
+
+        def expand(text: str) -> str:
+            return expand_vars(text, env)
+
         if config.type == "http":
-            return _http_transport(
-                expand_vars(config.url or ""), {k: expand_vars(v) for k, v in config.headers.items()}
-            )
+            headers = {k: expand(v) for k, v in config.headers.items()}
+            return _http_transport(expand(config.url or ""), headers)
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         # The server's stderr, for the warning when it fails to start; open as long as it runs.
         self._errlog = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
-        cwd = Path(expand_vars(config.cwd)) if config.cwd else self.cwd
+        cwd = Path(expand(config.cwd)) if config.cwd else self.cwd
         params = StdioServerParameters(
-            command=expand_vars(config.command or ""),
-            args=[expand_vars(a) for a in config.args],
-            env={k: expand_vars(v) for k, v in config.env.items()} or None,
+            command=expand(config.command or ""),
+            args=[expand(a) for a in config.args],
+            env={k: expand(v) for k, v in config.env.items()} or None,
             cwd=str(cwd if cwd.is_absolute() else self.cwd / cwd),
         )
         return stdio_client(params, errlog=self._errlog)

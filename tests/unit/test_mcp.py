@@ -229,12 +229,34 @@ async def test_env_vars_expand_and_the_server_runs_in_the_workspace(
     workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CLAW_TEST_MCP_SECRET", "s3cret")
-    config = McpServerConfig.model_validate({**ECHO, "env": {"TOKEN": "${CLAW_TEST_MCP_SECRET}"}})
-    async with McpManager({"echo": config}, cwd=workspace) as manager:
-        agent, _ = agent_with(workspace, manager, [call("mcp__echo__where", variable="TOKEN"), DONE])
-        await collect(agent, "where")
-        cwd, token = last_result(agent).text().splitlines()
+    monkeypatch.setenv("CLAW_TEST_MCP_PLAIN", "plain")
+    server = {**ECHO, "env": {"TOKEN": "${CLAW_TEST_MCP_SECRET}", "PLAIN": "${CLAW_TEST_MCP_PLAIN}"}}
+
+    async def where(config: McpServerConfig, variable: str) -> tuple[str, str]:
+        async with McpManager({"echo": config}, cwd=workspace) as manager:
+            agent, _ = agent_with(workspace, manager, [call("mcp__echo__where", variable=variable), DONE])
+            await collect(agent, "where")
+            cwd, _, value = last_result(agent).text().partition("\n")
+        return cwd, value
+
+    # The user's own settings may hand a credential to their server.
+    from claw_lsp.config import config_dir
+
+    config_dir().mkdir(parents=True)
+    (config_dir() / "settings.json").write_text(json.dumps({"mcpServers": {"echo": server}}))
+    own = load_settings(workspace).settings.mcpServers["echo"]
+    assert own.pass_credentials
+    cwd, token = await where(own, "TOKEN")
     assert Path(cwd).resolve() == workspace and token == "s3cret"
+    # The same server shipped by the (trusted, approved) workspace gets no credential.
+    (config_dir() / "settings.json").unlink()
+    (workspace / ".mcp.json").write_text(json.dumps({"mcpServers": {"echo": server}}))
+    approve(workspace, "echo")
+    trust(workspace)
+    shipped = load_settings(workspace).settings.mcpServers["echo"]
+    assert not shipped.pass_credentials
+    assert (await where(shipped, "TOKEN"))[1] == ""
+    assert (await where(shipped, "PLAIN"))[1] == "plain"
 
 
 def test_tool_names_are_sanitised_for_the_api_and_the_rules() -> None:
