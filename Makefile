@@ -46,9 +46,14 @@ vsix: setup
 test: setup setup-e2e lint vsix
 	$(BIN)/pytest -q
 
-# The long suites (the whole corpus of real edits in every encoding, >= 1,000 races): docs/reliability.md.
+# The long suites (the whole corpus of real edits in every encoding, >= 1,000 races, 10,000 hostile
+# protocol messages, the fault and crash matrices, twenty 5 MB documents), then the permission and
+# path corpora (whole in the default run already): docs/reliability.md.
+CORPORA := tests/unit/test_shell_corpus.py tests/unit/test_permissions.py \
+	tests/unit/test_workspace_disk.py tests/unit/test_tool_search.py
 stress: setup setup-e2e
 	$(BIN)/pytest -q -m stress
+	$(BIN)/pytest -q $(CORPORA)
 
 demo: setup
 	bash scripts/demo.sh

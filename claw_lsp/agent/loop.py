@@ -413,6 +413,14 @@ class Run:
             if partial:
                 agent.record(Message(role="assistant", content=[TextBlock(text=partial)]))
             raise
+        except ProviderError:
+            # The stream failed after text was shown (a fault there is never retried): the text
+            # stays the model's answer, so a resumed run sees what the user saw. Before, only the
+            # checkpoints older than PARTIAL_FLUSH_S survived, none of a fast stream.
+            partial = streamed.text()
+            if partial.strip():
+                agent.record(Message(role="assistant", content=[TextBlock(text=partial)]))
+            raise
         self.totals.turns += 1
         self._account(turn.usage, turn.cost_usd)
         message = turn.message

@@ -95,11 +95,17 @@ def reply(
     error_after: int | None = None,
     error_type: str = "overloaded_error",
     drop_after: int | None = None,
+    first_byte_delay: float = 0.0,
+    trickle: int | None = None,
+    trickle_delay: float = 0.0,
 ) -> Response:
     """A model turn. stop_reason defaults to tool_use when a tool is called, else end_turn.
 
     `chunk`: characters per delta; `delay`: seconds between SSE events (slow stream);
-    `error_after`/`drop_after`: after that many SSE events send `event: error` / drop the connection.
+    `error_after`/`drop_after`: after that many SSE events send `event: error` / drop the connection
+    (`stream_events` lists the events, to find the index of a given delta);
+    `first_byte_delay`: seconds before the response starts; `trickle`: write every SSE event in
+    pieces of that many bytes, `trickle_delay` seconds apart (bytes trickling in).
     """
     if stop_reason is None:
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
@@ -117,6 +123,11 @@ def reply(
         resp["error_type"] = error_type
     if drop_after is not None:
         resp["drop_after"] = drop_after
+    if first_byte_delay:
+        resp["first_byte_delay"] = first_byte_delay
+    if trickle is not None:
+        resp["trickle"] = trickle
+        resp["trickle_delay"] = trickle_delay
     return resp
 
 
@@ -126,8 +137,10 @@ def http_error(
     *,
     error_type: str | None = None,
     retry_after_ms: int | None = None,
+    retry_after_s: int | None = None,
 ) -> Response:
-    """An HTTP error response in the API's error shape (429 may carry retry-after-ms)."""
+    """An HTTP error response in the API's error shape (429 may carry retry-after-ms, or with
+    `retry_after_s` only a `retry-after` header in seconds)."""
     resp: Response = {
         "http_status": status,
         "error_type": error_type or ERROR_TYPES.get(status, "api_error"),
@@ -135,7 +148,23 @@ def http_error(
     }
     if retry_after_ms is not None:
         resp["retry_after_ms"] = retry_after_ms
+    if retry_after_s is not None:
+        resp["retry_after_s"] = retry_after_s
     return resp
+
+
+def stream_events(resp: Response, model: str = "claude-fake") -> list[dict[str, Any]]:
+    """The SSE events (Anthropic shape) a scripted turn streams, in order: `error_after=N` /
+    `drop_after=N` act just before event N of this list."""
+    return list(_anthropic_events(resp, _anthropic_message(resp, model)))
+
+
+def closed_port_url() -> str:
+    """The URL of a port on 127.0.0.1 nothing listens on (connections are refused)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 def stream_error(error_type: str = "overloaded_error", after: int = 1) -> Response:
@@ -422,6 +451,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if "retry_after_ms" in resp:
             headers["retry-after-ms"] = str(resp["retry_after_ms"])
             headers["retry-after"] = str(max(1, resp["retry_after_ms"] // 1000))
+        if "retry_after_s" in resp:
+            headers["retry-after"] = str(resp["retry_after_s"])
         err: dict[str, Any]
         if openai:
             err = {"error": {"message": resp["message"], "type": resp["error_type"], "code": None}}
@@ -441,6 +472,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             self._send_json(200, message)
             return
+        if not self.server.api.sleep(resp.get("first_byte_delay", 0.0)):
+            raise _Dropped
         self._start_stream()
         self._stream(list(_anthropic_events(resp, message)), resp, _anthropic_sse)
 
@@ -469,7 +502,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         + b"\n\n"
                     )
                 break
-            self._chunk(encode(event))
+            data = encode(event)
+            if resp.get("trickle"):
+                size = max(1, int(resp["trickle"]))
+                for start in range(0, len(data), size):
+                    if start and not api.sleep(resp.get("trickle_delay", 0.0)):
+                        raise _Dropped
+                    self._chunk(data[start : start + size])
+            else:
+                self._chunk(data)
         else:
             if done:
                 self._chunk(done)
