@@ -41,7 +41,11 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="claw-lsp", description="The claw language server (stdio).")
     parser.add_argument("--version", action="version", version=f"claw-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
-    parser.parse_args(argv)
+    parser.add_argument("--acp", action="store_true", help="talk the Agent Client Protocol on stdio instead")
+    if parser.parse_args(argv).acp:
+        from claw_lsp.acp import serve_stdio as serve_acp
+
+        return serve_acp()
     from claw_lsp.server.app import serve_stdio
 
     serve_stdio()
@@ -53,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="claw",
         description=(
             "Run the claw coding agent headless. `claw sessions` lists this project's sessions; "
-            "`claw trust` trusts a folder's own settings."
+            "`claw trust` trusts a folder's own settings; `claw acp` serves the Agent Client Protocol."
         ),
     )
     parser.add_argument("prompt_words", nargs="*", metavar="PROMPT", help="the task (or use -p)")
@@ -185,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         return _sessions_main(argv[1:])
     if argv and argv[0] == "trust":
         return _trust_main(argv[1:])
+    if argv and argv[0] == "acp":
+        from claw_lsp.acp import serve_stdio as serve_acp
+
+        argparse.ArgumentParser(
+            prog="claw acp", description="The Agent Client Protocol on stdio."
+        ).parse_args(argv[1:])
+        return serve_acp()
     args = _parser().parse_args(argv)
     prompt = args.prompt if args.prompt is not None else " ".join(args.prompt_words)
     if prompt == "-" or (not prompt and not sys.stdin.isatty()):

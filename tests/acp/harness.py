@@ -1,0 +1,200 @@
+"""A test ACP client for `claw-lsp --acp`, built on the `acp` package's own client side.
+
+`acp_agent(workspace, ...)` spawns the real agent as a subprocess (`python -m claw_lsp --acp`)
+with the package's `spawn_agent_process` and yields a `Harness`: the package's
+`ClientSideConnection` (`.conn`) plus `TestClient`, an editor that records every
+`session/update`, answers `session/request_permission` with a function the test sets, and serves
+`fs/read_text_file` / `fs/write_text_file` from its own buffers (unsaved text) over the disk,
+as an editor does. `raw(...)` writes raw bytes to the agent's stdin (bad-input tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import acp.schema as acp
+from acp import PROTOCOL_VERSION, spawn_agent_process
+from acp.client.connection import ClientSideConnection
+from acp.exceptions import RequestError
+
+AGENT_CMD = [sys.executable, "-m", "claw_lsp", "--acp"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def option(kind: str) -> Callable[[acp.RequestPermissionRequest], acp.RequestPermissionResponse]:
+    """An answer function choosing the option of `kind` (allow_once, reject_always, ...)."""
+
+    def answer(request: acp.RequestPermissionRequest) -> acp.RequestPermissionResponse:
+        chosen = next(o for o in request.options if o.kind == kind)
+        return acp.RequestPermissionResponse(
+            outcome=acp.AllowedOutcome(outcome="selected", option_id=chosen.option_id)
+        )
+
+    return answer
+
+
+class TestClient:
+    """An ACP client (editor) for tests."""
+
+    __test__ = False
+
+    def __init__(self, fs: bool = True) -> None:
+        self.fs = fs
+        self.updates: list[tuple[str, Any]] = []
+        self.permissions: list[acp.RequestPermissionRequest] = []
+        self.answer: Callable[[acp.RequestPermissionRequest], Any] = option("allow_once")
+        # Unsaved editor buffers by absolute path (else reads go to disk).
+        self.buffers: dict[str, str] = {}
+        self.reads: list[str] = []
+        self.writes: list[tuple[str, str]] = []
+        # Called on each fs/read_text_file before it answers (lets a test "type" meanwhile).
+        self.on_read: Callable[[str], None] | None = None
+        self.permission_asked = asyncio.Event()
+
+    # -- Client interface ------------------------------------------------------------------------
+
+    async def request_permission(
+        self, session_id: str, tool_call: acp.ToolCallUpdate, options: list[acp.PermissionOption], **_: Any
+    ) -> acp.RequestPermissionResponse:
+        request = acp.RequestPermissionRequest(session_id=session_id, tool_call=tool_call, options=options)
+        self.permissions.append(request)
+        self.permission_asked.set()
+        answer = self.answer(request)
+        if asyncio.iscoroutine(answer):
+            answer = await answer
+        return answer  # type: ignore[no-any-return]
+
+    async def session_update(self, session_id: str, update: Any, **_: Any) -> None:
+        self.updates.append((session_id, update))
+
+    async def read_text_file(
+        self, session_id: str, path: str, line: int | None = None, limit: int | None = None, **_: Any
+    ) -> acp.ReadTextFileResponse:
+        self.reads.append(path)
+        if self.on_read is not None:
+            self.on_read(path)
+        if path in self.buffers:
+            return acp.ReadTextFileResponse(content=self.buffers[path])
+        try:
+            return acp.ReadTextFileResponse(content=Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise RequestError.resource_not_found(path) from exc
+
+    async def write_text_file(
+        self, session_id: str, path: str, content: str, **_: Any
+    ) -> acp.WriteTextFileResponse:
+        self.writes.append((path, content))
+        self.buffers[path] = content  # lands in the buffer, unsaved (as Zed's does before it saves)
+        return acp.WriteTextFileResponse()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def kinds(self, session_id: str | None = None) -> list[str]:
+        """The session_update kinds received, in order."""
+        return [u.session_update for s, u in self.updates if session_id is None or s == session_id]
+
+    def of(self, kind: str, session_id: str | None = None) -> list[Any]:
+        """The updates of one kind."""
+        return [
+            u for s, u in self.updates if u.session_update == kind and (session_id is None or s == session_id)
+        ]
+
+    def agent_text(self, session_id: str | None = None) -> str:
+        """The agent's streamed answer text."""
+        return "".join(u.content.text for u in self.of("agent_message_chunk", session_id))
+
+
+@dataclass
+class Harness:
+    """A running agent subprocess and the test client talking to it."""
+
+    conn: ClientSideConnection
+    client: TestClient
+    process: asyncio.subprocess.Process
+    stderr_path: Path
+    init: acp.InitializeResponse | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def new_session(self, cwd: Path, **kwargs: Any) -> str:
+        """session/new in `cwd`; the session id."""
+        response = await self.conn.new_session(cwd=str(cwd), mcp_servers=[], **kwargs)
+        return response.session_id
+
+    async def prompt(self, session_id: str, text: str, timeout: float = 40.0) -> acp.PromptResponse:
+        """session/prompt with one text block."""
+        return await asyncio.wait_for(
+            self.conn.prompt(session_id=session_id, prompt=[acp.TextContentBlock(type="text", text=text)]),
+            timeout,
+        )
+
+    def raw(self, data: bytes) -> None:
+        """Write raw bytes to the agent's stdin."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(data)
+
+    def stderr(self) -> str:
+        """What the agent wrote on stderr so far."""
+        return self.stderr_path.read_text(errors="replace")
+
+
+def agent_env(api_env: dict[str, str] | None, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The agent's environment: this test's (isolated state dirs) plus the fake API's."""
+    env = {**os.environ, **(api_env or {}), **(extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+@contextlib.asynccontextmanager
+async def acp_agent(
+    workspace: Path,
+    api_env: dict[str, str] | None,
+    *,
+    fs: bool = True,
+    initialize: bool = True,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Harness]:
+    """`claw-lsp --acp` as a subprocess, connected and (unless told not to) initialized."""
+    client = TestClient(fs=fs)
+    stderr_path = workspace.parent / f"acp-stderr-{time.monotonic_ns()}.log"
+    with stderr_path.open("wb") as stderr:
+        async with spawn_agent_process(
+            client,
+            *AGENT_CMD,
+            env=agent_env(api_env, env),
+            cwd=workspace,
+            transport_kwargs={"stderr": stderr.fileno(), "limit": 50 * 1024 * 1024},
+        ) as (conn, process):
+            harness = Harness(conn=conn, client=client, process=process, stderr_path=stderr_path)
+            if initialize:
+                harness.init = await asyncio.wait_for(
+                    conn.initialize(
+                        protocol_version=PROTOCOL_VERSION,
+                        client_capabilities=acp.ClientCapabilities(
+                            fs=acp.FileSystemCapabilities(read_text_file=fs, write_text_file=fs),
+                            terminal=False,
+                        ),
+                        client_info=acp.Implementation(name="claw-test-client", version="1"),
+                    ),
+                    30,
+                )
+            yield harness
+
+
+async def wait_until(condition: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `condition` until truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
