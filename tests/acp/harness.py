@@ -23,6 +23,7 @@ from typing import Any
 import acp.schema as acp
 from acp import PROTOCOL_VERSION, spawn_agent_process
 from acp.client.connection import ClientSideConnection
+from acp.connection import StreamDirection, StreamEvent
 from acp.exceptions import RequestError
 
 AGENT_CMD = [sys.executable, "-m", "claw_lsp", "--acp"]
@@ -121,7 +122,12 @@ class Harness:
     process: asyncio.subprocess.Process
     stderr_path: Path
     init: acp.InitializeResponse | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Every message the agent sent, as it arrived.
+    incoming: list[dict[str, Any]] = field(default_factory=list)
+
+    def responses(self, id_: Any) -> list[dict[str, Any]]:
+        """The responses the agent sent with this id (None: the id-less error answers)."""
+        return [m for m in self.incoming if "method" not in m and m.get("id", "absent") == id_]
 
     async def new_session(self, cwd: Path, **kwargs: Any) -> str:
         """session/new in `cwd`; the session id."""
@@ -163,6 +169,12 @@ async def acp_agent(
 ) -> AsyncIterator[Harness]:
     """`claw-lsp --acp` as a subprocess, connected and (unless told not to) initialized."""
     client = TestClient(fs=fs)
+    incoming: list[dict[str, Any]] = []
+
+    def observe(event: StreamEvent) -> None:
+        if event.direction == StreamDirection.INCOMING:
+            incoming.append(event.message)
+
     stderr_path = workspace.parent / f"acp-stderr-{time.monotonic_ns()}.log"
     with stderr_path.open("wb") as stderr:
         async with spawn_agent_process(
@@ -171,8 +183,11 @@ async def acp_agent(
             env=agent_env(api_env, env),
             cwd=workspace,
             transport_kwargs={"stderr": stderr.fileno(), "limit": 50 * 1024 * 1024},
+            observers=[observe],
         ) as (conn, process):
-            harness = Harness(conn=conn, client=client, process=process, stderr_path=stderr_path)
+            harness = Harness(
+                conn=conn, client=client, process=process, stderr_path=stderr_path, incoming=incoming
+            )
             if initialize:
                 harness.init = await asyncio.wait_for(
                     conn.initialize(
