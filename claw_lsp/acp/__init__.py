@@ -44,13 +44,23 @@ async def serve() -> None:
         await agent.close()
 
 
+class _OneLine(logging.Formatter):
+    """Log records in one line: a client's bad notification is worth a line, not a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+            record.msg, record.args = f"{record.getMessage()}: {type(exc).__name__}: {first}", None
+        return super().format(record)
+
+
 def serve_stdio() -> int:
     """`claw-lsp --acp` / `claw acp`: run the ACP agent on stdio; the exit status."""
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=os.environ.get("CLAW_ACP_LOG", "WARNING").upper(),
-        format="claw-acp: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine("claw-acp: %(message)s"))
+    logging.basicConfig(level=os.environ.get("CLAW_ACP_LOG", "WARNING").upper(), handlers=[handler])
     try:
         asyncio.run(serve())
     except KeyboardInterrupt:
