@@ -3,8 +3,8 @@
 `claw-lsp --acp` and `claw acp` speak ACP v1 over stdio with the official `agent-client-protocol`
 package: its schema models and its agent-side connection (`acp.run_agent`); `transport.py` only
 frames lines and answers input that is not JSON-RPC at all. `agent.py` serves the methods,
-`prompter.py` asks permissions, `files.py` reads and writes through the client, `replay.py`
-replays stored sessions. docs/acp.md has the coverage table.
+`prompter.py` asks permissions, `files.py` reads and writes through the client, `terminal.py` runs
+Bash in its terminal, `replay.py` replays stored sessions. docs/acp.md has the coverage table.
 """
 
 from __future__ import annotations

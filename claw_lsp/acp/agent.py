@@ -138,6 +138,34 @@ class AcpSession:
     mcp: McpManager | None = None
     run: Run | None = None
     warnings: list[str] = field(default_factory=list)
+    # Tool call id -> the client terminal its Bash ran in (kept in the call's content).
+    terminals: dict[str, str] = field(default_factory=dict)
+    # The running prompt's outgoing updates (in order with the run's events).
+    updates: asyncio.Queue[BaseModel | None] | None = None
+
+    def announce_terminal(self, tool_call_id: str, terminal_id: str) -> None:
+        """Show a Bash call's client terminal in its tool call from now on."""
+        self.terminals[tool_call_id] = terminal_id
+        if self.updates is not None:
+            self.updates.put_nowait(
+                acp.ToolCallProgress(
+                    session_update="tool_call_update",
+                    tool_call_id=tool_call_id,
+                    status="in_progress",
+                    content=[acp.TerminalToolCallContent(type="terminal", terminal_id=terminal_id)],
+                )
+            )
+
+    def with_terminal(self, update: BaseModel) -> BaseModel:
+        """A finished Bash call's update, its terminal kept beside the text output."""
+        if isinstance(update, acp.ToolCallProgress) and update.tool_call_id in self.terminals:
+            terminal = acp.TerminalToolCallContent(
+                type="terminal", terminal_id=self.terminals[update.tool_call_id]
+            )
+            if update.status in ("completed", "failed"):
+                self.terminals.pop(update.tool_call_id)
+            return update.model_copy(update={"content": [terminal, *(update.content or [])]})
+        return update
 
     @property
     def mode(self) -> str:
@@ -307,6 +335,10 @@ class ClawAcpAgent:
             mcp=mcp,
             warnings=warnings,
         )
+        if self.capabilities.terminal:  # Bash runs in the client's terminal, same rules
+            from claw_lsp.acp.terminal import TerminalBash
+
+            agent.tools["Bash"] = TerminalBash(client, session.id, state.announce_terminal)
         self.sessions[session.id] = state
         return state
 
@@ -438,7 +470,7 @@ class ClawAcpAgent:
             else:
                 update = session_update(event, window)
             if update is not None:
-                queue.put_nowait(update)
+                queue.put_nowait(state.with_terminal(update))
 
         async def send_updates() -> None:
             while (update := await queue.get()) is not None:
@@ -447,6 +479,7 @@ class ClawAcpAgent:
                 except ConnectionError:
                     return
 
+        state.updates = queue
         sender = asyncio.get_running_loop().create_task(send_updates())
         run = state.agent.start(text or "(see the context)", context, deferred=True)
         run.subscribe(on_event)
@@ -460,6 +493,7 @@ class ClawAcpAgent:
         if not streamed and finished.result and finished.stop_reason == "end_turn":
             queue.put_nowait(text_chunk(finished.result))  # e.g. /compact's outcome
         queue.put_nowait(None)
+        state.updates = None
         await sender
         return self._answer(finished)
 

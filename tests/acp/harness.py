@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -47,8 +48,12 @@ class TestClient:
 
     __test__ = False
 
-    def __init__(self, fs: bool = True) -> None:
+    def __init__(self, fs: bool = True, terminal: bool = False) -> None:
         self.fs = fs
+        self.terminal = terminal
+        # Terminals the agent created, and the terminal calls in order.
+        self.terminals: dict[str, Terminal] = {}
+        self.terminal_calls: list[tuple[str, str]] = []
         self.updates: list[tuple[str, Any]] = []
         self.permissions: list[acp.RequestPermissionRequest] = []
         self.answer: Callable[[acp.RequestPermissionRequest], Any] = option("allow_once")
@@ -96,6 +101,67 @@ class TestClient:
         self.buffers[path] = content  # lands in the buffer, unsaved (as Zed's does before it saves)
         return acp.WriteTextFileResponse()
 
+    async def create_terminal(
+        self,
+        session_id: str,
+        command: str,
+        args: list[str] | None = None,
+        env: list[acp.EnvVariable] | None = None,
+        cwd: str | None = None,
+        output_byte_limit: int | None = None,
+        **_: Any,
+    ) -> acp.CreateTerminalResponse:
+        process = await asyncio.create_subprocess_exec(
+            command,
+            *(args or []),
+            cwd=cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        terminal_id = f"term-{len(self.terminals) + 1}"
+        terminal = Terminal(process, limit=output_byte_limit)
+        terminal.pump = asyncio.ensure_future(terminal.read())
+        self.terminals[terminal_id] = terminal
+        self.terminal_calls.append(("create", terminal_id))
+        return acp.CreateTerminalResponse(terminal_id=terminal_id)
+
+    async def terminal_output(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> acp.TerminalOutputResponse:
+        self.terminal_calls.append(("output", terminal_id))
+        terminal = self.terminals[terminal_id]
+        if terminal.process.returncode is not None and terminal.pump is not None:
+            await asyncio.wait([terminal.pump], timeout=2)
+        return acp.TerminalOutputResponse(
+            output=terminal.output.decode(errors="replace"),
+            truncated=terminal.truncated,
+            exit_status=terminal.status(),
+        )
+
+    async def wait_for_terminal_exit(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> acp.WaitForTerminalExitResponse:
+        self.terminal_calls.append(("wait", terminal_id))
+        terminal = self.terminals[terminal_id]
+        await terminal.process.wait()
+        status = terminal.status()
+        assert status is not None
+        return acp.WaitForTerminalExitResponse(exit_code=status.exit_code, signal=status.signal)
+
+    async def kill_terminal(self, session_id: str, terminal_id: str, **_: Any) -> acp.KillTerminalResponse:
+        self.terminal_calls.append(("kill", terminal_id))
+        self.terminals[terminal_id].kill()
+        return acp.KillTerminalResponse()
+
+    async def release_terminal(
+        self, session_id: str, terminal_id: str, **_: Any
+    ) -> acp.ReleaseTerminalResponse:
+        self.terminal_calls.append(("release", terminal_id))
+        self.terminals[terminal_id].kill()
+        return acp.ReleaseTerminalResponse()
+
     # -- helpers ---------------------------------------------------------------------------------
 
     def kinds(self, session_id: str | None = None) -> list[str]:
@@ -111,6 +177,38 @@ class TestClient:
     def agent_text(self, session_id: str | None = None) -> str:
         """The agent's streamed answer text."""
         return "".join(u.content.text for u in self.of("agent_message_chunk", session_id))
+
+
+class Terminal:
+    """A command the test client runs for the agent (in its own process group)."""
+
+    def __init__(self, process: asyncio.subprocess.Process, limit: int | None) -> None:
+        self.process = process
+        self.limit = limit
+        self.output = b""
+        self.truncated = False
+        self.pump: asyncio.Future[None] | None = None
+
+    async def read(self) -> None:
+        assert self.process.stdout is not None
+        while chunk := await self.process.stdout.read(65536):
+            self.output += chunk
+            if self.limit is not None and len(self.output) > self.limit:
+                self.output = self.output[-self.limit :]
+                self.truncated = True
+
+    def status(self) -> acp.TerminalExitStatus | None:
+        code = self.process.returncode
+        if code is None:
+            return None
+        if code < 0:
+            return acp.TerminalExitStatus(signal=signal.Signals(-code).name)
+        return acp.TerminalExitStatus(exit_code=code)
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass
@@ -164,11 +262,12 @@ async def acp_agent(
     api_env: dict[str, str] | None,
     *,
     fs: bool = True,
+    terminal: bool = False,
     initialize: bool = True,
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[Harness]:
     """`claw-lsp --acp` as a subprocess, connected and (unless told not to) initialized."""
-    client = TestClient(fs=fs)
+    client = TestClient(fs=fs, terminal=terminal)
     incoming: list[dict[str, Any]] = []
 
     def observe(event: StreamEvent) -> None:
@@ -194,7 +293,7 @@ async def acp_agent(
                         protocol_version=PROTOCOL_VERSION,
                         client_capabilities=acp.ClientCapabilities(
                             fs=acp.FileSystemCapabilities(read_text_file=fs, write_text_file=fs),
-                            terminal=False,
+                            terminal=terminal,
                         ),
                         client_info=acp.Implementation(name="claw-test-client", version="1"),
                     ),
