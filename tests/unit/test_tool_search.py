@@ -11,6 +11,7 @@ import pytest
 from claw_lsp.core.tools import SessionState, Tool, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.search import LS, Glob, Grep, GrepInput
 from claw_lsp.workspace.view import WorkspaceView
+from tests.fakes.races import flipping
 
 
 @pytest.fixture
@@ -160,35 +161,19 @@ async def test_search_tools_never_reach_outside_through_a_swapped_symlink(
     """A thread flips `ws/d` between a real directory and a symlink to the outside while Grep, Glob
     and LS run: a call whose path was checked inside the workspace sees the inside files or fails,
     never the outside ones (the path is resolved once, for the check, and opened beneath)."""
-    import threading
-    import time
-
     outside = tmp_path / "outside"
     write(outside / "leak.txt", "needle OUTSIDE\n")
-    real = workspace / "real"
-    write(real / "kept.txt", "needle inside\n")
     link = workspace / "d"
-    real.rename(link)
-    stop = threading.Event()
-
-    def flip() -> None:
-        while not stop.is_set():
-            link.rename(real)
-            link.symlink_to(outside)
-            link.unlink()
-            real.rename(link)
-            time.sleep(0.002)  # the real directory stays a moment: some calls get through whole
-
-    flipper = threading.Thread(target=flip)
-    flipper.start()
+    write(link / "kept.txt", "needle inside\n")
     calls = {"seen": 0, "failed": 0, "asked": 0}
-    try:
+    cases: list[tuple[Tool, dict[str, Any]]] = [
+        (Grep(), {"pattern": "needle", "path": str(link), "output_mode": "content"}),
+        (Glob(), {"pattern": "*.txt", "path": str(link)}),
+        (LS(), {"path": str(link)}),
+    ]
+    with flipping(link, outside, real_for=0.002):  # some calls get through whole
         for n in range(300):
-            tool, args = [
-                (Grep(), {"pattern": "needle", "path": str(link), "output_mode": "content"}),
-                (Glob(), {"pattern": "*.txt", "path": str(link)}),
-                (LS(), {"path": str(link)}),
-            ][n % 3]
+            tool, args = cases[n % 3]
             model = tool.input_model.model_validate(args)
             checked = tool.subject(model, ctx)  # what the permission check judges, as the loop does
             if checked is None or not ctx.workspace.is_inside(Path(checked)):
@@ -201,9 +186,6 @@ async def test_search_tools_never_reach_outside_through_a_swapped_symlink(
                 continue
             assert "OUTSIDE" not in out.content and "leak" not in out.content, out.content
             calls["seen"] += 1
-    finally:
-        stop.set()
-        flipper.join()
     assert calls["seen"] > 0, calls
 
 

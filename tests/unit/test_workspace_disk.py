@@ -13,6 +13,7 @@ from claw_lsp.core.files import FileChange
 from claw_lsp.workspace import beneath, textio
 from claw_lsp.workspace.disk import DiskApplier
 from claw_lsp.workspace.view import WorkspaceView
+from tests.fakes.races import flipping
 
 
 async def _modify(view: WorkspaceView, path: Path, old: str, new: str) -> bytes:
@@ -118,29 +119,14 @@ def test_swap_race_never_leaks_the_outside_file(workspace: Path, tmp_path: Path)
     """A thread flips a directory between a real one and a symlink to the outside while reads of
     the checked path run: every read gives the inside text or is refused, none the outside one
     (a plain open of the same path read the outside file in 354 of 2,000 tries)."""
-    import threading
-
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "f.txt").write_text("OUTSIDE")
-    real = workspace / "real"
-    real.mkdir()
-    (real / "f.txt").write_text("inside")
     link = workspace / "d"
-    real.rename(link)
-    stop = threading.Event()
-
-    def flip() -> None:
-        while not stop.is_set():
-            link.rename(real)
-            link.symlink_to(outside)
-            link.unlink()
-            real.rename(link)
-
-    flipper = threading.Thread(target=flip)
-    flipper.start()
+    link.mkdir()
+    (link / "f.txt").write_text("inside")
     seen = {"inside": 0, "refused": 0, "missing": 0}
-    try:
+    with flipping(link, outside):
         for _ in range(50_000):  # until the race was met both ways
             if seen["inside"] >= 50 and seen["refused"] >= 50:
                 break
@@ -153,9 +139,6 @@ def test_swap_race_never_leaks_the_outside_file(workspace: Path, tmp_path: Path)
             else:
                 assert data == b"inside", "the outside file was read"
                 seen["inside"] += 1
-    finally:
-        stop.set()
-        flipper.join()
     assert seen["inside"] > 0 and seen["refused"] > 0, seen
 
 
