@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from claw_lsp.agent.session import Session
     from claw_lsp.config import McpServerConfig, PermissionMode, Settings
     from claw_lsp.core.tools import Tool
+    from claw_lsp.providers.base import Model
     from claw_lsp.tools.mcp import McpManager
 
 log = logging.getLogger("claw_lsp.acp")
@@ -248,13 +249,10 @@ class ClawAcpAgent:
 
     async def _open(self, root: Path, mcp_servers: list[Any] | None, session_id: str | None) -> AcpSession:
         """Settings, model, session (new or stored), MCP servers and agent for one ACP session."""
-        from claw_lsp.agent.loop import AgentHooks
         from claw_lsp.agent.session import SessionLocked, SessionNotFound, SessionStore
-        from claw_lsp.compose import build_agent, make_settings_model, resolve_provider
+        from claw_lsp.compose import make_settings_model, resolve_provider
         from claw_lsp.config import load_settings
         from claw_lsp.providers.base import ProviderError
-        from claw_lsp.tools.mcp import McpManager
-        from claw_lsp.workspace.disk import DiskApplier
 
         loaded = await asyncio.to_thread(load_settings, root)
         settings: Settings = loaded.settings
@@ -278,6 +276,32 @@ class ClawAcpAgent:
             raise RequestError(-32002, f"Resource not found: {exc}", {"sessionId": session_id}) from exc
         except SessionLocked as exc:
             raise RequestError.invalid_request({"message": str(exc)}) from exc
+        try:
+            state = await self._assemble(
+                root, settings, model, session, mcp_servers=mcp_servers, warnings=warnings
+            )
+        except BaseException:
+            session.close()  # lets go of the writer's lock
+            raise
+        self.sessions[session.id] = state
+        return state
+
+    async def _assemble(
+        self,
+        root: Path,
+        settings: Settings,
+        model: Model,
+        session: Session,
+        *,
+        mcp_servers: list[Any] | None,
+        warnings: list[str],
+    ) -> AcpSession:
+        """MCP servers, file access, permissions and the agent of one session."""
+        from claw_lsp.agent.loop import AgentHooks
+        from claw_lsp.compose import build_agent
+        from claw_lsp.tools.mcp import McpManager
+        from claw_lsp.workspace.disk import DiskApplier
+
         client = self._conn()
         extra, mcp_warnings = mcp_configs(mcp_servers)
         warnings += mcp_warnings
@@ -286,7 +310,11 @@ class ClawAcpAgent:
         tools: list[Tool] = []
         if servers:
             mcp = McpManager(servers, cwd=root, tool_timeout=settings.mcpToolTimeoutMs / 1000)
-            warnings += await mcp.start()
+            try:
+                warnings += await mcp.start()
+            except BaseException:
+                await mcp.aclose()
+                raise
             tools = list(mcp.tools)
         fs = self.capabilities.fs or acp.FileSystemCapabilities()
         buffers = ClientBuffers(client, session.id) if fs.read_text_file else None
@@ -308,19 +336,24 @@ class ClawAcpAgent:
                 await buffers.prefetch(locations)
             return None
 
-        agent = await asyncio.to_thread(
-            build_agent,
-            root=root,
-            folders=[root],
-            settings=settings,
-            session=session,
-            prompter=prompter,
-            buffers=buffers,
-            applier=applier,
-            hooks=AgentHooks(before_tool=before_tool),
-            model=model,
-            extra_tools=tools,
-        )
+        try:
+            agent = await asyncio.to_thread(
+                build_agent,
+                root=root,
+                folders=[root],
+                settings=settings,
+                session=session,
+                prompter=prompter,
+                buffers=buffers,
+                applier=applier,
+                hooks=AgentHooks(before_tool=before_tool),
+                model=model,
+                extra_tools=tools,
+            )
+        except BaseException:
+            if mcp is not None:
+                await mcp.aclose()
+            raise
         holder.append(agent)
         if model.provider == "scripted":  # go on with the script where the session left off
             model.position = sum(1 for m in agent.messages if m.role == "assistant")  # type: ignore[attr-defined]
@@ -339,7 +372,6 @@ class ClawAcpAgent:
             from claw_lsp.acp.terminal import TerminalBash
 
             agent.tools["Bash"] = TerminalBash(client, session.id, state.announce_terminal)
-        self.sessions[session.id] = state
         return state
 
     def _later(self, coro: Any) -> None:
