@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acp.exceptions import RequestError
 
 from claw_lsp.core.tools import ToolContext, ToolError, ToolOutput
-from claw_lsp.tools.bash import MAX_OUTPUT_CHARS, MAX_TIMEOUT_MS, Bash, BashInput, OutputBuffer
+from claw_lsp.tools.bash import MAX_OUTPUT_CHARS, Bash, BashInput, OutputBuffer
 
 if TYPE_CHECKING:
     from acp.interfaces import Client
@@ -63,13 +60,8 @@ class TerminalBash(Bash):
 
     async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
         """Run the command in a client terminal; kill it on timeout or cancellation."""
-        if not args.command.strip():
-            raise ToolError("command is empty.")
-        timeout_ms = min(args.timeout or ctx.bash_timeout_ms, MAX_TIMEOUT_MS)
-        cwd, notes = self._start_dir(ctx)
-        fd, marker_name = tempfile.mkstemp(prefix="claw-cwd-")
-        os.close(fd)
-        marker = Path(marker_name)
+        timeout_ms, cwd, notes, marker = self._prepare(args, ctx)
+        marker_name = str(marker)
         timed_out = False
         try:
             try:

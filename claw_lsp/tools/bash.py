@@ -252,19 +252,25 @@ class Bash:
         ctx.state.cwd = home
         return f"Shell cwd was reset to {home}: {new} is outside the workspace."
 
-    def _env(self, ctx: ToolContext) -> dict[str, str]:
-        """Our environment without credentials (API keys, tokens: core/secrets), plus the context's."""
-        return child_env(ctx.env)
-
-    async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
-        """Run the command; kill its whole process group on timeout or cancellation."""
+    def _prepare(self, args: BashInput, ctx: ToolContext) -> tuple[int, Path, str, Path]:
+        """Before a command runs: its timeout (ms), start directory, a note about that directory,
+        and the empty temp file the command's final working directory is written to."""
         if not args.command.strip():
             raise ToolError("command is empty.")
         timeout_ms = min(args.timeout or ctx.bash_timeout_ms, MAX_TIMEOUT_MS)
         cwd, notes = self._start_dir(ctx)
         fd, marker_name = tempfile.mkstemp(prefix="claw-cwd-")
         os.close(fd)
-        marker = Path(marker_name)
+        return timeout_ms, cwd, notes, Path(marker_name)
+
+    def _env(self, ctx: ToolContext) -> dict[str, str]:
+        """Our environment without credentials (API keys, tokens: core/secrets), plus the context's."""
+        return child_env(ctx.env)
+
+    async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
+        """Run the command; kill its whole process group on timeout or cancellation."""
+        timeout_ms, cwd, notes, marker = self._prepare(args, ctx)
+        marker_name = str(marker)
         output = OutputBuffer()
         timed_out = False
         background = False
