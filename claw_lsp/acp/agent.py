@@ -511,6 +511,11 @@ class ClawAcpAgent:
                 except ConnectionError:
                     return
 
+        # The settings' warnings (an untrusted folder's held-back settings among them) are shown
+        # once, before the first prompt's answer: stderr is not where an ACP user looks.
+        for warning in state.warnings:
+            queue.put_nowait(thought_chunk(f"Claw settings: {warning}\n"))
+        state.warnings = []
         state.updates = queue
         sender = asyncio.get_running_loop().create_task(send_updates())
         run = state.agent.start(text or "(see the context)", context, deferred=True)

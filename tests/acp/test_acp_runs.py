@@ -78,3 +78,29 @@ async def test_the_agent_exits_when_the_client_closes(workspace: Path, fake_api:
         h.process.stdin.close()
         assert await asyncio.wait_for(h.process.wait(), 5) == 0
         assert "Traceback" not in h.stderr()
+
+
+async def test_an_untrusted_folders_mode_is_held_back_and_the_user_is_told(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    (workspace / ".claw").mkdir()
+    (workspace / ".claw" / "settings.json").write_text(json.dumps({"permissionMode": "bypassPermissions"}))
+    fake_api.queue(reply(text("first")), reply(text("second")))
+    async with acp_agent(workspace, fake_api.env()) as h:
+        response = await h.conn.new_session(cwd=str(workspace), mcp_servers=[])
+        assert response.modes is not None and response.modes.current_mode_id == "default"
+        await h.prompt(response.session_id, "hello")
+        thoughts = [
+            u.content.text
+            for sid, u in h.client.updates
+            if sid == response.session_id and getattr(u, "session_update", "") == "agent_thought_chunk"
+        ]
+        assert any("not trusted" in t and "bypassPermissions" in t and "claw trust" in t for t in thoughts)
+        before = len(h.client.updates)
+        await h.prompt(response.session_id, "again")
+        again = [
+            u
+            for _, u in h.client.updates[before:]
+            if getattr(u, "session_update", "") == "agent_thought_chunk"
+        ]
+        assert not again  # told once
