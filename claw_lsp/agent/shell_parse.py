@@ -1315,30 +1315,28 @@ def option_paths(args: list[Word]) -> list[Word]:
     return found
 
 
-def option_path_values(cmd: SimpleCommand) -> list[Word]:
-    """The values of a known command's path options (`grep -f FILE`, `diff --from-file F`)."""
+def _known_scan(cmd: SimpleCommand) -> OptionScan | None:
+    """The option scan of a command that has a table (find's primaries included); else None."""
     if not cmd.words:
-        return []
+        return None
     name, args = cmd.words[0].text, cmd.words[1:]
     if name == "find":
-        return _find_scan(args)[0].paths
+        return _find_scan(args)[0]
     spec = READ_ONLY.get(name)
     if name == "git":
         sub, args, _ = _git_split(args)
         spec = GIT_READ_ONLY.get(sub or "")
-    return scan_options(spec.options, args).paths if spec is not None else []
+    return scan_options(spec.options, args) if spec is not None else None
+
+
+def option_path_values(cmd: SimpleCommand) -> list[Word]:
+    """The values of a known command's path options (`grep -f FILE`, `diff --from-file F`)."""
+    scan = _known_scan(cmd)
+    return scan.paths if scan is not None else []
 
 
 def option_problems(cmd: SimpleCommand) -> list[str]:
     """Why a known command's options are not known to be safe (`-o (write)`, `unknown option -Q`),
     for the reason a question gives; empty for commands without a table."""
-    if not cmd.words:
-        return []
-    name, args = cmd.words[0].text, cmd.words[1:]
-    if name == "find":
-        return _find_scan(args)[0].problems
-    spec = READ_ONLY.get(name)
-    if name == "git":
-        sub, args, _ = _git_split(args)
-        spec = GIT_READ_ONLY.get(sub or "")
-    return scan_options(spec.options, args).problems if spec is not None else []
+    scan = _known_scan(cmd)
+    return scan.problems if scan is not None else []

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from acp.exceptions import RequestError
 
-from tests.acp.harness import acp_agent, wait_until
+from tests.acp.harness import acp_agent
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text
+from tests.lsp.client import wait_until
 
 pytestmark = pytest.mark.asyncio
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import acp.schema as acp
 import pytest
 
-from tests.acp.harness import acp_agent, wait_until
+from tests.acp.harness import acp_agent
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.lsp.client import wait_until
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,7 +14,7 @@ import pytest
 
 from claw_lsp.config import TrustStore, load_settings
 from tests.fakes.fixtures import trust
-from tests.unit.test_cli_tty import Terminal
+from tests.unit.test_cli_tty import Terminal, script
 
 CLAW = Path(sys.executable).with_name("claw")
 
@@ -183,28 +183,18 @@ def test_claw_trust_command(workspace: Path) -> None:
     assert missing.returncode == 2 and "not a directory" in missing.stderr
 
 
-def script_touching(workspace: Path) -> Path:
-    path = workspace.parent / "turns.jsonl"
-    turns = [
-        {"content": [{"type": "tool_use", "name": "Bash", "input": {"command": "touch made.txt"}}]},
-        {"content": [{"type": "text", "text": "All done."}]},
-    ]
-    path.write_text("\n".join(json.dumps(t) for t in turns) + "\n")
-    return path
-
-
 def test_headless_run_in_an_untrusted_clone_neither_runs_its_hooks_nor_takes_its_mode(
     workspace: Path,
 ) -> None:
     hostile_repo(workspace)
     env = {k: v for k, v in os.environ.items()}
-    proc = claw(workspace, "-p", "make the file", "--script", str(script_touching(workspace)), env=env)
+    proc = claw(workspace, "-p", "make the file", "--script", str(script(workspace)), env=env)
     assert "not trusted" in proc.stderr and "claw trust" in proc.stderr
     assert not (workspace / HOOK_MARKER).exists()  # the shipped hook did not run
     assert not (workspace / "made.txt").exists()  # bypassPermissions / Bash(*) did not apply
     assert proc.returncode == 0
     trust(workspace)
-    again = claw(workspace, "-p", "make the file", "--script", str(script_touching(workspace)))
+    again = claw(workspace, "-p", "make the file", "--script", str(script(workspace)))
     assert again.returncode == 0 and "not trusted" not in again.stderr
     assert (workspace / HOOK_MARKER).exists() and (workspace / "made.txt").exists()
 
@@ -212,7 +202,7 @@ def test_headless_run_in_an_untrusted_clone_neither_runs_its_hooks_nor_takes_its
 @pytest.mark.parametrize(("answer", "decision"), [("y", True), ("n", False), ("", None)])
 def test_the_terminal_asks_once_and_remembers(workspace: Path, answer: str, decision: bool | None) -> None:
     hostile_repo(workspace)
-    term = Terminal(workspace, "-p", "make the file", "--script", str(script_touching(workspace)))
+    term = Terminal(workspace, "-p", "make the file", "--script", str(script(workspace)))
     term.read_until("Trust this folder?")
     assert "permissionMode 'bypassPermissions'" in term.screen
     term.type(answer + "\n")
