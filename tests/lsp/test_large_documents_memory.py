@@ -33,7 +33,7 @@ from tests.lsp.test_hostile_stress import RawServer, initialize_params
 
 DOC_BYTES = 5 * 1024 * 1024
 RETURN_FLOOR_MIB = 24
-REPEAT_FLOOR_MIB = 12
+REPEAT_FLOOR_MIB = 24  # fragmentation alone moved a small second round by 16 MiB under CI load
 
 
 def document_text(n: int, size: int) -> str:
