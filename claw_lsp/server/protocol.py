@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import acp.schema as acp
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from claw_lsp.core.messages import Usage
+from claw_lsp.core.updates import AcpUpdate
 
 # Commands (workspace/executeCommand).
 CMD_ASK = "claw.ask"
@@ -355,15 +355,7 @@ class RunFinishedUpdate(BaseModel):
 # The run events on the wire: the Agent Client Protocol's `session/update` models (from the
 # `agent-client-protocol` package) wherever ACP has one, plus claw's run_started / run_finished.
 SessionUpdate = Annotated[
-    acp.AgentMessageChunk
-    | acp.AgentThoughtChunk
-    | acp.ToolCallStart
-    | acp.ToolCallProgress
-    | acp.AgentPlanUpdate
-    | acp.UsageUpdate
-    | RunStartedUpdate
-    | RunFinishedUpdate,
-    Field(discriminator="session_update"),
+    AcpUpdate | RunStartedUpdate | RunFinishedUpdate, Field(discriminator="session_update")
 ]
 
 
