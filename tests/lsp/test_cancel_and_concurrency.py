@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
+from tests.fakes.procs import is_gone
 from tests.lsp.client import ALL_FEATURES, ClawClient, session, wait_until
 
 SLOW = reply(text("word " * 100), chunk=2, delay=0.05)  # ~250 events, >10 s if left alone
@@ -65,17 +65,7 @@ async def test_shutdown_mid_run_kills_its_processes(workspace: Path, fake_api: F
         await client.shutdown_session()
         assert time.monotonic() - started < 30
 
-    def alive() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:  # a zombie waiting for its reaper counts as gone
-            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-        except OSError:
-            return False
-
-    await wait_until(lambda: not alive(), timeout=5, what="bash process gone")
+    await wait_until(lambda: is_gone(pid), timeout=5, what="bash process gone")
 
 
 async def test_runs_on_different_sessions_go_on_side_by_side(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from claw_lsp.agent.hooks import HookRunner
 from claw_lsp.config import HookCommand, HookMatcher
+from tests.fakes.procs import is_gone
 
 
 def runner(ws: Path, event: str, command: str, matcher: str = "", timeout: float = 10.0) -> HookRunner:
@@ -114,9 +114,7 @@ async def test_timeout_kills_the_hook_and_its_children(workspace: Path) -> None:
     child = int(pidfile.read_text())
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
+        if is_gone(child):
             break
         time.sleep(0.05)
     else:

@@ -12,19 +12,8 @@ import time
 from pathlib import Path
 
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text
+from tests.fakes.procs import alive
 from tests.unit.test_cli import CLAW, popen, script
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie (exited, not yet reaped by its new parent) counts as dead.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _wait(cond, seconds: float) -> bool:  # type: ignore[no-untyped-def]
@@ -48,12 +37,10 @@ def test_running_commands_die_when_claw_is_killed_with_sigkill(workspace: Path) 
         assert _wait(lambda: (workspace / "bg.pid").exists() and (workspace / "shell.pid").exists(), 30)
         time.sleep(0.2)
         pids = [int((workspace / n).read_text()) for n in ("bg.pid", "shell.pid")]
-        assert all(_alive(p) for p in pids)
+        assert all(alive(p) for p in pids)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        assert _wait(lambda: not any(_alive(p) for p in pids), 5), (
-            f"orphans: {[p for p in pids if _alive(p)]}"
-        )
+        assert _wait(lambda: not any(alive(p) for p in pids), 5), f"orphans: {[p for p in pids if alive(p)]}"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -90,7 +77,7 @@ def test_a_finished_commands_background_job_is_left_alone(workspace: Path) -> No
     pid = int((workspace / "job.pid").read_text())
     try:
         time.sleep(0.5)  # claw has exited: its watcher saw the pipe close
-        assert _alive(pid)
+        assert alive(pid)
     finally:
         os.kill(pid, signal.SIGKILL)
 

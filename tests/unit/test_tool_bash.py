@@ -14,6 +14,7 @@ import pytest
 from claw_lsp.core.tools import SessionState, ToolContext, ToolOutput
 from claw_lsp.tools.bash import Bash, BashInput, OutputBuffer
 from claw_lsp.workspace.view import WorkspaceView
+from tests.fakes.procs import is_gone
 
 IGNORE_TERM = (
     f'{sys.executable} -c "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); '
@@ -28,15 +29,6 @@ def ctx(workspace: Path) -> ToolContext:
 
 async def bash(ctx: ToolContext, command: str, **args: Any) -> ToolOutput:
     return await Bash().run(BashInput.model_validate({"command": command, **args}), ctx)
-
-
-def is_gone(pid: int) -> bool:
-    """True when the process no longer runs (a zombie awaiting its reaper counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 async def wait_for_file(path: Path) -> int:
