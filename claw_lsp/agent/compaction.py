@@ -96,9 +96,22 @@ def strip_marker(text: str) -> str:
     return text.replace(SUMMARY_MARKER, "").strip()
 
 
+# What one image in a tool result costs, roughly (the API scales images to about 1.15 megapixels,
+# ~1,600 tokens); its base64 characters are not counted as text.
+IMAGE_TOKENS = 1_600
+
+
 def estimate_tokens(messages: list[Message]) -> int:
-    """A rough token count of messages (JSON characters / 4)."""
-    return sum(len(json.dumps(m.to_api(), ensure_ascii=False)) for m in messages) // 4
+    """A rough token count of messages (JSON characters / 4, images at IMAGE_TOKENS each)."""
+    chars = 0
+    images = 0
+    for m in messages:
+        for block in m.tool_results():
+            for image in block.images():
+                images += 1
+                chars -= len(image.source.data)
+        chars += len(json.dumps(m.to_api(), ensure_ascii=False))
+    return chars // 4 + images * IMAGE_TOKENS
 
 
 def _is_turn_start(message: Message) -> bool:

@@ -38,6 +38,7 @@ from claw_lsp.core.messages import (
     Message,
     TextBlock,
     ToolResultBlock,
+    ToolResultContent,
     ToolUseBlock,
     Usage,
 )
@@ -530,8 +531,11 @@ class Run:
         if len(content) > MAX_RESULT_CHARS:
             cut = len(content) - MAX_RESULT_CHARS
             content = content[:MAX_RESULT_CHARS] + f"\n… [{cut} characters cut]"
+        result_content: str | list[ToolResultContent] = content
+        if output.images:
+            result_content = [TextBlock(text=content), *output.images]
         self._pending_results[tool_use.id] = ToolResultBlock(
-            tool_use_id=tool_use.id, content=content, is_error=output.is_error
+            tool_use_id=tool_use.id, content=result_content, is_error=output.is_error
         )
         self.emit(
             ToolCallUpdated(

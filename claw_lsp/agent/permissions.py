@@ -106,6 +106,13 @@ def _tool_covered(rule_tool: str, tool_name: str, family: Family | None = None) 
     return False
 
 
+def _subject_matches(subject: str, content: str) -> bool:
+    """A non-path rule's content against a call's subject; `domain:` hosts ignore case."""
+    if content.startswith("domain:"):
+        return fnmatch.fnmatchcase(subject.lower(), content.lower())
+    return fnmatch.fnmatchcase(subject, content)
+
+
 # -- path patterns --------------------------------------------------------------------------------
 
 
@@ -372,7 +379,7 @@ class PermissionEngine:
                     continue
                 if any(self._path_rule_matches(rule, p, loose=loose) for p in paths):
                     return rule
-            elif subject is not None and fnmatch.fnmatchcase(subject, rule.content):
+            elif subject is not None and _subject_matches(subject, rule.content):
                 return rule
         return None
 
@@ -495,10 +502,12 @@ class PermissionEngine:
             return Decision("deny", f"denied by the rule {denied.text}")
         if self.mode == "plan" and not read_only:
             return Decision("deny", PLAN_MODE_REFUSAL)
+        # "Always allow" a WebFetch covers its domain, as Claude Code's rule does.
+        suggestion = f"{tool_name}({subject})" if subject and subject.startswith("domain:") else tool_name
         if self.mode != "bypassPermissions":
             asked = self._matching_rule("ask", tool_name, [], subject)
             if asked is not None:
-                return Decision("ask", f"the rule {asked.text} asks", tool_name)
+                return Decision("ask", f"the rule {asked.text} asks", suggestion)
         if self.mode == "bypassPermissions":
             return Decision("allow", "bypassPermissions mode")
         allowed = self._matching_rule("allow", tool_name, [], subject)
@@ -506,7 +515,7 @@ class PermissionEngine:
             return Decision("allow", f"allowed by the rule {allowed.text}")
         if read_only:
             return Decision("allow", "read-only tool")
-        return Decision("ask", f"{tool_name} needs permission", tool_name)
+        return Decision("ask", f"{tool_name} needs permission", suggestion)
 
     # -- Bash -------------------------------------------------------------------------------------
 

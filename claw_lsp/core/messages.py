@@ -39,19 +39,46 @@ class ToolUseBlock(_Block):
     input: dict[str, Any] = Field(default_factory=dict)
 
 
+ImageMediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+
+class ImageSource(_Block):
+    """Base64 image data with its media type (the Messages API's `base64` image source)."""
+
+    type: Literal["base64"] = "base64"
+    media_type: ImageMediaType
+    data: str
+
+
+class ImageBlock(_Block):
+    """An image in a tool result (Read of an image file, a notebook's image output)."""
+
+    type: Literal["image"] = "image"
+    source: ImageSource
+
+
+ToolResultContent = Annotated[TextBlock | ImageBlock, Field(discriminator="type")]
+
+
 class ToolResultBlock(_Block):
     """The outcome of a tool call, sent back to the model in the next user message."""
 
     type: Literal["tool_result"] = "tool_result"
     tool_use_id: str
-    content: str | list[TextBlock] = ""
+    content: str | list[ToolResultContent] = ""
     is_error: bool = False
 
     def text(self) -> str:
-        """The result as one string."""
+        """The result's text as one string (images left out)."""
         if isinstance(self.content, str):
             return self.content
-        return "".join(b.text for b in self.content)
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+    def images(self) -> list[ImageBlock]:
+        """The result's image blocks, in order."""
+        if isinstance(self.content, str):
+            return []
+        return [b for b in self.content if isinstance(b, ImageBlock)]
 
 
 ContentBlock = Annotated[

@@ -24,6 +24,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from claw_lsp.core.events import FileDiff, ReviewNote, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
+from claw_lsp.core.messages import ImageBlock
 
 # The kinds whose calls change files: they are reviewed instead of asked about, and the files they
 # touch get the diagnostics loop.
@@ -57,6 +58,8 @@ class ToolOutput:
     diffs: list[FileDiff] = field(default_factory=list)  # what an edit changed, for the front ends
     review: ReviewNote | None = None  # the user's decision on a reviewed edit
     denied: bool = False  # refused by the permission engine or the user
+    # Images the model sees after `content` in the same tool_result (Read of an image file).
+    images: list[ImageBlock] = field(default_factory=list)
 
 
 class DiagnosticsSource(Protocol):

@@ -43,6 +43,17 @@ FINISH_REASONS = {
 }
 
 
+def _image_parts(block: ToolResultBlock) -> list[dict[str, Any]]:
+    """A tool result's images as chat-completions `image_url` parts (data URLs)."""
+    return [
+        {
+            "type": "image_url",
+            "image_url": {"url": f"data:{image.source.media_type};base64,{image.source.data}"},
+        }
+        for image in block.images()
+    ]
+
+
 def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, Any]]:
     """Our transcript as chat-completions messages."""
     out: list[dict[str, Any]] = []
@@ -66,14 +77,21 @@ def to_openai_messages(system: str, messages: list[Message]) -> list[dict[str, A
             out.append(entry)
             continue
         # Tool results must directly follow the assistant message that asked for them.
+        images: list[dict[str, Any]] = []
         for block in msg.content:
             if isinstance(block, ToolResultBlock):
                 content = block.text()
                 if block.is_error and not content.startswith("Error"):
                     content = f"Error: {content}"
                 out.append({"role": "tool", "tool_call_id": block.tool_use_id, "content": content})
+                images += _image_parts(block)
         text = msg.text()
-        if text:
+        if images:  # tool messages carry text only: their images follow in a user message
+            parts = [{"type": "text", "text": "The images the tool results above refer to:"}, *images]
+            if text:
+                parts.append({"type": "text", "text": text})
+            out.append({"role": "user", "content": parts})
+        elif text:
             out.append({"role": "user", "content": text})
     return out
 

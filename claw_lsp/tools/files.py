@@ -8,7 +8,9 @@ equal what the model last read. Edits written with "\\n" land in the file's own 
 from __future__ import annotations
 
 import asyncio
+import base64
 import difflib
+import os
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -17,11 +19,24 @@ from pydantic import BaseModel, Field
 
 from claw_lsp.core.events import FileDiff, ToolKind
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
+from claw_lsp.core.messages import ImageBlock, ImageSource
 from claw_lsp.core.tools import ToolArgs, ToolContext, ToolError, ToolOutput
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.view import BinaryFileError, FileTooLargeError, PathOutsideWorkspace
 
 MAX_LINES = 2000
+# Read shows these as image blocks. The API refuses an image over 5 MB base64-encoded, so the
+# file may hold at most 3/4 of that; larger ones are refused with a hint (no resizing here).
+IMAGE_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+MAX_IMAGE_BASE64 = 5 * 1024 * 1024
+MAX_IMAGE_BYTES = MAX_IMAGE_BASE64 // 4 * 3
+MAX_NOTEBOOK_CHARS = 100_000  # a notebook shown larger than this is refused with a jq hint
 MAX_LINE_CHARS = 2000
 # Lines of context shown around an edit in the confirmation snippet, and the snippet's cap.
 SNIPPET_CONTEXT = 4
@@ -247,6 +262,79 @@ def _with_message(text: str, result: ApplyResult) -> str:
 # -- Read --------------------------------------------------------------------------------------
 
 
+def sniff_image(head: bytes) -> str | None:
+    """The media type the file's first bytes announce (PNG, JPEG, GIF, WebP), or None."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _read_image_bytes(path: Path, roots: list[Path]) -> tuple[bytes, int]:
+    """At most MAX_IMAGE_BYTES + 1 bytes of the file, and its size."""
+    with textio.open_regular(path, roots) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return handle.read(MAX_IMAGE_BYTES + 1), size
+
+
+async def _read_image(path: Path, ctx: ToolContext) -> ToolOutput:
+    """An image file as an image block (its type judged by its bytes, not its name)."""
+    data, size = await asyncio.to_thread(_read_image_bytes, path, list(ctx.workspace.folders))
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ToolError(
+            f"Cannot read {path}: the image is {size} bytes, more than the {MAX_IMAGE_BYTES} bytes "
+            f"(5 MB once base64-encoded) the model accepts. Make a smaller copy first, e.g. with "
+            f"Bash: `convert {path} -resize 50% /tmp/smaller{path.suffix}`."
+        )
+    if not data:
+        return ToolOutput(f"(The file {path} exists but is empty.)")
+    media_type = sniff_image(data[:16])
+    if media_type is None:
+        raise ToolError(
+            f"Cannot read {path}: its content is not a PNG, JPEG, GIF or WebP image despite its name."
+        )
+    kind = media_type.split("/")[1].upper()
+    image = ImageBlock(
+        source=ImageSource(media_type=media_type, data=base64.b64encode(data).decode("ascii"))  # type: ignore[arg-type]
+    )
+    return ToolOutput(f"Image file {path} ({kind}, {len(data)} bytes), shown below.", images=[image])
+
+
+async def _read_notebook(path: Path, ctx: ToolContext) -> ToolOutput | None:
+    """A notebook's cells and outputs; None when the file is not notebook JSON (read as text)."""
+    from claw_lsp.tools.notebook import NotebookError, parse_notebook, render_notebook
+
+    snapshot = await ctx.workspace.read(path)
+    try:
+        notebook = parse_notebook(snapshot.text, path)
+    except NotebookError:
+        return None
+    body, images = render_notebook(notebook)
+    if len(body) > MAX_NOTEBOOK_CHARS:
+        raise ToolError(
+            f"Notebook content ({len(body)} characters) exceeds the {MAX_NOTEBOOK_CHARS} characters "
+            f"Read shows. Use Bash with jq to read parts of it, e.g. `jq '.cells[:10]' {path}` or "
+            f"`jq '.cells[3].source' {path}`."
+        )
+    shown: list[ImageBlock] = []
+    total = 0
+    for image in images:
+        total += len(image.source.data)
+        if total > MAX_IMAGE_BASE64:
+            body += f"\n\n({len(images) - len(shown)} image output(s) left out: too large together.)"
+            break
+        shown.append(image)
+    ctx.state.read_files[path] = snapshot
+    if not body:
+        return ToolOutput(f"(The notebook {path} has no cells.)")
+    return ToolOutput(body, images=shown)
+
+
 class ReadInput(ToolArgs):
     """Read's arguments."""
 
@@ -278,7 +366,9 @@ class Read:
         "but it's recommended to read the whole file by not providing these parameters\n"
         f"- Any lines longer than {MAX_LINE_CHARS} characters will be truncated\n"
         "- Results are returned using cat -n format, with line numbers starting at 1\n"
-        "- Binary files cannot be read; use LS to list directories\n"
+        "- Images (PNG, JPG, GIF, WebP, up to 3.75 MB) are shown to you as images\n"
+        "- Jupyter notebooks (.ipynb) are shown as their cells with their outputs\n"
+        "- Other binary files cannot be read; use LS to list directories\n"
         "- You must Read a file before you Edit or overwrite it, and Read it again if it changed\n"
         "- It is always better to speculatively read multiple potentially useful files in a batch"
     )
@@ -304,7 +394,14 @@ class Read:
         path = absolute_path(args.file_path, ctx, args=args)
         first = max(args.offset or 1, 1)
         limit = args.limit or MAX_LINES
+        suffix = path.suffix.lower()
         try:
+            if suffix in IMAGE_MEDIA_TYPES:
+                return await _read_image(path, ctx)
+            if suffix == ".ipynb":
+                shown = await _read_notebook(path, ctx)
+                if shown is not None:
+                    return shown
             lines, total, snapshot = await ctx.workspace.read_lines(path, first, limit)
         except FileNotFoundError:
             raise ToolError(await not_found_message(path)) from None

@@ -6,8 +6,10 @@ from claw_lsp.core.tools import Tool
 from claw_lsp.tools.bash import Bash
 from claw_lsp.tools.diagnostics import Diagnostics
 from claw_lsp.tools.files import Edit, MultiEdit, Read, Write
+from claw_lsp.tools.notebook import NotebookEdit
 from claw_lsp.tools.search import LS, Glob, Grep
 from claw_lsp.tools.todo import TodoWrite
+from claw_lsp.tools.web import WebFetch
 
 
 def default_tools() -> list[Tool]:
@@ -17,10 +19,12 @@ def default_tools() -> list[Tool]:
         Write(),
         Edit(),
         MultiEdit(),
+        NotebookEdit(),
         Glob(),
         Grep(),
         LS(),
         Bash(),
+        WebFetch(),
         TodoWrite(),
         Diagnostics(),
     ]

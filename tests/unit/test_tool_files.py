@@ -64,9 +64,9 @@ async def test_read_cuts_long_lines_with_a_marker(ctx: ToolContext, workspace: P
 async def test_read_refuses_binary_relative_and_missing_paths_helpfully(
     ctx: ToolContext, workspace: Path
 ) -> None:
-    (workspace / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (workspace / "logo.bin").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     with pytest.raises(ToolError, match="binary"):
-        await call(Read(), ctx, file_path=str(workspace / "logo.png"))
+        await call(Read(), ctx, file_path=str(workspace / "logo.bin"))
     with pytest.raises(ToolError, match=f"absolute path.*Did you mean {workspace}/src/app.py"):
         await call(Read(), ctx, file_path="src/app.py")
     (workspace / "config.yaml").write_text("x")

@@ -20,6 +20,7 @@ SCHEMAS = {
     "Write": ({"file_path", "content"}, set()),
     "Edit": ({"file_path", "old_string", "new_string"}, {"replace_all"}),
     "MultiEdit": ({"file_path", "edits"}, set()),
+    "NotebookEdit": ({"notebook_path", "new_source"}, {"cell_id", "cell_type", "edit_mode"}),
     "Glob": ({"pattern"}, {"path"}),
     "Grep": (
         {"pattern"},
@@ -27,6 +28,7 @@ SCHEMAS = {
     ),
     "LS": ({"path"}, {"ignore"}),
     "Bash": ({"command"}, {"timeout", "description"}),
+    "WebFetch": ({"url", "prompt"}, set()),
     "TodoWrite": ({"todos"}, set()),
     "Diagnostics": (set(), {"file_path"}),
 }
@@ -40,7 +42,7 @@ def test_default_tools_have_claude_code_names_and_schemas() -> None:
         required, optional = SCHEMAS[tool.name]
         assert set(schema.get("required", [])) == required, tool.name
         assert set(schema["properties"]) == required | optional, tool.name
-        assert tool.description and tool.kind in {"read", "search", "edit", "execute", "think", "other"}
+        assert tool.description and tool.kind in {"read", "search", "edit", "execute", "think", "fetch", "other"}
     read_only = {t.name for t in tools if t.read_only}
     assert read_only == {"Read", "Glob", "Grep", "LS", "TodoWrite", "Diagnostics"}
     assert tool_by_name("Grep") is not None and tool_by_name("Nope") is None
