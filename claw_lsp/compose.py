@@ -30,17 +30,32 @@ def resolve_provider(settings: Settings) -> tuple[str, str | None]:
     return provider, model
 
 
-def make_settings_model(settings: Settings, root: Path) -> Model:
-    """Build the model client the settings name."""
+def make_settings_model(settings: Settings, root: Path, name: str | None = None) -> Model:
+    """Build the model client the settings name (or the model `name` of the same provider)."""
     from claw_lsp.providers import make_model
 
     provider, model = resolve_provider(settings)
+    model = name or model
     if provider == "scripted":
         script = os.environ.get("CLAW_SCRIPT") or settings.scriptPath
         return make_model("scripted", model, script_path=script, workspace=str(root))
     if provider == "openai":
         return make_model("openai", model, base_url=settings.baseUrl, prices=settings.prices)
     return make_model("anthropic", model, prices=settings.prices)
+
+
+def model_alias(settings: Settings, wanted: str) -> str | None:
+    """The model id for a subagent's `model` ("sonnet", "opus", "haiku" or an id); None: inherit.
+
+    Aliases mean Anthropic's families: with another provider they inherit the parent's model."""
+    provider, _ = resolve_provider(settings)
+    if wanted not in ("sonnet", "opus", "haiku"):
+        return wanted
+    if provider != "anthropic":
+        return None
+    from claw_lsp.providers.anthropic import newest_alias
+
+    return newest_alias(wanted)
 
 
 def build_agent(
@@ -59,16 +74,21 @@ def build_agent(
     permissions: PermissionEngine | None = None,
     extra_system: str | None = None,
     extra_tools: list[Tool] | None = None,
+    trusted: bool | None = None,
 ) -> Agent:
     """An agent on `session`, reading through `buffers` and writing through `applier`.
 
     `extra_tools` (e.g. an `McpManager`'s tools) come after the built-in ones; a name clash with a
-    built-in tool drops the extra tool.
+    built-in tool drops the extra tool. `trusted`: whether the user trusts the workspace (None: as
+    the trust store says), which decides whether its agent files may widen permissions.
     """
     from claw_lsp.agent.hooks import HookRunner
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.prompts import build_system_prompt
+    from claw_lsp.agent.subagents import SubagentRunner, load_agents
+    from claw_lsp.config import TrustStore
     from claw_lsp.tools.registry import default_tools
+    from claw_lsp.tools.subagent import agent_tool
     from claw_lsp.workspace.view import WorkspaceView
 
     folders = [f.resolve() for f in (folders or [root])]
@@ -83,6 +103,14 @@ def build_agent(
     tools = default_tools()
     builtin = {t.name for t in tools}
     tools += [t for t in extra_tools or [] if t.name not in builtin]
+    if trusted is None:
+        trusted = TrustStore().decision(root) is True
+    runner = SubagentRunner(
+        load_agents(folders, trusted=trusted),
+        model_factory=lambda name: make_settings_model(settings, root, name),
+        resolve_model=lambda wanted: model_alias(settings, wanted),
+    )
+    tools.append(agent_tool(runner, [t.name for t in tools]))
     system = build_system_prompt(
         folders,
         model=model.name,
@@ -101,7 +129,7 @@ def build_agent(
         )
     if model.provider == "scripted":
         session.set_meta(scripted=True, provider="scripted")
-    return Agent(
+    agent = Agent(
         model=model,
         tools=list(tools),
         workspace=workspace,
@@ -115,3 +143,5 @@ def build_agent(
         state=state,
         hooks=hooks,
     )
+    runner.attach(agent)
+    return agent

@@ -118,9 +118,12 @@ class Agent:
         state: SessionState | None = None,
         hooks: AgentHooks | None = None,
         retry_delay: float = 1.0,
+        subagent_type: str | None = None,
     ) -> None:
         self.model = model
         self.tools = {tool.name: tool for tool in tools}
+        # Other names a tool answers to (`Task` for `Agent`), never shown to the model.
+        self._aliases = {a: t.name for t in tools for a in getattr(t, "aliases", ()) if a not in self.tools}
         self.workspace = workspace
         self.settings = settings
         self.session = session
@@ -137,6 +140,8 @@ class Agent:
         self.cost_usd = 0.0
         self.last_context_tokens = 0
         self.current: Run | None = None
+        # Set when this agent is a subagent (the `Agent` tool runs it): its type, e.g. "Explore".
+        self.subagent_type = subagent_type
 
     @property
     def session_id(self) -> str:
@@ -156,6 +161,10 @@ class Agent:
         if not deferred:
             run.begin()
         return run
+
+    def tool(self, name: str) -> Tool | None:
+        """The tool the model calls `name` (by its name or an alias)."""
+        return self.tools.get(name) or self.tools.get(self._aliases.get(name, ""))
 
     def tool_specs(self) -> list[ToolSpec]:
         """The tools as the model sees them."""
@@ -438,12 +447,17 @@ class Run:
         return message
 
     def _account(self, usage: Usage, cost: float) -> None:
+        self.agent.last_context_tokens = usage.context_tokens + usage.output_tokens
+        self.count_usage(usage, cost)
+
+    def count_usage(self, usage: Usage, cost: float) -> None:
+        """Count a request in the run's and the agent's totals (a subagent's too: it leaves this
+        conversation's context size alone)."""
         agent = self.agent
         self.totals.usage = self.totals.usage + usage
         self.totals.cost_usd += cost
         agent.usage = agent.usage + usage
         agent.cost_usd += cost
-        agent.last_context_tokens = usage.context_tokens + usage.output_tokens
         self.emit(
             UsageUpdated(
                 request=usage,
@@ -495,11 +509,11 @@ class Run:
         """Run read-only tools of a batch concurrently and mutating tools in order."""
         index = 0
         while index < len(tool_uses):
-            tool = self.agent.tools.get(tool_uses[index].name)
+            tool = self.agent.tool(tool_uses[index].name)
             if tool is not None and tool.read_only:
                 group = []
                 while index < len(tool_uses):
-                    candidate = self.agent.tools.get(tool_uses[index].name)
+                    candidate = self.agent.tool(tool_uses[index].name)
                     if candidate is None or not candidate.read_only:
                         break
                     group.append(tool_uses[index])
@@ -552,7 +566,7 @@ class Run:
     async def _call(self, tool_use: ToolUseBlock) -> None:
         """Validate, authorize, hook and run one tool call; always settles a result."""
         agent = self.agent
-        tool = agent.tools.get(tool_use.name)
+        tool = agent.tool(tool_use.name)
         if tool is None:
             self.emit(ToolCallStarted(tool_call_id=tool_use.id, name=tool_use.name, title=tool_use.name))
             known = ", ".join(agent.tools)

@@ -39,6 +39,7 @@ INTERRUPTED = "interrupted: the tool call did not finish (the run was stopped)"
 REDACTED = "[REDACTED]"
 _KEY_PATTERN = re.compile(r"sk-(?:ant-)?[A-Za-z0-9_\-]{16,}")
 _SESSION_ID = re.compile(r"^[0-9a-fA-F-]+$")
+_SUBAGENT_ID = re.compile(r"a[0-9a-f]{16}")
 
 
 class SessionNotFound(Exception):
@@ -432,6 +433,44 @@ class SessionStore:
         meta = _read_meta(path)
         sid = str(meta.get("session_id") or path.stem)
         return Session(self, sid, path, meta)
+
+    # -- subagents' transcripts, beside their parent's: <session>/subagents/agent-<id>.jsonl --------
+
+    @staticmethod
+    def subagent_dir(parent: Session) -> Path:
+        """Where the transcripts of `parent`'s subagents live (never listed as sessions)."""
+        return parent.path.with_suffix("") / "subagents"
+
+    def create_subagent(
+        self, parent: Session, *, agent_type: str, model: str, provider: str, description: str
+    ) -> Session:
+        """Start a subagent's transcript beside `parent`'s."""
+        directory = self.subagent_dir(parent)
+        directory.mkdir(parents=True, exist_ok=True)
+        agent_id = "a" + uuid.uuid4().hex[:16]
+        meta: dict[str, Any] = {
+            "session_id": agent_id,
+            "parent_session_id": parent.id,
+            "agent_type": agent_type,
+            "description": description,
+            "workspace": str(self.workspace_root),
+            "model": model,
+            "provider": provider,
+            "scripted": provider == "scripted",
+            "created_at": _ts(),
+            "version": TRANSCRIPT_VERSION,
+        }
+        session = Session(self, agent_id, directory / f"agent-{agent_id}.jsonl", meta)
+        session.append({"type": "meta", **meta})
+        return session
+
+    def open_subagent(self, parent: Session, agent_id: str) -> Session:
+        """A subagent transcript of `parent` by its id (raises SessionNotFound)."""
+        key = agent_id.strip()
+        path = self.subagent_dir(parent) / f"agent-{key}.jsonl"
+        if not _SUBAGENT_ID.fullmatch(key) or not path.is_file():
+            raise SessionNotFound(f"no subagent {agent_id!r} in this session")
+        return Session(self, key, path, _read_meta(path))
 
     def _paths_newest_first(self) -> list[Path]:
         if not self.dir.is_dir():

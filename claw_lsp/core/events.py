@@ -4,6 +4,9 @@ The shapes follow the Agent Client Protocol's session updates where one exists
 (`agent_message_chunk`, `agent_thought_chunk`, `tool_call`, `tool_call_update`, `plan`), plus
 `usage` and `run_finished`. Each event is a pydantic model with a `type` discriminator so it
 serialises to one JSON line for `stream-json` output and transcripts.
+
+A subagent's events reach its parent run's consumers as the same events with `parent_tool_call_id`
+set to the `Agent` tool call that runs it (its run start, end and usage stay in its own transcript).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class TextDelta(BaseModel):
 
     type: Literal["agent_message_chunk"] = "agent_message_chunk"
     text: str
+    parent_tool_call_id: str | None = None
 
 
 class ThoughtDelta(BaseModel):
@@ -41,6 +45,7 @@ class ThoughtDelta(BaseModel):
 
     type: Literal["agent_thought_chunk"] = "agent_thought_chunk"
     text: str
+    parent_tool_call_id: str | None = None
 
 
 class ToolCallStarted(BaseModel):
@@ -54,6 +59,7 @@ class ToolCallStarted(BaseModel):
     status: ToolStatus = "pending"
     input: dict[str, Any] = Field(default_factory=dict)
     locations: list[str] = Field(default_factory=list)
+    parent_tool_call_id: str | None = None
 
 
 class FileDiff(BaseModel):
@@ -85,6 +91,7 @@ class ToolCallUpdated(BaseModel):
     diffs: list[FileDiff] = Field(default_factory=list)
     review: ReviewNote | None = None
     denied: bool = False
+    parent_tool_call_id: str | None = None
 
 
 class PlanEntry(BaseModel):
@@ -100,6 +107,7 @@ class PlanUpdated(BaseModel):
 
     type: Literal["plan"] = "plan"
     entries: list[PlanEntry]
+    parent_tool_call_id: str | None = None
 
 
 class UsageUpdated(BaseModel):
@@ -118,6 +126,7 @@ class Notice(BaseModel):
     type: Literal["notice"] = "notice"
     level: Literal["info", "warning", "error"] = "info"
     message: str
+    parent_tool_call_id: str | None = None
 
 
 class RunFinished(BaseModel):

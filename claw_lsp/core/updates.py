@@ -3,6 +3,11 @@
 Both front ends send these: the language server inside its `claw/event` notifications, the ACP
 front end as `session/update` itself. Events with no ACP shape (run start and end, notices) are
 left to the front end (None here).
+
+ACP has no nesting, so a subagent's events (`parent_tool_call_id` set) go out with
+`_meta.claw.parentToolCallId` naming the parent `Agent` tool call: its tool calls as tool calls, its
+text and thinking as thought chunks (they are the subagent's working, not the answer; only its final
+report returns, as the parent tool call's output).
 """
 
 from __future__ import annotations
@@ -42,11 +47,20 @@ def text_chunk(text: str) -> acp.AgentMessageChunk:
     )
 
 
-def thought_chunk(text: str) -> acp.AgentThoughtChunk:
-    """An agent_thought_chunk of plain text."""
+def thought_chunk(text: str, parent: str | None = None) -> acp.AgentThoughtChunk:
+    """An agent_thought_chunk of plain text (a subagent's: `parent` names its Agent tool call)."""
     return acp.AgentThoughtChunk(
-        session_update="agent_thought_chunk", content=acp.TextContentBlock(type="text", text=text)
+        session_update="agent_thought_chunk",
+        content=acp.TextContentBlock(type="text", text=text),
+        field_meta=_nested({}, parent),
     )
+
+
+def _nested(meta: dict[str, Any], parent: str | None) -> dict[str, Any] | None:
+    """`_meta` for an update: claw's keys, with the parent tool call of a subagent's event."""
+    if parent is not None:
+        meta = {**meta, "parentToolCallId": parent}
+    return {"claw": meta} if meta else None
 
 
 def diff_content(path: str, old_text: str | None, new_text: str) -> acp.FileEditToolCallContent | None:
@@ -59,9 +73,11 @@ def diff_content(path: str, old_text: str | None, new_text: str) -> acp.FileEdit
 def session_update(event: BaseModel, context_window: int) -> AcpUpdate | None:
     """The ACP session update for an event (None: the event has no ACP shape)."""
     if isinstance(event, TextDelta):
+        if event.parent_tool_call_id is not None:
+            return thought_chunk(event.text, event.parent_tool_call_id)
         return text_chunk(event.text)
     if isinstance(event, ThoughtDelta):
-        return thought_chunk(event.text)
+        return thought_chunk(event.text, event.parent_tool_call_id)
     if isinstance(event, ToolCallStarted):
         return acp.ToolCallStart(
             session_update="tool_call",
@@ -71,6 +87,7 @@ def session_update(event: BaseModel, context_window: int) -> AcpUpdate | None:
             status="pending",
             raw_input=event.input,
             locations=[acp.ToolCallLocation(path=p) for p in event.locations],
+            field_meta=_nested({}, event.parent_tool_call_id),
         )
     if isinstance(event, ToolCallUpdated):
         content: list[ToolContent] | None = None
@@ -97,9 +114,11 @@ def session_update(event: BaseModel, context_window: int) -> AcpUpdate | None:
             status=event.status,
             title=event.title or None,
             content=content,
-            field_meta={"claw": meta} if meta else None,
+            field_meta=_nested(meta, event.parent_tool_call_id),
         )
     if isinstance(event, PlanUpdated):
+        if event.parent_tool_call_id is not None:
+            return None  # a subagent's own plan is not the session's plan
         return acp.AgentPlanUpdate(
             session_update="plan",
             entries=[

@@ -46,7 +46,7 @@ DEFAULT_CONTEXT_WINDOW = 200_000
 # Models whose window differs from the default (ids without date suffix).
 CONTEXT_WINDOWS: dict[str, int] = {}
 
-_SONNET_ALIAS = re.compile(r"^claude-sonnet-(\d+)(?:-(\d{1,2}))?$")
+_FAMILY_ALIAS = r"^claude-{family}-(\d+)(?:-(\d{{1,2}}))?$"
 
 
 def sdk_models() -> list[str]:
@@ -66,21 +66,28 @@ def deprecated_models() -> dict[str, str]:
     return dict(DEPRECATED_MODELS)
 
 
-def default_model() -> str:
-    """The newest non-deprecated Sonnet alias in the installed SDK's model list."""
+def newest_alias(family: str) -> str | None:
+    """The newest non-deprecated alias of a model family ("sonnet", "opus", "haiku") in the
+    installed SDK's model list, e.g. claude-sonnet-4-6; None when the SDK lists none."""
     try:
         names, deprecated = sdk_models(), deprecated_models()
     except ImportError:
-        return FALLBACK_MODEL
+        return None
+    pattern = re.compile(_FAMILY_ALIAS.format(family=re.escape(family)))
     best: tuple[tuple[int, int], str] | None = None
     for name in names:
-        m = _SONNET_ALIAS.match(name)
+        m = pattern.match(name)
         if not m or name in deprecated:
             continue
         version = (int(m.group(1)), int(m.group(2) or 0))
         if best is None or version > best[0]:
             best = (version, name)
-    return best[1] if best else FALLBACK_MODEL
+    return best[1] if best else None
+
+
+def default_model() -> str:
+    """The newest non-deprecated Sonnet alias in the installed SDK's model list."""
+    return newest_alias("sonnet") or FALLBACK_MODEL
 
 
 def _cacheable(block: dict[str, Any]) -> bool:
