@@ -425,7 +425,9 @@ class _Printer:
                 self.out.write(json.dumps(event.model_dump(mode="json")) + "\n")
                 self.out.flush()
             return
-        if self.fmt == "text" and kind == "agent_message_chunk":
+        # A subagent's events (nested under its Agent call): its words are not the answer.
+        nested = getattr(event, "parent_tool_call_id", None) is not None
+        if self.fmt == "text" and kind == "agent_message_chunk" and not nested:
             self.out.write(event.text)
             self.out.flush()
             self.ended_with_newline = event.text.endswith("\n")
@@ -433,7 +435,7 @@ class _Printer:
         if not self.verbose and kind != "notice":
             return
         if kind == "tool_call":
-            self._line(f"● {event.title}")
+            self._line(f"{'  ' if nested else ''}● {event.title}")
         elif (
             kind == "tool_call_update"
             and event.status in ("completed", "failed")
@@ -441,7 +443,7 @@ class _Printer:
         ):
             first = event.output.strip().splitlines()[0] if event.output.strip() else ""
             mark = "✗" if event.status == "failed" else "⎿"
-            self._line(f"  {mark} {first[:120]}")
+            self._line(f"{'  ' if nested else ''}  {mark} {first[:120]}")
         elif kind == "plan":
             for entry in event.entries:
                 box = {"completed": "[x]", "in_progress": "[~]"}.get(entry.status, "[ ]")

@@ -178,16 +178,21 @@ def test_task_is_an_alias_and_a_custom_agent_gets_its_tools_model_and_prompt(
                 "Task", {"description": "review", "prompt": "Review app.py", "subagent_type": "reviewer"}
             )
         ),
-        reply(text("LGTM")),
+        reply(text("LGTM"), tool_use("Grep", {"pattern": "TODO"})),
+        reply(text("LGTM, no TODOs")),
         reply(text("The reviewer says LGTM.")),
     )
-    proc = claw(workspace, "-p", "review it", "--output-format", "json", env=fake_api.env(KEY))
+    proc = claw(workspace, "-p", "review it", "--verbose", env=fake_api.env(KEY))
     assert proc.returncode == 0, proc.stderr
-    _parent1, child, parent2 = fake_api.requests
+    assert proc.stdout.strip() == "The reviewer says LGTM."  # the subagent's words are not the answer
+    assert "● reviewer: review" in proc.stderr
+    _parent1, child, _child2, parent2 = fake_api.requests
+    # The subagent's tool call and result, nested under its Agent call.
+    assert "\n  ● Searching for: TODO\n    ⎿ No files found\n  ⎿ LGTM, no TODOs" in proc.stderr
     assert child.body["model"] == "claude-reviewer-9"
     assert tool_names(child) == ["Read", "Grep"]
     assert "meticulous reviewer" in "".join(b["text"] for b in child.body["system"])
-    assert parent2.last_tool_result().startswith("LGTM")
+    assert parent2.last_tool_result().startswith("LGTM, no TODOs")
     assert "reviewer: " in json.dumps(fake_api.requests[0].body["tools"])  # listed to the model
 
 
