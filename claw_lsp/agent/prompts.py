@@ -1,10 +1,11 @@
 """The system prompt: core instructions, memory files, environment; and the editor's selection block.
 
-Memory files (`CLAUDE.md`, `CLAUDE.local.md`, `CLAW.md`, `AGENTS.md`, `.claw/instructions.md`)
-are collected from each workspace root upward (stopping below the home directory and the filesystem
-root), farthest first so nearer files come last and win, after the user's own
-`$XDG_CONFIG_HOME/claw/CLAW.md`. `@path` imports in them are followed up to depth 5, each file at
-most once. Every file is capped in size, with a note when cut.
+Memory files come in Claude Code's order, so later (more specific) ones win: first the user's own
+(`~/.claude/CLAUDE.md`, then `$XDG_CONFIG_HOME/claw/CLAW.md`), then the project's, collected from
+each workspace root upward (stopping below the home directory and the filesystem root), farthest
+directory first; in each directory `CLAUDE.md`, `.claude/CLAUDE.md`, `CLAW.md`, `AGENTS.md`,
+`.claw/instructions.md`, and last the user's private `CLAUDE.local.md`. `@path` imports in them are
+followed up to depth 5, each file at most once. Every file is capped in size, with a note when cut.
 
 These functions do blocking file and subprocess work: the server calls them via `asyncio.to_thread`.
 """
@@ -19,7 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-MEMORY_NAMES = ("CLAUDE.md", "CLAUDE.local.md", "CLAW.md", "AGENTS.md", ".claw/instructions.md")
+MEMORY_NAMES = (
+    "CLAUDE.md",
+    ".claude/CLAUDE.md",
+    "CLAW.md",
+    "AGENTS.md",
+    ".claw/instructions.md",
+    "CLAUDE.local.md",
+)
+LOCAL_MEMORY_NAME = "CLAUDE.local.md"  # the user's private project instructions (not checked in)
 MAX_IMPORT_DEPTH = 5
 GIT_TIMEOUT_S = 2.0
 GIT_MAX_FILES = 10
@@ -71,7 +80,7 @@ class MemoryFile:
     text: str
     truncated: bool = False
     imported_from: Path | None = None
-    scope: str = "project"  # "project" | "user"
+    scope: str = "project"  # "project" | "local" (CLAUDE.local.md) | "user"
 
 
 def _home() -> Path:
@@ -79,9 +88,14 @@ def _home() -> Path:
 
 
 def user_memory_path() -> Path:
-    """The user's own memory file: `$XDG_CONFIG_HOME/claw/CLAW.md` (default `~/.config/...`)."""
+    """Claw's own user memory file: `$XDG_CONFIG_HOME/claw/CLAW.md` (default `~/.config/...`)."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "claw" / "CLAW.md"
+
+
+def user_memory_paths() -> list[Path]:
+    """The user's memory files, in load order: Claude Code's `~/.claude/CLAUDE.md`, then Claw's."""
+    return [Path.home() / ".claude" / "CLAUDE.md", user_memory_path()]
 
 
 def _memory_dirs(root: Path) -> list[Path]:
@@ -188,9 +202,11 @@ def load_memory(
     out: list[MemoryFile] = []
     seen: set[Path] = set()
     if include_user:
-        user = user_memory_path()
-        if user.is_file():
-            _collect(user, out, seen, max_bytes=max_bytes_per_file, depth=0, imported_from=None, scope="user")
+        for user in user_memory_paths():
+            if user.is_file():
+                _collect(
+                    user, out, seen, max_bytes=max_bytes_per_file, depth=0, imported_from=None, scope="user"
+                )
     for d in _memory_dirs(root):
         for name in MEMORY_NAMES:
             candidate = d / name
@@ -202,7 +218,7 @@ def load_memory(
                     max_bytes=max_bytes_per_file,
                     depth=0,
                     imported_from=None,
-                    scope="project",
+                    scope="local" if name == LOCAL_MEMORY_NAME else "project",
                 )
     return out
 
@@ -294,12 +310,14 @@ def _render_memory(files: list[MemoryFile]) -> str:
         "when they conflict, later (nearer) files win."
     ]
     for f in files:
-        if f.scope == "user":
-            label = "user's private instructions for all projects"
-        elif f.imported_from is not None:
+        if f.imported_from is not None:
             label = f"imported from {f.imported_from}"
+        elif f.scope == "user":
+            label = "user's private global instructions for all projects"
+        elif f.scope == "local":
+            label = "user's private project instructions, not checked in"
         else:
-            label = "project instructions"
+            label = "project instructions, checked into the codebase"
         parts.append(f"Contents of {f.path} ({label}):\n\n{f.text.strip()}")
     return "\n\n".join(parts)
 
