@@ -16,6 +16,7 @@ from claw_lsp.agent.loop import Agent, AgentHooks
 if TYPE_CHECKING:
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.session import Session
+    from claw_lsp.agent.slash import SlashContext
     from claw_lsp.config import Settings
     from claw_lsp.core.files import BufferSource, ChangeApplier
     from claw_lsp.core.permissions import Prompter
@@ -111,6 +112,13 @@ def build_agent(
         resolve_model=lambda wanted: model_alias(settings, wanted),
     )
     tools.append(agent_tool(runner, [t.name for t in tools]))
+    slash = _slash_context(
+        root, folders, settings=settings, model=model, permissions=permissions, trusted=trusted
+    )
+    if slash.activator.listed():
+        from claw_lsp.tools.skill import skill_tool
+
+        tools.append(skill_tool(slash.activator))
     system = build_system_prompt(
         folders,
         model=model.name,
@@ -144,4 +152,36 @@ def build_agent(
         hooks=hooks,
     )
     runner.attach(agent)
+    agent.slash = slash
     return agent
+
+
+def _slash_context(
+    root: Path,
+    folders: list[Path],
+    *,
+    settings: Settings,
+    model: Model,
+    permissions: PermissionEngine,
+    trusted: bool | None,
+) -> SlashContext:
+    """The commands and skills of the user and the workspace, and a way to switch models."""
+    import copy
+
+    from claw_lsp.agent.skills import SkillActivator
+    from claw_lsp.agent.slash import SlashContext, load_catalog
+    from claw_lsp.config import TrustStore
+
+    if trusted is None:
+        trusted = TrustStore().decision(root) is True
+    catalog = load_catalog(folders, trusted=trusted)
+
+    def model_named(name: str) -> Model:
+        if model.provider == "scripted":  # the same script goes on, under the new name
+            other = copy.copy(model)
+            other.name = name
+            return other
+        return make_settings_model(settings, root, name)
+
+    activator = SkillActivator(catalog.skills, permissions, trusted=trusted)
+    return SlashContext(catalog=catalog, activator=activator, model_factory=model_named)

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from claw_lsp.agent.hooks import HookRunner
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.session import Session
+    from claw_lsp.agent.slash import SlashContext
     from claw_lsp.config import Settings
     from claw_lsp.core.permissions import Prompter
     from claw_lsp.core.tools import DiagnosticsSource
@@ -140,6 +141,8 @@ class Agent:
         self.cost_usd = 0.0
         self.last_context_tokens = 0
         self.current: Run | None = None
+        # Slash commands and skills (set by `compose.build_agent`; None: built-ins only).
+        self.slash: SlashContext | None = None
         # Set when this agent is a subagent (the `Agent` tool runs it): its type, e.g. "Explore".
         self.subagent_type = subagent_type
 
@@ -329,10 +332,12 @@ class Run:
     async def _conversation(self) -> None:
         agent = self.agent
         prompt = self.prompt
-        if prompt.strip().startswith("/compact"):
-            instructions = prompt.strip()[len("/compact") :].strip() or None
-            await self._compact(manual=True, instructions=instructions)
+        from claw_lsp.agent.slash import dispatch
+
+        expanded = await dispatch(self, prompt)
+        if expanded is None:  # a slash command answered here (/compact, /cost, /help, ...)
             return
+        prompt = expanded
         if agent.hook_runner is not None:
             outcome = await agent.hook_runner.user_prompt_submit(prompt)
             if outcome.blocked:

@@ -245,6 +245,11 @@ class PermissionEngine:
         # Problems writing .claw/settings.local.json (the rule still holds for this session).
         self.persist_errors: list[str] = []
         self._lock = threading.Lock()
+        # Allow rules an active skill or slash command grants (`allowed-tools`) until the next
+        # prompt; never persisted. `read_roots`: folders outside the workspace that read-family
+        # tools may read without asking (a loaded skill's own folder, exactly that one).
+        self.grants: list[str] = []
+        self.read_roots: list[Path] = []
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -285,6 +290,20 @@ class PermissionEngine:
             return self._decide_path_tool(tool_name, family, read_only, subject, input)
         return self._decide_other(tool_name, read_only, subject)
 
+    def grant(self, rules: list[str]) -> None:
+        """Allow `rules` until `clear_grants` (an active skill or command's `allowed-tools`)."""
+        self.grants += [r for r in rules if parse_rule(r) is not None and r not in self.grants]
+
+    def clear_grants(self) -> None:
+        """Drop the grants of the previous prompt's skills and commands."""
+        self.grants = []
+
+    def allow_read_root(self, folder: Path) -> None:
+        """Let read-family tools read under `folder` without asking (deny rules still apply)."""
+        root = Path(os.path.realpath(folder))
+        if root not in self.read_roots:
+            self.read_roots.append(root)
+
     # -- helpers ----------------------------------------------------------------------------------
 
     def inside(self, path: Path) -> bool:
@@ -293,7 +312,8 @@ class PermissionEngine:
         return any(_is_within(resolved, folder) for folder in self.folders)
 
     def _rules(self, kind: RuleKind) -> list[Rule]:
-        return [r for r in (parse_rule(t) for t in self.rules[kind]) if r is not None]
+        texts = self.rules[kind] + self.grants if kind == "allow" else self.rules[kind]
+        return [r for r in (parse_rule(t) for t in texts) if r is not None]
 
     def _persist(self, kind: RuleKind, rule: str, path: Path) -> None:
         data: dict[str, Any] = {}
@@ -432,6 +452,8 @@ class PermissionEngine:
             return Decision("allow", f"allowed by the rule {allowed.text}")
         if not is_edit and inside:
             return Decision("allow", "read inside the workspace")
+        if not is_edit and path is not None and any(_is_within(path, r) for r in self.read_roots):
+            return Decision("allow", "read in a loaded skill's folder")
         if is_edit and self.mode == "acceptEdits":
             return Decision("allow", "acceptEdits mode")
         if is_edit:
