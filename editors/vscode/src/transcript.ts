@@ -27,6 +27,7 @@ function isPrompt(item: ClawEvent | PromptRecord): item is PromptRecord {
 interface ClawMeta {
   review?: { decision?: string; acceptedHunks?: number[]; rejectedHunks?: number[]; feedback?: string | null };
   permission?: string;
+  parentToolCallId?: string;
 }
 
 /** The `_meta.claw` object of a session update, when it has one. */
@@ -97,6 +98,7 @@ export class TranscriptModel {
           toolKind: update.kind ?? undefined,
           status: update.status ?? 'pending',
           diffs: [],
+          parent: clawMeta(update._meta)?.parentToolCallId,
         };
         this.tools.set(update.toolCallId, item);
         this.items.push(item);
@@ -308,6 +310,7 @@ export class TranscriptPanel implements vscode.Disposable {
          margin: 0; padding: 0; display: flex; flex-direction: column; height: 100vh; }
   #log { flex: 1; overflow-y: auto; padding: 8px 12px; }
   .item { margin: 6px 0; }
+  .item.tool.nested { margin-left: 1.5em; }
   .user { background: var(--vscode-input-background); border-left: 3px solid var(--vscode-focusBorder); padding: 4px 8px; white-space: pre-wrap; }
   .text p { margin: 4px 0; }
   .thought { opacity: 0.75; }

@@ -19,6 +19,8 @@ export interface ToolItem {
   /** What the user decided: part of the change, none of it, or the permission. */
   mark?: 'partial' | 'rejected' | 'denied';
   review?: { decision: string; acceptedHunks: number[]; rejectedHunks: number[]; feedback?: string };
+  /** The Agent tool call this call belongs to (a subagent's call), shown nested under it. */
+  parent?: string;
 }
 
 export interface ReviewItem {
@@ -226,7 +228,8 @@ function tool(item: ToolItem): string {
     parts.push(`<details data-key="tool-${esc(item.id)}-out"><summary>Output</summary><pre class="output">${esc(item.output)}</pre></details>`);
   }
   return (
-    `<div class="item tool ${esc(item.status)}${item.mark ? ` ${item.mark}` : ''}" data-kind="tool" data-id="${esc(item.id)}"` +
+    `<div class="item tool ${esc(item.status)}${item.mark ? ` ${item.mark}` : ''}${item.parent ? ' nested' : ''}"` +
+    ` data-kind="tool" data-id="${esc(item.id)}"${item.parent ? ` data-parent="${esc(item.parent)}"` : ''}` +
     ` data-status="${esc(item.status)}" data-mark="${esc(item.mark ?? '')}">${parts.join('')}</div>`
   );
 }

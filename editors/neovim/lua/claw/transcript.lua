@@ -298,6 +298,11 @@ local function tool_block(info)
   if info.status == 'completed' or info.status == 'failed' then
     vim.list_extend(lines, output_lines(info))
   end
+  if claw_meta(info).parentToolCallId then -- a subagent's call: nested under its Agent call
+    for i, l in ipairs(lines) do
+      lines[i] = '  ' .. l
+    end
+  end
   return lines
 end
 
