@@ -101,6 +101,7 @@ def build_agent(
         )
     # The view refuses writes outside the workspace unless an explicit allow rule names them.
     workspace.write_allowed = permissions.allows_write_outside
+    state = _with_background(state, session, permissions)
     tools = default_tools()
     builtin = {t.name for t in tools}
     tools += [t for t in extra_tools or [] if t.name not in builtin]
@@ -154,6 +155,31 @@ def build_agent(
     runner.attach(agent)
     agent.slash = slash
     return agent
+
+
+def _with_background(
+    state: SessionState | None, session: Session, permissions: PermissionEngine
+) -> SessionState:
+    """The session's state with its background shells (outliving agent rebuilds), their output
+    files readable by `Read` (an exact-path allow rule for this session only, never persisted)."""
+    from claw_lsp.core.tools import SessionState
+    from claw_lsp.tools.background import BackgroundShells
+
+    state = state if state is not None else SessionState()
+    if not isinstance(state.background, BackgroundShells):
+        state.background = BackgroundShells(session.path.with_suffix("") / "tasks")
+
+    def allow_read(path: Path) -> None:
+        text = str(path)
+        if not any(ch in text for ch in "*?[]\\(){}"):
+            rule = f"Read(//{text.lstrip('/')})"
+            if rule not in permissions.rules["allow"]:
+                permissions.rules["allow"].append(rule)
+
+    state.background.on_output_file = allow_read
+    for shell in state.background.shells.values():
+        allow_read(shell.output_path)
+    return state
 
 
 def _slash_context(

@@ -151,7 +151,20 @@ def state_dir() -> Path:
 # -- layered loading ------------------------------------------------------------------------------
 
 _RULE_KINDS = ("allow", "ask", "deny")
-_HOOK_EVENTS = ("PreToolUse", "PostToolUse", "UserPromptSubmit", "Stop")
+# The hook events claw runs (agent/hooks.py), in Claude Code's names.
+_HOOK_EVENTS = (
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "Notification",
+    "PreCompact",
+    "Stop",
+    "SubagentStop",
+)
 _SECRET_KEY = re.compile(r"(api[_-]?key|secret|token|password|auth)", re.IGNORECASE)
 _RULE_SYNTAX = re.compile(r"\s*[A-Za-z0-9_\-*.]+\s*(\(.*\))?\s*", re.DOTALL)
 

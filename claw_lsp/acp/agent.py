@@ -567,6 +567,8 @@ class ClawAcpAgent:
         if runs:
             await asyncio.wait([asyncio.ensure_future(r.wait()) for r in runs], timeout=3)
         for state in {id(s): s for s in self.sessions.values()}.values():
+            # SessionEnd hooks; the session's background commands die with it.
+            await asyncio.wait([asyncio.ensure_future(state.agent.close("other"))], timeout=5)
             if state.mcp is not None:
                 await asyncio.wait([asyncio.ensure_future(state.mcp.aclose())], timeout=5)
             state.session.close()

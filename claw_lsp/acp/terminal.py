@@ -59,7 +59,10 @@ class TerminalBash(Bash):
             await asyncio.wait_for(asyncio.shield(task), CLEANUP_S)
 
     async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
-        """Run the command in a client terminal; kill it on timeout or cancellation."""
+        """Run the command in a client terminal; kill it on timeout or cancellation. A background
+        command runs locally (the client's terminal lives only as long as the tool call)."""
+        if args.run_in_background:
+            return await self.run_background(args, ctx)
         timeout_ms, cwd, notes, marker = self._prepare(args, ctx)
         marker_name = str(marker)
         timed_out = False

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -55,7 +55,7 @@ from claw_lsp.core.tools import (
 from claw_lsp.providers.base import Delta, ModelRequest, ProviderError, ToolSpec
 
 if TYPE_CHECKING:
-    from claw_lsp.agent.hooks import HookRunner
+    from claw_lsp.agent.hooks import HookOutcome, HookRunner, SessionEndReason, SessionStartSource
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.session import Session
     from claw_lsp.agent.slash import SlashContext
@@ -141,6 +141,8 @@ class Agent:
         self.cost_usd = 0.0
         self.last_context_tokens = 0
         self.current: Run | None = None
+        # Context for the model sent with the next request (SessionStart hooks' output).
+        self.reminders: list[str] = []
         # Slash commands and skills (set by `compose.build_agent`; None: built-ins only).
         self.slash: SlashContext | None = None
         # Set when this agent is a subagent (the `Agent` tool runs it): its type, e.g. "Explore".
@@ -182,6 +184,36 @@ class Agent:
         """Replace the in-memory conversation (after compaction)."""
         self.messages = messages
 
+    async def begin_session(self, source: SessionStartSource | None = None) -> list[str]:
+        """Run the SessionStart hooks: once per session at its first run (`startup`, or `resume`
+        when it already had messages), or again for `clear` / `compact`. Their context goes to the
+        model with the next request; the notes (non-blocking errors) are returned."""
+        if source is None:
+            if self.state.started or getattr(self, "subagent_type", None):
+                return []
+            source = "resume" if self.messages else "startup"
+        self.state.started = True
+        if self.hook_runner is None:
+            return []
+        outcome = await self.hook_runner.session_start(source, self.model.name)
+        if outcome.additional_context:
+            self.reminders.append(
+                f"<system-reminder>\nSessionStart:{source} hook additional context: "
+                f"{outcome.additional_context}\n</system-reminder>"
+            )
+        return outcome.notes
+
+    async def close(self, reason: SessionEndReason = "other") -> None:
+        """End the session: its SessionEnd hooks (when it started), then kill its background
+        commands. Front ends call it when the session closes or they exit."""
+        try:
+            if self.state.started and self.hook_runner is not None:
+                self.state.started = False
+                await self.hook_runner.session_end(reason)
+        finally:
+            if self.state.background is not None:
+                await self.state.background.close()
+
 
 class Run:
     """One prompt's run: an asyncio task, its event stream and its outcome."""
@@ -206,6 +238,10 @@ class Run:
         self._edit_locations: dict[str, list[Path]] = {}
         self._running = False
         self._finished = asyncio.Event()
+        # PermissionRequest hooks: the input they replaced (tool_use id -> input), and why one
+        # stopped the run (its `interrupt`).
+        self._permission_input: dict[str, dict[str, Any]] = {}
+        self._interrupt: str | None = None
 
     # -- public handle -------------------------------------------------------------------------
 
@@ -332,6 +368,7 @@ class Run:
     async def _conversation(self) -> None:
         agent = self.agent
         prompt = self.prompt
+        self._notes(await agent.begin_session())
         from claw_lsp.agent.slash import dispatch
 
         expanded = await dispatch(self, prompt)
@@ -348,15 +385,19 @@ class Run:
         if not agent.session.title:  # named by what the user asked, never by the context sent along
             agent.session.set_meta(title=make_title(self.prompt))
         agent.record(Message.user(text))
+        stop_hook_active = False
         while True:
             self._check_limits()
             await self._maybe_compact()
+            self._send_reminders()
             turn_message = await self._model_turn()
             tool_uses = turn_message.tool_uses()
             if not tool_uses:
                 if agent.hook_runner is not None:
-                    outcome = await agent.hook_runner.stop()
-                    if outcome.blocked and outcome.reason:
+                    outcome = await agent.hook_runner.stop(stop_hook_active, turn_message.text())
+                    self._notes(outcome.notes)
+                    if outcome.blocked and outcome.reason and not outcome.stop:
+                        stop_hook_active = True
                         agent.record(Message.user(f"A Stop hook asks you to continue: {outcome.reason}"))
                         continue
                 return
@@ -384,6 +425,21 @@ class Run:
             )
         if settings.maxBudgetUsd is not None and self.totals.cost_usd >= settings.maxBudgetUsd:
             raise RunStopped("budget", f"Stopped: the run cost ${self.totals.cost_usd:.4f} (maxBudgetUsd).")
+
+    def _send_reminders(self) -> None:
+        """Hook context and notices of finished background commands go with the next request
+        (a user message after the last one; the request merges them)."""
+        agent = self.agent
+        notes, agent.reminders = agent.reminders, []
+        if agent.state.background is not None:
+            notes += agent.state.background.notices()
+        if notes:
+            agent.record(Message(role="user", content=[TextBlock(text=n) for n in notes]))
+
+    def _notes(self, notes: list[str]) -> None:
+        """Show hooks' non-blocking errors and system messages to the user."""
+        for note in notes:
+            self.emit(Notice(level="warning", message=note))
 
     def _request(self) -> ModelRequest:
         agent = self.agent
@@ -492,6 +548,14 @@ class Run:
         from claw_lsp.agent.compaction import compact
 
         agent = self.agent
+        if agent.hook_runner is not None:
+            pre = await agent.hook_runner.pre_compact("manual" if manual else "auto", instructions)
+            self._notes(pre.notes)
+            if pre.blocked:
+                self.emit(
+                    Notice(level="warning", message=f"A PreCompact hook stopped the compaction: {pre.reason}")
+                )
+                return
         self.emit(Notice(message="Compacting the conversation…"))
         result = await compact(agent.model, agent.messages, instructions=instructions)
         if result.replaced == 0:
@@ -505,6 +569,7 @@ class Run:
         agent.last_context_tokens = len(agent.system_prompt) // 4 + estimate_tokens(agent.messages)
         message = f"Compacted {result.replaced} earlier messages into a summary."
         self.emit(Notice(message=message))
+        self._notes(await agent.begin_session("compact"))
         if manual:
             self._last_text = message
 
@@ -578,6 +643,12 @@ class Run:
             self._settle(tool_use, ToolOutput(f"Unknown tool {tool_use.name!r}. Tools: {known}.", True))
             return
         ctx = self._context(tool_use)
+        pre = None
+        if agent.hook_runner is not None:  # before validation: its updatedInput is what runs
+            pre = await agent.hook_runner.pre_tool_use(tool.name, tool_use.input, tool_use.id)
+            self._notes(pre.notes)
+            if pre.updated_input is not None:
+                tool_use = tool_use.model_copy(update={"input": pre.updated_input})
         try:
             args = tool.input_model.model_validate(tool_use.input)
             # A subject that cannot be worked out (e.g. a '~' path) is refused here, never
@@ -610,11 +681,20 @@ class Run:
         )
         if edits_files(tool):
             self._edit_locations[tool_use.id] = locations
-        refusal = await self._authorize(tool, tool_use, title, subject, ctx)
+        refusal = await self._authorize(tool, tool_use, title, subject, ctx, pre=pre)
         if refusal is not None:
             # The title again: the last one shown was "Waiting for permission: …".
             self._settle(tool_use, ToolOutput(refusal, True, denied=True), title=title)
+            if self._interrupt is not None:
+                raise RunStopped("end_turn", self._interrupt)
             return
+        if tool_use.id in self._permission_input:  # a PermissionRequest hook's updatedInput
+            tool_use = tool_use.model_copy(update={"input": self._permission_input.pop(tool_use.id)})
+            try:
+                args = tool.input_model.model_validate(tool_use.input)
+            except ValidationError as exc:
+                self._settle(tool_use, ToolOutput(f"Invalid input for {tool.name}: {_brief(exc)}", True))
+                return
         note = None
         if agent.hooks.before_tool is not None:
             note = await agent.hooks.before_tool(tool, locations)
@@ -625,35 +705,53 @@ class Run:
             output = ToolOutput(str(exc), True)
         except (OSError, ValueError) as exc:
             output = ToolOutput(f"{tool.name} failed: {exc}", True)
+        if pre is not None and pre.additional_context:
+            note = "\n\n".join(t for t in (note, pre.additional_context) if t)
         if note:
             output = dataclasses.replace(output, content=f"{output.content}\n\n{note}")
         if agent.hook_runner is not None:
-            post = await agent.hook_runner.post_tool_use(
-                tool.name,
-                tool_use.input,
-                {"content": output.content, "is_error": output.is_error},
-                tool_use.id,
-            )
-            if post.blocked and post.reason:
-                output = dataclasses.replace(
-                    output, content=f"{output.content}\n\nPostToolUse hook: {post.reason}"
-                )
-            elif post.additional_context:
-                output = dataclasses.replace(output, content=f"{output.content}\n\n{post.additional_context}")
+            output = await self._post_tool_use(agent.hook_runner, tool, tool_use, output)
         self._settle(tool_use, output)
 
+    async def _post_tool_use(
+        self, runner: HookRunner, tool: Tool, tool_use: ToolUseBlock, output: ToolOutput
+    ) -> ToolOutput:
+        """PostToolUse hooks after a success, PostToolUseFailure hooks after a failure; what
+        they say for the model is added to the result."""
+        if output.is_error:
+            post = await runner.post_tool_use_failure(tool.name, tool_use.input, tool_use.id, output.content)
+            event = "PostToolUseFailure"
+        else:
+            response = {"content": output.content, "is_error": False}
+            post = await runner.post_tool_use(tool.name, tool_use.input, response, tool_use.id)
+            event = "PostToolUse"
+        self._notes(post.notes)
+        extra = f"{event} hook: {post.reason}" if post.blocked and post.reason else post.additional_context
+        if extra:
+            output = dataclasses.replace(output, content=f"{output.content}\n\n{extra}")
+        return output
+
     async def _authorize(
-        self, tool: Tool, tool_use: ToolUseBlock, title: str, subject: str | None, ctx: ToolContext
+        self,
+        tool: Tool,
+        tool_use: ToolUseBlock,
+        title: str,
+        subject: str | None,
+        ctx: ToolContext,
+        *,
+        pre: HookOutcome | None = None,
     ) -> str | None:
-        """Return None when the call may run (marking `ctx.preapproved`), else the refusal."""
+        """Return None when the call may run (marking `ctx.preapproved`), else the refusal
+        (`pre`: what the PreToolUse hooks decided)."""
         agent = self.agent
         hook_permission = None
         hook_reason = ""
-        if agent.hook_runner is not None:
-            outcome = await agent.hook_runner.pre_tool_use(tool.name, tool_use.input, tool_use.id)
-            if outcome.blocked:
-                return f"Blocked by a PreToolUse hook: {outcome.reason}"
-            hook_permission, hook_reason = outcome.permission, outcome.reason
+        if pre is not None:
+            if pre.stop:
+                self._interrupt = f"A PreToolUse hook stopped the run: {pre.reason}"
+            if pre.blocked:
+                return f"Blocked by a PreToolUse hook: {pre.reason}"
+            hook_permission, hook_reason = pre.permission, pre.reason
         result = await authorize(
             agent.permissions,
             _AnnouncingPrompter(agent.prompter, self, tool_use.id, title),
@@ -735,7 +833,24 @@ class _AnnouncingPrompter:
         self.inner, self.run, self.tool_call_id, self.title = inner, run, tool_call_id, title
 
     async def ask_permission(self, request: PermissionRequest) -> PermissionAnswer:
-        """Emit the pending update, then ask."""
+        """Let PermissionRequest hooks answer; else emit the pending update and ask (Notification
+        hooks hear of the question meanwhile)."""
+        runner = self.run.agent.hook_runner
+        if runner is not None:
+            suggestions = _suggestions(request.suggested_rule)
+            hooked = await runner.permission_request(request.tool_name, dict(request.input), suggestions)
+            self.run._notes(hooked.notes)
+            if hooked.permission == "allow":
+                if hooked.updated_input is not None:
+                    self.run._permission_input[self.tool_call_id] = hooked.updated_input
+                return PermissionAnswer("allow_once")
+            if hooked.permission == "deny":
+                reason = hooked.reason or "denied by a PermissionRequest hook"
+                if hooked.stop:
+                    self.run._interrupt = f"A PermissionRequest hook stopped the run: {reason}"
+                return PermissionAnswer(
+                    "reject_once", f"Permission denied by a PermissionRequest hook: {reason}"
+                )
         self.run.emit(
             ToolCallUpdated(
                 tool_call_id=self.tool_call_id,
@@ -743,7 +858,26 @@ class _AnnouncingPrompter:
                 title=f"Waiting for permission: {self.title}",
             )
         )
-        return await self.inner.ask_permission(request)
+        if runner is None or not runner.has("Notification"):
+            return await self.inner.ask_permission(request)
+        notify = runner.notification(
+            f"Claw needs your permission to use {request.tool_name}", "permission_prompt"
+        )
+        # Asked at once, while the Notification hooks run; a cancelled question stops them too.
+        told, answer = await asyncio.gather(notify, self.inner.ask_permission(request))
+        self.run._notes(told.notes)
+        return answer
+
+
+def _suggestions(rule: str | None) -> list[dict[str, Any]]:
+    """A suggested "always allow" rule as Claude Code's `permission_suggestions` (PermissionUpdate)."""
+    if not rule:
+        return []
+    name, _, rest = rule.partition("(")
+    value: dict[str, Any] = {"toolName": name}
+    if rest.endswith(")"):
+        value["ruleContent"] = rest[:-1]
+    return [{"type": "addRules", "rules": [value], "behavior": "allow", "destination": "localSettings"}]
 
 
 def normalize_messages(messages: list[Message]) -> list[Message]:

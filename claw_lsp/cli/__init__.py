@@ -365,6 +365,7 @@ async def _run_agent(
     async for event in run.events():
         printer.handle(event)
     finished = await run.wait()
+    await agent.close("other")  # SessionEnd hooks; background commands die with the session
     session.close()
     printer.finish(finished)
     if interrupted or finished.stop_reason == "cancelled":

@@ -15,7 +15,7 @@ changed) asks the tool, through `edits_files`, `runs_commands`, `reviewable` and
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -110,6 +110,22 @@ class FileView(Protocol):
         ...
 
 
+class BackgroundJobs(Protocol):
+    """A session's background commands (`tools.background.BackgroundShells` is the one)."""
+
+    def notices(self) -> list[str]:
+        """Notes for the model about commands that finished since it last heard."""
+        ...
+
+    def running(self) -> Sequence[object]:
+        """The commands still running."""
+        ...
+
+    async def close(self) -> None:
+        """Kill every command still running (the session ends)."""
+        ...
+
+
 @dataclass
 class SessionState:
     """Per-session state tools share across calls (lives as long as the session's runs)."""
@@ -120,6 +136,10 @@ class SessionState:
     cwd: Path | None = None
     # Paths the agent changed in this session (for saveDocuments before Bash, diagnostics loop).
     touched: set[Path] = field(default_factory=set)
+    # Bash's `run_in_background` commands (set by the composer); they die with the session.
+    background: BackgroundJobs | None = None
+    # SessionStart hooks ran for this session (once per session, however often its agent is rebuilt).
+    started: bool = False
 
 
 @dataclass

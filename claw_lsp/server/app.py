@@ -500,8 +500,11 @@ def register(server: ClawLanguageServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: ClawLanguageServer, params: None) -> None:
-        """Cancel every run (killing its processes) and every background task."""
+        """Cancel every run (killing its processes), end every session (its background commands
+        die with it), then cancel every background task."""
         await ls.runs.shutdown()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.sessions.close_all(), timeout=5)
         for task in list(ls.tasks):
             task.cancel()
         if ls.tasks:

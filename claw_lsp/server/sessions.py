@@ -117,9 +117,26 @@ class Sessions:
 
     def prune(self) -> None:
         """Drop the least recently used idle slots beyond KEPT_IDLE_SLOTS (never the active or a busy one)."""
-        idle = [sid for sid, slot in self.slots.items() if not slot.busy and sid != self.active_session_id]
+        idle = [
+            sid
+            for sid, slot in self.slots.items()
+            if not slot.busy
+            and sid != self.active_session_id
+            and not (slot.state.background is not None and slot.state.background.running())
+        ]
         for sid in idle[: max(0, len(idle) - KEPT_IDLE_SLOTS)]:
-            self.slots.pop(sid).session.close()  # lets go of its writer's lock
+            slot = self.slots.pop(sid)
+            if slot.agent is not None:  # its SessionEnd hooks
+                self.ls.spawn(slot.agent.close("other"), name=f"claw-session-end-{sid}")
+            slot.session.close()  # lets go of its writer's lock
+
+    async def close_all(self) -> None:
+        """End every open session (SessionEnd hooks, background commands killed): the server exits."""
+        for slot in list(self.slots.values()):
+            if slot.agent is not None:
+                await slot.agent.close("other")
+            elif slot.state.background is not None:
+                await slot.state.background.close()
 
     async def slot_for(self, session_id: str | None, title: str) -> SessionSlot:
         """The session a new run goes to: the named one (must be idle), else the active one if

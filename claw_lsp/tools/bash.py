@@ -177,6 +177,11 @@ class BashInput(BaseModel):
         description="Clear, concise description of what this command does in 5-10 words, in "
         "active voice. Examples: 'Lists files in current directory', 'Runs the unit tests'",
     )
+    run_in_background: bool | None = Field(
+        default=None,
+        description="Set to true to run this command in the background. Use TaskOutput to read "
+        "the output later.",
+    )
 
 
 class Bash:
@@ -201,7 +206,13 @@ class Bash:
         "Grep, Read and LS instead.\n"
         "- Prefer absolute paths and avoid `cd` unless the user asks for it. Chain dependent "
         "commands with '&&'; use ';' when later commands should run even if earlier ones fail.\n"
-        "- Write a short description of what the command does in the description parameter."
+        "- Write a short description of what the command does in the description parameter.\n"
+        "- You can use the `run_in_background` parameter to run the command in the background, "
+        "which allows you to continue working while the command runs. It returns at once with "
+        "the task's id and the file its output goes to; read that file with Read or TaskOutput, "
+        "stop the command with TaskStop. You will be told when it finishes, so you do not need "
+        "to poll it. Never use `&` at the end of the command for this. Background commands are "
+        "stopped when the session ends."
     )
     input_model: ClassVar[type[BaseModel]] = BashInput
     kind: ClassVar[ToolKind] = "execute"
@@ -269,6 +280,8 @@ class Bash:
 
     async def run(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
         """Run the command; kill its whole process group on timeout or cancellation."""
+        if args.run_in_background:
+            return await self.run_background(args, ctx)
         timeout_ms, cwd, notes, marker = self._prepare(args, ctx)
         marker_name = str(marker)
         output = OutputBuffer()
@@ -329,6 +342,22 @@ class Bash:
         if not parts:
             return ToolOutput("(no output)")
         return ToolOutput("\n\n".join(parts), is_error=is_error)
+
+    async def run_background(self, args: BashInput, ctx: ToolContext) -> ToolOutput:
+        """Start the command in the background (no timeout, the working directory does not
+        persist from it) and answer at once with its id and output file."""
+        from claw_lsp.tools.background import registry_of
+
+        if not args.command.strip():
+            raise ToolError("command is empty.")
+        shells = registry_of(ctx)
+        cwd, note = self._start_dir(ctx)
+        shell = await shells.start(args.command, cwd, self._env(ctx), args.description)
+        text = (
+            f"Command running in background with ID: {shell.id}. "
+            f"Output is being written to: {shell.output_path}"
+        )
+        return ToolOutput(f"{text}\n\n{note}" if note else text)
 
 
 async def _pump(proc: asyncio.subprocess.Process, output: OutputBuffer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from claw_lsp.core.tools import Tool
+from claw_lsp.tools.background import TaskOutput, TaskStop
 from claw_lsp.tools.bash import Bash
 from claw_lsp.tools.diagnostics import Diagnostics
 from claw_lsp.tools.files import Edit, MultiEdit, Read, Write
@@ -24,6 +25,8 @@ def default_tools() -> list[Tool]:
         Grep(),
         LS(),
         Bash(),
+        TaskOutput(),
+        TaskStop(),
         WebFetch(),
         TodoWrite(),
         Diagnostics(),

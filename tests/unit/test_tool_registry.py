@@ -27,7 +27,9 @@ SCHEMAS = {
         {"path", "glob", "type", "output_mode", "-i", "-n", "-A", "-B", "-C", "head_limit", "multiline"},
     ),
     "LS": ({"path"}, {"ignore"}),
-    "Bash": ({"command"}, {"timeout", "description"}),
+    "Bash": ({"command"}, {"timeout", "description", "run_in_background"}),
+    "TaskOutput": ({"task_id"}, {"block", "timeout"}),
+    "TaskStop": (set(), {"task_id", "shell_id"}),
     "WebFetch": ({"url", "prompt"}, set()),
     "TodoWrite": ({"todos"}, set()),
     "Diagnostics": (set(), {"file_path"}),
@@ -44,7 +46,7 @@ def test_default_tools_have_claude_code_names_and_schemas() -> None:
         assert set(schema["properties"]) == required | optional, tool.name
         assert tool.description and tool.kind in {"read", "search", "edit", "execute", "think", "fetch", "other"}
     read_only = {t.name for t in tools if t.read_only}
-    assert read_only == {"Read", "Glob", "Grep", "LS", "TodoWrite", "Diagnostics"}
+    assert read_only == {"Read", "Glob", "Grep", "LS", "TaskOutput", "TaskStop", "TodoWrite", "Diagnostics"}
     assert tool_by_name("Grep") is not None and tool_by_name("Nope") is None
 
 
