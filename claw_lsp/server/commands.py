@@ -20,6 +20,7 @@ from claw_lsp.server.app import ClawLanguageServer
 from claw_lsp.server.protocol import (
     CMD_ASK,
     CMD_CANCEL,
+    CMD_COMMANDS_LIST,
     CMD_REVIEW_ACCEPT,
     CMD_REVIEW_REJECT,
     CMD_SESSIONS_LIST,
@@ -32,6 +33,7 @@ from claw_lsp.server.protocol import (
     AskResult,
     CancelParams,
     CancelResult,
+    CommandsListResult,
     InputParams,
     InputResult,
     OkResult,
@@ -305,6 +307,18 @@ def register(server: ClawLanguageServer) -> None:
                 heldBack=ls.loaded.held_back if ls.loaded is not None else [],
             )
         )
+
+    @server.command(CMD_COMMANDS_LIST)
+    async def commands_list(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:
+        """The slash commands a prompt may start with (for completion in the client's input box)."""
+        from claw_lsp.agent.slash import load_catalog
+        from claw_lsp.config import TrustStore
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.settings_ready.wait(), timeout=10)
+        trusted = ls.loaded.trusted if ls.loaded is not None else TrustStore().decision(ls.root)
+        catalog = await asyncio.to_thread(load_catalog, ls.folders, trusted=bool(trusted))
+        return wire(CommandsListResult.model_validate({"commands": catalog.listing()}))
 
     @server.command(CMD_WORKSPACE_TRUST)
     async def workspace_trust(ls: ClawLanguageServer, *args: Any) -> dict[str, Any]:

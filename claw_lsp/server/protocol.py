@@ -25,6 +25,7 @@ CMD_REVIEW_ACCEPT = "claw.review.accept"
 CMD_REVIEW_REJECT = "claw.review.reject"
 CMD_STATUS = "claw.status"
 CMD_WORKSPACE_TRUST = "claw.workspace.trust"
+CMD_COMMANDS_LIST = "claw.commands.list"
 
 ALL_COMMANDS: tuple[str, ...] = (
     CMD_ASK,
@@ -36,6 +37,7 @@ ALL_COMMANDS: tuple[str, ...] = (
     CMD_REVIEW_REJECT,
     CMD_STATUS,
     CMD_WORKSPACE_TRUST,
+    CMD_COMMANDS_LIST,
 )
 
 # Custom server -> client methods, used only when declared in initializationOptions.clientFeatures.
@@ -213,6 +215,25 @@ class StatusResult(_Payload):
     heldBack: list[str] = Field(default_factory=list)
 
 
+class SlashCommandInfo(_Payload):
+    """One slash command the user can type as `/name args` in a prompt (`claw.commands.list`)."""
+
+    name: str
+    description: str
+    argumentHint: str | None = None
+    kind: Literal["builtin", "command", "skill"]
+    scope: Literal["builtin", "user", "project"]
+    # A skill the model may also load by itself (its `disable-model-invocation` is not true).
+    modelInvocable: bool = False
+
+
+class CommandsListResult(_Payload):
+    """`claw.commands.list` result: the built-ins, then the user's and the workspace's commands
+    and skills."""
+
+    commands: list[SlashCommandInfo] = Field(default_factory=list)
+
+
 class InputParams(_Payload):
     """`claw/input` request params."""
 
@@ -385,6 +406,7 @@ WIRE_MODELS: tuple[type[BaseModel], ...] = (
     ReviewCommandParams,
     OkResult,
     StatusResult,
+    CommandsListResult,
     TrustParams,
     TrustResult,
     InputParams,

@@ -18,6 +18,7 @@ export interface ClawProtocol {
   ReviewCommandParams?: ReviewCommandParams;
   OkResult?: OkResult;
   StatusResult?: StatusResult;
+  CommandsListResult?: CommandsListResult;
   TrustParams?: TrustParams;
   TrustResult?: TrustResult;
   InputParams?: InputParams;
@@ -228,6 +229,30 @@ export interface Usage {
   output_tokens?: number;
   cache_creation_input_tokens?: number;
   cache_read_input_tokens?: number;
+}
+/**
+ * `claw.commands.list` result: the built-ins, then the user's and the workspace's commands
+ * and skills.
+ *
+ * This interface was referenced by `ClawProtocol`'s JSON-Schema
+ * via the `definition` "CommandsListResult".
+ */
+export interface CommandsListResult {
+  commands?: SlashCommandInfo[];
+}
+/**
+ * One slash command the user can type as `/name args` in a prompt (`claw.commands.list`).
+ *
+ * This interface was referenced by `ClawProtocol`'s JSON-Schema
+ * via the `definition` "SlashCommandInfo".
+ */
+export interface SlashCommandInfo {
+  name: string;
+  description: string;
+  argumentHint?: string | null;
+  kind: 'builtin' | 'command' | 'skill';
+  scope: 'builtin' | 'user' | 'project';
+  modelInvocable?: boolean;
 }
 /**
  * `claw.workspace.trust` arguments: trust the workspace (true), distrust it (false), forget
