@@ -386,15 +386,20 @@ class ClawAcpAgent:
         task.add_done_callback(self._tasks.discard)
 
     async def _announce(self, state: AcpSession) -> None:
-        """The slash commands this agent understands."""
+        """The slash commands this agent understands: the built-ins, the user's and the project's
+        commands, and the skills the model may also invoke (as Claude Code offers them)."""
+        slash = state.agent.slash
+        listed = slash.catalog.commands if slash is not None else []
         commands = [
             acp.AvailableCommand(
-                name="compact",
-                description="Summarise the conversation so far to free context",
-                input=acp.AvailableCommandInput(
-                    root=acp.UnstructuredCommandInput(hint="what the summary should keep (optional)")
-                ),
+                name=c.name,
+                description=c.description,
+                input=acp.AvailableCommandInput(root=acp.UnstructuredCommandInput(hint=c.argument_hint))
+                if c.argument_hint
+                else None,
             )
+            for c in listed
+            if c.skill is None or not c.skill.disable_model_invocation
         ]
         with contextlib.suppress(Exception):
             await self._conn().session_update(
