@@ -189,7 +189,7 @@ class Agent:
         when it already had messages), or again for `clear` / `compact`. Their context goes to the
         model with the next request; the notes (non-blocking errors) are returned."""
         if source is None:
-            if self.state.started or getattr(self, "subagent_type", None):
+            if self.state.started or self.subagent_type is not None:
                 return []
             source = "resume" if self.messages else "startup"
         self.state.started = True
@@ -394,7 +394,7 @@ class Run:
             tool_uses = turn_message.tool_uses()
             if not tool_uses:
                 if agent.hook_runner is not None:
-                    outcome = await agent.hook_runner.stop(stop_hook_active, turn_message.text())
+                    outcome = await self._stop_hooks(stop_hook_active, turn_message.text())
                     self._notes(outcome.notes)
                     if outcome.blocked and outcome.reason and not outcome.stop:
                         stop_hook_active = True
@@ -411,6 +411,20 @@ class Run:
             self._open_tool_uses = []
             self._pending_results = {}
             agent.record(Message(role="user", content=blocks))
+
+    async def _stop_hooks(self, active: bool, last_text: str) -> HookOutcome:
+        """The Stop hooks, or a subagent's SubagentStop hooks, when the model wants to end."""
+        agent = self.agent
+        assert agent.hook_runner is not None
+        if agent.subagent_type is None:
+            return await agent.hook_runner.stop(active, last_text)
+        return await agent.hook_runner.subagent_stop(
+            agent_id=agent.session.id,
+            agent_type=agent.subagent_type,
+            agent_transcript_path=agent.session.path,
+            stop_hook_active=active,
+            last_assistant_message=last_text,
+        )
 
     def _check_limits(self) -> None:
         settings = self.agent.settings

@@ -238,9 +238,12 @@ async def dispatch(run: Run, prompt: str) -> str | None:
 
     Called once at the start of every run: the previous run's grants end here."""
     agent = run.agent
+    if agent.subagent_type is not None:
+        return prompt  # a subagent's prompt comes from the model: never a command, and the
+        # parent's grants must not end with it
     ctx = agent.slash
-    if ctx is not None and getattr(agent, "subagent_type", None) is None:
-        agent.permissions.clear_grants()  # a subagent's run must not end its parent's grants
+    if ctx is not None:
+        agent.permissions.clear_grants()
     parsed = parse_invocation(prompt)
     if parsed is None:
         return prompt

@@ -338,7 +338,8 @@ class SubagentRunner:
             system_prompt=system,
             hook_runner=parent.hook_runner,
             diagnostics=parent.diagnostics,
-            state=SessionState(cwd=parent.state.cwd),
+            # Its own reads (Edit's read-before-write), the parent's background commands.
+            state=SessionState(cwd=parent.state.cwd, background=parent.state.background),
             hooks=parent.hooks,
             retry_delay=parent.retry_delay,
             subagent_type=definition.name,

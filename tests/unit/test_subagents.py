@@ -302,3 +302,44 @@ def test_interrupting_the_parent_cancels_the_subagent(
     finished = [r["event"] for r in records if r["type"] == "event" and r["event"]["type"] == "run_finished"]
     assert finished and finished[-1]["stop_reason"] == "cancelled"
     assert len(fake_api.requests) == 2  # the parent did not go on after the cancel
+
+
+def test_subagent_stop_hooks_fire_for_the_subagent_and_stop_hooks_for_the_parent(
+    workspace: Path, home: Path, fake_api: FakeMessagesAPI, isolated_state: Path
+) -> None:
+    log = workspace.parent / "hooks.jsonl"
+    dump = f"cat >> {log}; echo >> {log}"
+    hooks = {
+        event: [{"matcher": matcher, "hooks": [{"type": "command", "command": dump}]}]
+        for event, matcher in (("SubagentStop", "Explore"), ("Stop", ""))
+    }
+    user = isolated_state / "XDG_CONFIG_HOME" / "claw"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    fake_api.queue(
+        reply(tool_use("Agent", {"description": "look", "prompt": "look", "subagent_type": "Explore"})),
+        reply(text("seen it")),
+        reply(text("all done")),
+    )
+    proc = claw(workspace, "-p", "go", env=fake_api.env(KEY))
+    assert proc.returncode == 0, proc.stderr
+    fired = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert [f["hook_event_name"] for f in fired] == ["SubagentStop", "Stop"]
+    sub, stop = fired
+    assert sub["agent_type"] == "Explore" and sub["last_assistant_message"] == "seen it"
+    assert Path(sub["agent_transcript_path"]).is_file() and "subagents" in sub["agent_transcript_path"]
+    assert sub["session_id"] == stop["session_id"]  # the parent's session
+    assert stop["last_assistant_message"] == "all done"
+
+
+def test_a_subagent_prompt_is_never_a_slash_command(
+    workspace: Path, home: Path, fake_api: FakeMessagesAPI
+) -> None:
+    fake_api.queue(
+        reply(tool_use("Agent", {"description": "x", "prompt": "/cost please", "subagent_type": "Explore"})),
+        reply(text("I was asked about /cost")),
+        reply(text("ok")),
+    )
+    proc = claw(workspace, "-p", "go", env=fake_api.env(KEY))
+    assert proc.returncode == 0, proc.stderr
+    assert first_user_text(fake_api.requests[1]) == "/cost please"  # reached the model as text
