@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import os
 import re
 import typing
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from pydantic import BaseModel
 
 from claw_lsp.agent import frontmatter
-from claw_lsp.config import PermissionMode, config_dir
+from claw_lsp.config import PermissionMode
 from claw_lsp.core.events import (
     Notice,
     PlanUpdated,
@@ -134,22 +133,13 @@ class LoadedAgents:
     warnings: list[str] = field(default_factory=list)
 
 
-def user_agent_dirs(home: Path | None = None) -> list[Path]:
-    """The user's own agent folders, lowest precedence first."""
-    home = home if home is not None else Path(os.path.expanduser("~"))
-    return [home / ".claude" / "agents", config_dir() / "agents"]
-
-
-def project_agent_dirs(folder: Path) -> list[Path]:
-    """A workspace folder's agent folders, lowest precedence first."""
-    return [folder / ".claude" / "agents", folder / ".claw" / "agents"]
-
-
-def load_agents(folders: list[Path], *, trusted: bool, home: Path | None = None) -> LoadedAgents:
+def load_agents(folders: list[Path], *, trusted: bool) -> LoadedAgents:
     """Built-in, user and workspace agent definitions (a later source wins by name)."""
+    from claw_lsp.agent.skills import project_dirs, user_dirs
+
     out = LoadedAgents({a.name: a for a in BUILTIN_AGENTS})
-    sources = [(d, True) for d in user_agent_dirs(home)]
-    sources += [(d, False) for f in folders for d in project_agent_dirs(f)]
+    sources = [(d, True) for d in user_dirs("agents")]
+    sources += [(d, False) for d in project_dirs(folders, "agents")]
     for directory, own in sources:
         try:
             files = sorted(p for p in directory.glob("*.md") if p.is_file())

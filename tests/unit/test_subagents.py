@@ -60,7 +60,7 @@ def test_builtin_user_and_project_agents_load_with_project_winning(workspace: Pa
     agent_file(workspace / ".claw" / "agents", "tester", tools=["Read", "Bash(pytest:*)"], maxTurns=3)
     (workspace / ".claude" / "agents" / "broken.md").write_text("---\nname: [unclosed\n---\nx\n")
     (workspace / ".claude" / "agents" / "nameless.md").write_text("---\ndescription: d\n---\nx\n")
-    loaded = load_agents([workspace], trusted=False, home=home)
+    loaded = load_agents([workspace], trusted=False)
     assert {"general-purpose", "Explore", "reviewer", "tester"} <= set(loaded.agents)
     reviewer = loaded.agents["reviewer"]
     assert reviewer.prompt == "PROJECT PROMPT" and reviewer.model == "haiku" and reviewer.tools is None
@@ -78,11 +78,11 @@ def test_builtin_user_and_project_agents_load_with_project_winning(workspace: Pa
 def test_an_untrusted_workspace_agent_cannot_widen_permissions(workspace: Path, home: Path) -> None:
     agent_file(workspace / ".claude" / "agents", "yolo", permissionMode="bypassPermissions")
     agent_file(home / ".claude" / "agents", "mine", permissionMode="acceptEdits")
-    untrusted = load_agents([workspace], trusted=False, home=home)
+    untrusted = load_agents([workspace], trusted=False)
     assert untrusted.agents["yolo"].permission_mode is None
     assert any("held back" in w and "yolo.md" in w for w in untrusted.warnings)
     assert untrusted.agents["mine"].permission_mode == "acceptEdits"  # the user's own file
-    trusted = load_agents([workspace], trusted=True, home=home)
+    trusted = load_agents([workspace], trusted=True)
     assert trusted.agents["yolo"].permission_mode == "bypassPermissions"
 
 
