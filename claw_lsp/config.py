@@ -1,7 +1,8 @@
 """Settings: pydantic models, the layered loading and workspace trust.
 
-Layers: defaults < .mcp.json (mcpServers) < ~/.config/claw/settings.json < .claude/settings.json
-(permissions) < .claw/settings.json < .claw/settings.local.json < LSP / CLI options.
+Layers: defaults < .mcp.json (mcpServers) < ~/.claude/settings.json (hooks) <
+~/.config/claw/settings.json < .claude/settings.json and .claude/settings.local.json (permissions,
+hooks) < .claw/settings.json < .claw/settings.local.json < LSP / CLI options.
 
 Bad values fall back to their defaults with one clear warning naming the key, the file and why.
 
@@ -207,11 +208,16 @@ def load_settings(
         loader.file_layer(workspace_root / ".mcp.json", only="mcpServers", project=True)
         loader.project_mcp = set(loader.mcp)
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
+    if home_config is None:  # the user's own Claude Code hooks come along (~/.claude/settings.json)
+        claude_user = Path.home() / ".claude" / "settings.json"
+        loader.own_labels.add(loader.label(claude_user))
+        loader.file_layer(claude_user, only="hooks", trusted=True)
     loader.own_labels.add(loader.label(user_file))
     loader.file_layer(user_file, trusted=True)
     if workspace_root is not None:
         for name in ("settings.json", "settings.local.json"):
-            loader.file_layer(workspace_root / ".claude" / name, only="permissions", project=True)
+            claude = workspace_root / ".claude" / name
+            loader.file_layer(claude, only=("permissions", "hooks"), project=True)
         loader.file_layer(workspace_root / ".claw" / "settings.json", project=True)
         # The user's own file for this project once the folder is trusted; before, just another
         # file the clone may have shipped.
@@ -279,7 +285,12 @@ class _Loader:
             self.warnings.append(text)
 
     def file_layer(
-        self, path: Path, *, only: str | None = None, trusted: bool = False, project: bool = False
+        self,
+        path: Path,
+        *,
+        only: str | tuple[str, ...] | None = None,
+        trusted: bool = False,
+        project: bool = False,
     ) -> None:
         label = self.label(path)
         try:
@@ -301,7 +312,8 @@ class _Loader:
             return
         self.sources.append(path)
         if only is not None:
-            data = {only: data[only]} if only in data else {}
+            keys = (only,) if isinstance(only, str) else only
+            data = {k: data[k] for k in keys if k in data}
         if project and not self.workspace_trusted:
             data = self.hold_back(data, label)
         self.layer(data, label, trusted=trusted)
