@@ -44,7 +44,15 @@ def test_default_tools_have_claude_code_names_and_schemas() -> None:
         required, optional = SCHEMAS[tool.name]
         assert set(schema.get("required", [])) == required, tool.name
         assert set(schema["properties"]) == required | optional, tool.name
-        assert tool.description and tool.kind in {"read", "search", "edit", "execute", "think", "fetch", "other"}
+        assert tool.description and tool.kind in {
+            "read",
+            "search",
+            "edit",
+            "execute",
+            "think",
+            "fetch",
+            "other",
+        }
     read_only = {t.name for t in tools if t.read_only}
     assert read_only == {"Read", "Glob", "Grep", "LS", "TaskOutput", "TaskStop", "TodoWrite", "Diagnostics"}
     assert tool_by_name("Grep") is not None and tool_by_name("Nope") is None
