@@ -338,6 +338,8 @@ class SubagentRunner:
             result = await self._drive(child, prompt, parent_run, ctx.tool_call_id)
         finally:
             session.close()
+            if child_model is not parent.model and hasattr(child_model, "aclose"):
+                await child_model.aclose()  # its own HTTP client
         return _report(result, session.id, definition.name)
 
     async def _drive(self, child: Agent, prompt: str, parent_run: Run, parent_id: str) -> RunFinished:
