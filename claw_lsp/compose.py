@@ -42,7 +42,9 @@ def make_settings_model(settings: Settings, root: Path, name: str | None = None)
         return make_model("scripted", model, script_path=script, workspace=str(root))
     if provider == "openai":
         return make_model("openai", model, base_url=settings.baseUrl, prices=settings.prices)
-    return make_model("anthropic", model, prices=settings.prices)
+    return make_model(
+        "anthropic", model, prices=settings.prices, thinking=settings.thinking, effort=settings.effort
+    )
 
 
 def model_alias(settings: Settings, wanted: str) -> str | None:

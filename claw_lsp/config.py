@@ -27,7 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 
@@ -107,6 +115,10 @@ class Settings(BaseModel):
     maxBudgetUsd: float | None = Field(default=None, gt=0)
     maxTokensPerRun: int | None = Field(default=None, ge=1)
     maxOutputTokens: int = Field(default=16000, ge=256)
+    # Extended thinking: {"budgetTokens": N} (N >= 1024), true, or false; None = the model's default.
+    thinking: dict[str, int] | bool | None = None
+    # output_config.effort, sent only to models that take it (providers/models.py).
+    effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
     # Per-model price overrides: {"model-id": {"input": 3.0, "output": 15.0, ...}} in USD per MTok.
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     hooks: dict[str, list[HookMatcher]] = Field(default_factory=dict)
@@ -122,6 +134,19 @@ class Settings(BaseModel):
     enableAllProjectMcpServers: bool = False
     enabledMcpjsonServers: list[str] = Field(default_factory=list)
     disabledMcpjsonServers: list[str] = Field(default_factory=list)
+
+    @field_validator("thinking", mode="before")
+    @classmethod
+    def _check_thinking(cls, value: Any) -> Any:
+        """`{"budgetTokens": N}` with a whole N of at least 1024, true or false."""
+        if value is None or isinstance(value, bool):
+            return value
+        budget = value.get("budgetTokens") if isinstance(value, dict) else None
+        if not isinstance(value, dict) or set(value) != {"budgetTokens"}:
+            raise ValueError('expected {"budgetTokens": N}, true or false')
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1024:
+            raise ValueError("budgetTokens must be a whole number of at least 1024")
+        return {"budgetTokens": budget}
 
     def merged(self, overrides: dict[str, Any]) -> Settings:
         """A copy with `overrides` (already-validated keys) applied on top."""

@@ -70,6 +70,23 @@ def scrub(value: Any) -> Any:
     return value
 
 
+def _signed_blocks_intact(message: dict[str, Any]) -> dict[str, Any]:
+    """The message dict without thinking blocks that scrubbing would alter (thinking text that
+    quotes a credential): the API refuses a changed block, and may go without an earlier one."""
+    content = message.get("content")
+    if message.get("role") != "assistant" or not isinstance(content, list):
+        return message
+    kept = [
+        b
+        for b in content
+        if not (isinstance(b, dict) and b.get("type") in ("thinking", "redacted_thinking") and scrub(b) != b)
+    ]
+    if len(kept) == len(content):
+        return message
+    placeholder = {"type": "text", "text": "(thinking left out: it quoted a secret)"}
+    return {**message, "content": kept or [placeholder]}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -240,7 +257,7 @@ class Session:
             text = message.text().strip()
             if text and not message.tool_results():
                 self.set_meta(title=make_title(text))
-        self.append({"type": "message", "message": message.to_api(), "ts": _ts()})
+        self.append({"type": "message", "message": _signed_blocks_intact(message.to_api()), "ts": _ts()})
 
     def append_event(self, event: BaseModel) -> None:
         """Record an agent event (tool calls, plan, usage, run start/finish; not text deltas). An
@@ -261,7 +278,7 @@ class Session:
             {
                 "type": "compaction",
                 "summary": summary,
-                "kept": [m.to_api() for m in kept],
+                "kept": [_signed_blocks_intact(m.to_api()) for m in kept],
                 "ts": _ts(),
             }
         )

@@ -414,6 +414,8 @@ class _Printer:
         # A warning/error notice waits for the next event: when that is the run's end with the
         # same error, `finish` says it once (stderr gets one line, not two).
         self.held: Any = None
+        # Inside a run of thought chunks (the verbose marker is shown once per run).
+        self.thinking = False
 
     def handle(self, event: Any) -> None:
         """Print one event as it happens."""
@@ -428,6 +430,12 @@ class _Printer:
             return
         # A subagent's events (nested under its Agent call): its words are not the answer.
         nested = getattr(event, "parent_tool_call_id", None) is not None
+        if kind == "agent_thought_chunk":  # thinking: a marker in verbose mode, not the text
+            if self.verbose and not self.thinking and not nested:
+                self._line("✻ Thinking…")
+            self.thinking = self.thinking or not nested
+            return
+        self.thinking = False
         if self.fmt == "text" and kind == "agent_message_chunk" and not nested:
             self.out.write(event.text)
             self.out.flush()

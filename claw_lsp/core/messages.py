@@ -23,11 +23,19 @@ class TextBlock(_Block):
 
 
 class ThinkingBlock(_Block):
-    """Extended-thinking text from the model (kept so a resumed turn can be replayed)."""
+    """Extended-thinking text from the model, kept verbatim with its signature: the API checks
+    the signature when the block goes back (empty: reasoning of a provider that signs nothing)."""
 
     type: Literal["thinking"] = "thinking"
     thinking: str
     signature: str = ""
+
+
+class RedactedThinkingBlock(_Block):
+    """Thinking the API returned encrypted (`data`), sent back unchanged like a thinking block."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
 
 
 class ToolUseBlock(_Block):
@@ -82,7 +90,8 @@ class ToolResultBlock(_Block):
 
 
 ContentBlock = Annotated[
-    TextBlock | ThinkingBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")
+    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | ToolResultBlock,
+    Field(discriminator="type"),
 ]
 
 

@@ -10,6 +10,12 @@
   It does not retry an `event: error` inside a 200 stream (e.g. overloaded_error) nor a connection
   dropped mid-stream; we retry those with exponential backoff while no content has been delivered
   (after that a retry would duplicate what the user already saw, so the error goes up).
+- Thinking (providers/models.py says what each model takes): the `thinking` / `effort` settings
+  become the `thinking` param (a manual budget, or adaptive), `output_config.effort` and the
+  interleaved-thinking beta header. Thinking and redacted-thinking blocks come back verbatim
+  (signature, data) and go back unchanged; thinking without a signature (another provider's
+  reasoning) is never sent. A tool loop whose last assistant turn has no thinking in front (made
+  with thinking off, or by another provider) continues without thinking, as the API requires.
 - Errors become `ProviderError`s with a one-line message and a `kind`. The API key is never
   logged or put in a message (the SDK reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL itself).
 
@@ -29,12 +35,13 @@ from typing import Any
 from claw_lsp.core.messages import (
     ContentBlock,
     Message,
+    RedactedThinkingBlock,
     TextBlock,
     ThinkingBlock,
     ToolUseBlock,
     Usage,
 )
-from claw_lsp.providers import pricing
+from claw_lsp.providers import models, pricing
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
 from claw_lsp.providers.sdk import SDKModel
 
@@ -42,9 +49,6 @@ log = logging.getLogger(__name__)
 
 EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
 FALLBACK_MODEL = "claude-sonnet-4-6"
-DEFAULT_CONTEXT_WINDOW = 200_000
-# Models whose window differs from the default (ids without date suffix).
-CONTEXT_WINDOWS: dict[str, int] = {}
 
 _FAMILY_ALIAS = r"^claude-{family}-(\d+)(?:-(\d{{1,2}}))?$"
 
@@ -106,10 +110,46 @@ def _mark_last_block(message: dict[str, Any]) -> None:
                 return
 
 
+def _api_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """The messages as API dicts; thinking blocks without a signature (not the API's) left out."""
+    out = []
+    for m in messages:
+        data = m.to_api()
+        if m.role == "assistant":
+            data["content"] = [
+                b for b in data["content"] if not (b.get("type") == "thinking" and not b.get("signature"))
+            ]
+        out.append(data)
+    return out
+
+
+def _continues_without_thinking(messages: list[dict[str, Any]]) -> bool:
+    """True when the request continues a tool loop whose assistant turn has no thinking in front:
+    with thinking on, the API refuses that turn (thinking must stay off until the next prompt)."""
+    if len(messages) < 2 or messages[-1]["role"] != "user":
+        return False
+    if not any(b.get("type") == "tool_result" for b in messages[-1]["content"]):
+        return False
+    turn = messages[-2]
+    if turn["role"] != "assistant" or not any(b.get("type") == "tool_use" for b in turn["content"]):
+        return False
+    first = turn["content"][0].get("type") if turn["content"] else None
+    return first not in ("thinking", "redacted_thinking")
+
+
 def build_params(
-    model: str, request: ModelRequest, thinking: Mapping[str, Any] | None = None
+    model: str,
+    request: ModelRequest,
+    thinking: Mapping[str, Any] | None = None,
+    *,
+    thinking_setting: object = None,
+    effort: str | None = None,
 ) -> dict[str, Any]:
-    """The Messages API parameters for `request`, with prompt-cache breakpoints placed."""
+    """The Messages API parameters for `request`, with prompt-cache breakpoints placed.
+
+    `thinking` is a raw API `thinking` param sent as given; otherwise the `thinking` / `effort`
+    settings are planned against the model table (`models.thinking_plan`). The beta headers, if
+    any, are in `extra_headers`."""
     params: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens}
     if request.system:
         params["system"] = [{"type": "text", "text": request.system, "cache_control": dict(EPHEMERAL)}]
@@ -120,7 +160,7 @@ def build_params(
         ]
         tools[-1]["cache_control"] = dict(EPHEMERAL)
         params["tools"] = tools
-    messages = [m.to_api() for m in request.messages]
+    messages = _api_messages(request.messages)
     if messages:
         _mark_last_block(messages[-1])
         # The previous request's rolling breakpoint: the user message before the newest one.
@@ -128,19 +168,34 @@ def build_params(
         if earlier_user and messages[-1]["role"] == "user":
             _mark_last_block(messages[earlier_user[-1]])
     params["messages"] = messages
+    enabled = request.purpose != "compaction" and not _continues_without_thinking(messages)
     if thinking:
-        params["thinking"] = dict(thinking)
+        if enabled:
+            params["thinking"] = dict(thinking)
+        return params
+    plan = models.thinking_plan(
+        model, request.max_tokens, setting=thinking_setting, effort=effort, enabled=enabled
+    )
+    params["max_tokens"] = plan.max_tokens
+    if plan.thinking is not None:
+        params["thinking"] = plan.thinking
+    if plan.output_config is not None:
+        params["output_config"] = plan.output_config
+    if plan.betas:
+        params["extra_headers"] = {"anthropic-beta": ",".join(plan.betas)}
     return params
 
 
 def _convert_content(blocks: list[Any]) -> list[ContentBlock]:
-    """SDK content blocks -> our blocks (server-side and redacted blocks are dropped)."""
+    """SDK content blocks -> our blocks (server-side tool blocks are dropped)."""
     out: list[ContentBlock] = []
     for b in blocks:
         if b.type == "text":
             out.append(TextBlock(text=b.text))
         elif b.type == "thinking":
             out.append(ThinkingBlock(thinking=b.thinking, signature=b.signature or ""))
+        elif b.type == "redacted_thinking":
+            out.append(RedactedThinkingBlock(data=b.data))
         elif b.type == "tool_use":
             out.append(ToolUseBlock(id=b.id, name=b.name, input=dict(b.input or {})))
     return out
@@ -174,18 +229,24 @@ class AnthropicModel(SDKModel):
         *,
         stream_retries: int = 3,
         retry_base_delay: float = 1.0,
-        thinking: Mapping[str, Any] | None = None,
+        thinking: Mapping[str, Any] | bool | None = None,
+        effort: str | None = None,
         context_window: int | None = None,
         **options: Any,
     ) -> None:
         """Configure the client; the shared options (key, URL, retries, timeout, prices) go to
-        `SDKModel`."""
+        `SDKModel`. `thinking`: the setting (`{"budgetTokens": N}`, True, False; None = the
+        model's default) or a raw API `thinking` param (a mapping with `type`); `effort`: the
+        effort setting, sent where the model takes it."""
         name = model or default_model()
-        window = context_window or CONTEXT_WINDOWS.get(re.sub(r"-\d{8}$", "", name), DEFAULT_CONTEXT_WINDOW)
+        window = context_window or models.context_window(name)
         super().__init__(name, context_window=window, **options)
         self.stream_retries = stream_retries
         self.retry_base_delay = retry_base_delay
-        self.thinking = thinking
+        raw = isinstance(thinking, Mapping) and "type" in thinking
+        self.thinking: Mapping[str, Any] | None = thinking if raw else None  # type: ignore[assignment]
+        self.thinking_setting: object = None if raw else thinking
+        self.effort = effort
 
     def cost(self, usage: Usage) -> float:
         """The price in USD of `usage` with this model."""
@@ -217,7 +278,9 @@ class AnthropicModel(SDKModel):
     ) -> ModelTurn:
         """Stream one assistant turn, forwarding deltas; retry in-stream failures before content."""
         client = self._get_client()
-        params = build_params(self.name, request, self.thinking)
+        params = build_params(
+            self.name, request, self.thinking, thinking_setting=self.thinking_setting, effort=self.effort
+        )
         attempt = 0
         while True:
             try:

@@ -4,6 +4,7 @@ A real HTTP server on 127.0.0.1 (random port, background thread) that replays th
 test states as data. Each scripted response is a dict built with the helpers below:
 
     api.queue(reply(text("Hello"), tool_use("Read", {"file_path": "/x"})))
+    api.queue(reply(thinking("hmm", signature="sig"), redacted_thinking("EncB64"), text("ok")))
     api.queue(http_error(429, retry_after_ms=5), reply(text("ok")))
     api.queue(stream_error("overloaded_error"), dropped(after=2), reply(text("slow"), delay=0.2))
     api.queue(lambda req: reply(text("got " + req.last_tool_result())))
@@ -77,6 +78,11 @@ def thinking(value: str, signature: str = "sig-fake") -> dict[str, Any]:
     return {"type": "thinking", "thinking": value, "signature": signature}
 
 
+def redacted_thinking(data: str) -> dict[str, Any]:
+    """A redacted_thinking content block (encrypted thinking: streamed whole, no deltas)."""
+    return {"type": "redacted_thinking", "data": data}
+
+
 _ids = itertools.count(1)
 
 
@@ -98,6 +104,7 @@ def reply(
     first_byte_delay: float = 0.0,
     trickle: int | None = None,
     trickle_delay: float = 0.0,
+    reasoning_field: str | None = None,
 ) -> Response:
     """A model turn. stop_reason defaults to tool_use when a tool is called, else end_turn.
 
@@ -105,7 +112,9 @@ def reply(
     `error_after`/`drop_after`: after that many SSE events send `event: error` / drop the connection
     (`stream_events` lists the events, to find the index of a given delta);
     `first_byte_delay`: seconds before the response starts; `trickle`: write every SSE event in
-    pieces of that many bytes, `trickle_delay` seconds apart (bytes trickling in).
+    pieces of that many bytes, `trickle_delay` seconds apart (bytes trickling in);
+    `reasoning_field`: the chat-completions field that carries thinking blocks
+    (`reasoning_content`, as DeepSeek and vLLM send, unless set, e.g. to `reasoning`).
     """
     if stop_reason is None:
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in blocks) else "end_turn"
@@ -128,6 +137,8 @@ def reply(
     if trickle is not None:
         resp["trickle"] = trickle
         resp["trickle_delay"] = trickle_delay
+    if reasoning_field is not None:
+        resp["reasoning_field"] = reasoning_field
     return resp
 
 
@@ -612,6 +623,9 @@ def _anthropic_events(resp: Response, message: dict[str, Any]) -> Iterator[dict[
                 "index": i,
                 "delta": {"type": "signature_delta", "signature": block.get("signature", "")},
             }
+        elif kind == "redacted_thinking":
+            # The API sends the whole block in content_block_start, then content_block_stop.
+            yield {"type": "content_block_start", "index": i, "content_block": dict(block)}
         elif kind == "tool_use":
             yield {
                 "type": "content_block_start",
@@ -651,6 +665,9 @@ def _openai_completion(resp: Response, model: str) -> dict[str, Any]:
         "role": "assistant",
         "content": "".join(b["text"] for b in blocks if b["type"] == "text") or None,
     }
+    reasoning = "".join(b["thinking"] for b in blocks if b["type"] == "thinking")
+    if reasoning:
+        message[resp.get("reasoning_field", "reasoning_content")] = reasoning
     if calls:
         message["tool_calls"] = calls
     usage = _usage(resp)
@@ -695,7 +712,7 @@ def _openai_chunks(resp: Response, model: str, include_usage: bool) -> Iterator[
                 yield chunk({"content": piece})
         elif block["type"] == "thinking":
             for piece in _pieces(block["thinking"], size):
-                yield chunk({"reasoning_content": piece})
+                yield chunk({resp.get("reasoning_field", "reasoning_content"): piece})
         elif block["type"] == "tool_use":
             yield chunk(
                 {
