@@ -43,6 +43,16 @@ def workspace(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty HOME for this test (where the user's ~/.claude lives), also for the
+    processes it starts."""
+    path = tmp_path / "home"
+    path.mkdir()
+    monkeypatch.setenv("HOME", str(path))
+    return path
+
+
+@pytest.fixture
 def fake_api() -> Iterator[FakeMessagesAPI]:
     """A running fake Messages API server (see tests/fakes/fake_messages_api.py); stopped after."""
     with FakeMessagesAPI() as api:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from claw_lsp.agent.skills import expand_arguments, load_skills, tool_list
 from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text, tool_use
 from tests.fakes.fixtures import trust
@@ -17,15 +15,6 @@ from tests.unit.test_cli import KEY, claw
 MAKER = "description: Makes files\nallowed-tools: Bash(touch:*)"
 MAKER_READ = "description: Makes files\nallowed-tools: Read, Bash(touch:*)"
 BODY = "PDF-SKILL-BODY: extract the text with pdftotext, then summarise $ARGUMENTS"
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh HOME for this test (the user's ~/.claude lives there)."""
-    path = tmp_path / "home"
-    path.mkdir()
-    monkeypatch.setenv("HOME", str(path))
-    return path
 
 
 def write_skill(base: Path, folder: str, frontmatter: str, body: str = BODY) -> Path:

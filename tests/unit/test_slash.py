@@ -14,13 +14,7 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, reply, text
 from tests.fakes.fixtures import trust
 from tests.unit.test_cli import KEY, claw
 
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "home"
-    path.mkdir()
-    monkeypatch.setenv("HOME", str(path))
-    return path
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def command(base: Path, rel: str, content: str) -> None:

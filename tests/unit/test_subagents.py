@@ -19,15 +19,6 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest, repl
 from tests.unit.test_cli import KEY, claw, popen, result_of
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A home directory of the test's own (the user's ~/.claude lives there)."""
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("HOME", str(h))
-    return h
-
-
 def agent_file(folder: Path, name: str, body: str = "You review code.", **meta: Any) -> Path:
     """Write `<folder>/<name>.md` with frontmatter `meta` (name and description by default)."""
     folder.mkdir(parents=True, exist_ok=True)

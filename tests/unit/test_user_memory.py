@@ -15,12 +15,10 @@ from tests.unit.test_cli import KEY, claw
 
 
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(home: Path) -> Path:
     """A temp HOME holding ~/.claude/CLAUDE.md."""
-    home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)
     (home / ".claude" / "CLAUDE.md").write_text("Always answer in British English.\n")
-    monkeypatch.setenv("HOME", str(home))
     return home
 
 
