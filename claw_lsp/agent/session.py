@@ -411,7 +411,16 @@ class SessionStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         session_id = str(uuid.uuid4())
         path = self._path(session_id)
-        meta: dict[str, Any] = {
+        meta = self._new_meta(session_id, model, provider, forked_from=forked_from)
+        if title:
+            meta["title"] = make_title(title)
+        session = Session(self, session_id, path, meta)
+        session.append({"type": "meta", **meta})
+        return session
+
+    def _new_meta(self, session_id: str, model: str, provider: str, **extra: Any) -> dict[str, Any]:
+        """A new transcript's meta record."""
+        return {
             "session_id": session_id,
             "workspace": str(self.workspace_root),
             "model": model,
@@ -419,13 +428,8 @@ class SessionStore:
             "scripted": provider == "scripted",
             "created_at": _ts(),
             "version": TRANSCRIPT_VERSION,
-            "forked_from": forked_from,
+            **extra,
         }
-        if title:
-            meta["title"] = make_title(title)
-        session = Session(self, session_id, path, meta)
-        session.append({"type": "meta", **meta})
-        return session
 
     def _resolve(self, session_id: str) -> Path:
         key = session_id.strip().lower()
@@ -465,18 +469,14 @@ class SessionStore:
         directory = self.subagent_dir(parent)
         directory.mkdir(parents=True, exist_ok=True)
         agent_id = "a" + uuid.uuid4().hex[:16]
-        meta: dict[str, Any] = {
-            "session_id": agent_id,
-            "parent_session_id": parent.id,
-            "agent_type": agent_type,
-            "description": description,
-            "workspace": str(self.workspace_root),
-            "model": model,
-            "provider": provider,
-            "scripted": provider == "scripted",
-            "created_at": _ts(),
-            "version": TRANSCRIPT_VERSION,
-        }
+        meta = self._new_meta(
+            agent_id,
+            model,
+            provider,
+            parent_session_id=parent.id,
+            agent_type=agent_type,
+            description=description,
+        )
         session = Session(self, agent_id, directory / f"agent-{agent_id}.jsonl", meta)
         session.append({"type": "meta", **meta})
         return session
