@@ -584,6 +584,7 @@ class Run:
         message = f"Compacted {result.replaced} earlier messages into a summary."
         self.emit(Notice(message=message))
         self._notes(await agent.begin_session("compact"))
+        self._send_reminders()  # recorded now: after /compact, the next request may be another process's
         if manual:
             self._last_text = message
 

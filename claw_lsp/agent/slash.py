@@ -318,10 +318,14 @@ async def _builtin(run: Run, name: str, args: str) -> None:
     elif name == "clear":
         from claw_lsp.agent.compaction import summary_message
 
+        if agent.state.started and agent.hook_runner is not None:  # Claude Code ends the session
+            run._notes((await agent.hook_runner.session_end("clear")).notes)
         agent.session.append_compaction(CLEARED_SUMMARY, [])
         agent.set_messages([summary_message(CLEARED_SUMMARY)])
         agent.state.read_files.clear()
         agent.last_context_tokens = 0
+        run._notes(await agent.begin_session("clear"))  # ...and starts it again
+        run._send_reminders()  # recorded now: the hooks' context outlives this process
         _say(run, "Cleared the conversation: the next prompt starts afresh.")
     elif name == "model":
         ctx = agent.slash
