@@ -20,15 +20,30 @@ MODEL_ENV_KEYS = (
 )
 
 
+# What a test's HOME shares with the real one: caches and the settings of the tools tests run.
+SHARED_HOME_ENTRIES = (".cache", ".npm", ".npmrc", ".gitconfig")
+
+
 @pytest.fixture(autouse=True)
 def isolated_state(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
-    """Point XDG state/config/data dirs at a temp dir so nothing lands in the user's home."""
+    """Point XDG state/config/data dirs and HOME at a temp dir so nothing lands in the user's home,
+    and nothing of theirs (~/.claude: hooks, agents, skills, commands, CLAUDE.md) reaches a test.
+
+    The temp HOME links to the real one's caches and tool settings (`~/.cache` holds the editors and
+    corpora the suites install; `.npmrc`, `.gitconfig` say where the registry is and who commits)."""
     root = tmp_path_factory.mktemp("xdg")
     for name in ("XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         (root / name).mkdir()
         monkeypatch.setenv(name, str(root / name))
+    real_home = Path.home()
+    home = root / "home"
+    home.mkdir()
+    for name in SHARED_HOME_ENTRIES:
+        if (real_home / name).exists():
+            (home / name).symlink_to(real_home / name)
+    monkeypatch.setenv("HOME", str(home))
     for key in MODEL_ENV_KEYS:
         monkeypatch.delenv(key, raising=False)
     yield root
