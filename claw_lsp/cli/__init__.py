@@ -196,20 +196,10 @@ def main(argv: list[str] | None = None) -> int:
             prog="claw acp", description="The Agent Client Protocol on stdio."
         ).parse_args(argv[1:])
         return serve_acp()
-    args = _parser().parse_args(argv)
-    prompt = args.prompt if args.prompt is not None else " ".join(args.prompt_words)
-    if prompt == "-" or (not prompt and not sys.stdin.isatty()):
-        prompt = sys.stdin.read()
-    if not prompt.strip():
-        print("claw: no prompt: give one with -p PROMPT (or pipe it on stdin)", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return asyncio.run(_run(args, prompt))
-    except CliError as exc:
-        print(f"claw: {exc}", file=sys.stderr)
-        return exc.code
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+    # Claude Code's `-p` command line, flags, output formats and stream-json input (cli/claude.py).
+    from claw_lsp.cli.claude import main as claude_main
+
+    return claude_main(argv)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -149,22 +149,42 @@ def test_json_output_is_one_result_object(buggy: Path, tmp_path: Path) -> None:
     assert [s["session_id"] for s in sessions(buggy)] == [result["session_id"]]
 
 
-def test_stream_json_prints_events_as_they_happen_and_ends_with_the_result(
+def test_stream_json_prints_claude_code_messages_as_they_happen_and_ends_with_the_result(
     buggy: Path, tmp_path: Path
 ) -> None:
-    # The last turn waits 1.5 s: the earlier events must be readable before the process ends.
+    # The last turn waits 1.5 s: the earlier messages must be readable before the process ends.
     slow = fix_script(tmp_path, buggy, final_delay_ms=1500)
     proc = popen(buggy, "-p", "fix double", "--script", slow, *ACCEPT_EDITS, "--output-format", "stream-json")
     assert proc.stdout is not None
     early: list[dict[str, Any]] = []
     for line in proc.stdout:
         early.append(json.loads(line))
-        if sum(e["type"] == "tool_call_update" and e["status"] == "completed" for e in early) == 2:
+        if sum(m["type"] == "user" for m in early) == 2:  # both tool results
             break
-    assert proc.poll() is None, "the events came only at the end"
+    assert proc.poll() is None, "the messages came only at the end"
     rest, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    events = early + [json.loads(line) for line in rest.splitlines()]
+    messages = early + [json.loads(line) for line in rest.splitlines()]
+    kinds = [m["type"] for m in messages]
+    assert kinds == ["system", "assistant", "user", "assistant", "user", "assistant", "result"]
+    assert messages[0]["subtype"] == "init"
+    assert messages[-1]["subtype"] == "success"
+    assert {m["session_id"] for m in messages} == {messages[0]["session_id"]}
+    read_call = messages[1]["message"]["content"][-1]
+    assert read_call["type"] == "tool_use" and read_call["name"] == "Read"
+    result_block = messages[2]["message"]["content"][0]
+    assert result_block["type"] == "tool_result" and result_block["tool_use_id"] == read_call["id"]
+
+
+def test_claw_stream_json_prints_claws_own_events_and_ends_with_the_result(
+    buggy: Path, tmp_path: Path
+) -> None:
+    fix = fix_script(tmp_path, buggy)
+    proc = claw(
+        buggy, "-p", "fix double", "--script", fix, *ACCEPT_EDITS, "--output-format", "claw-stream-json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
     kinds = [e["type"] for e in events]
     assert kinds[0] == "run_started"
     assert kinds[-1] == "result" and kinds.count("result") == 1
@@ -212,9 +232,9 @@ def test_resuming_a_missing_session_is_a_config_error(
 ) -> None:
     turns = script(tmp_path / "t.jsonl", said("never"))
     proc = claw(workspace, "-p", "hi", *flag, "--script", turns)
-    assert proc.returncode == 3
+    assert proc.returncode == 1  # Claude Code's exit code for every failure
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("claw: ") and "session" in proc.stderr
+    assert proc.stderr.startswith("error: ") and ("session" in proc.stderr or "conversation" in proc.stderr)
     assert proc.stdout == ""
 
 
@@ -241,7 +261,7 @@ def test_no_api_key_is_one_line_naming_the_variable(workspace: Path) -> None:
     # The autouse fixture removed ANTHROPIC_API_KEY from the environment; this one goes too.
     os.environ.pop("ANTHROPIC_AUTH_TOKEN", None)
     proc = claw(workspace, "-p", "hello")
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert "ANTHROPIC_API_KEY" in proc.stderr
     assert proc.stdout == ""
@@ -250,13 +270,13 @@ def test_no_api_key_is_one_line_naming_the_variable(workspace: Path) -> None:
 
 def test_unreadable_script_is_a_config_error(workspace: Path, tmp_path: Path) -> None:
     proc = claw(workspace, "-p", "hi", "--script", str(tmp_path / "missing.jsonl"))
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert len(proc.stderr.splitlines()) == 1 and "missing.jsonl" in proc.stderr
 
 
 def test_no_prompt_is_a_usage_error(workspace: Path) -> None:
     proc = claw(workspace)
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert len(proc.stderr.splitlines()) == 1 and "-p" in proc.stderr
 
 
@@ -321,7 +341,7 @@ def test_sigint_during_a_slow_turn_exits_130_and_the_session_resumes(buggy: Path
         said("word " * 400, delay_ms=2000),  # 16 characters every 0.2 s after a 2 s pause
         said("resumed fine"),
     )
-    proc = popen(buggy, "-p", "explain", "--script", turns, "--output-format", "stream-json")
+    proc = popen(buggy, "-p", "explain", "--script", turns, "--output-format", "claw-stream-json")
     assert proc.stdout is not None and proc.stderr is not None
     session_id = ""
     with selectors.DefaultSelector() as sel:
@@ -415,7 +435,7 @@ def test_rejected_key_is_a_config_error_naming_the_variable(
 ) -> None:
     fake_api.queue(http_error(401, "invalid x-api-key"))
     proc = claw(workspace, "-p", "hi", env=fake_api.env(KEY))
-    assert proc.returncode == 3
+    assert proc.returncode == 1
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     assert "ANTHROPIC_API_KEY" in proc.stderr and KEY not in proc.stderr
 

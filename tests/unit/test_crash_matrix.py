@@ -1,6 +1,6 @@
 """The crash matrix: `claw -p` killed with SIGKILL at random moments, then resumed.
 
-Each run is a real `claw -p ... --output-format stream-json` (the scripted model, Bash in
+Each run is a real `claw -p ... --output-format claw-stream-json` (the scripted model, Bash in
 bypassPermissions) doing a multi-turn task: streamed text, a Bash command that starts a background
 child and waits for it, more streamed text, a Bash command that would run for a minute with a
 background child of its own, a last answer. A seeded moment in that timeline gets `kill -9`.
@@ -140,7 +140,7 @@ def crash_once(root: Path, run: int, rng: random.Random) -> Outcome:
             "--script",
             turns,
             "--output-format",
-            "stream-json",
+            "claw-stream-json",
             "--permission-mode",
             "bypassPermissions",
         ],
