@@ -313,6 +313,8 @@ class Run:
             RunStarted(run_id=self.id, session_id=self.session_id, model=agent.model.name, prompt=self.prompt)
         )
         self._running = True
+        background = agent.state.background
+        earlier = background.ids() if background is not None else set()
         try:
             if self._cancel_reason is not None:  # cancelled before the task first ran
                 raise asyncio.CancelledError
@@ -334,6 +336,10 @@ class Run:
         finally:
             self._close_open_tool_uses(stop_reason)
         if stop_reason == "cancelled":
+            if background is not None:  # a cancel also stops the background commands it started
+                stopped = await background.stop_started_since(earlier)
+                if stopped:
+                    self.emit(Notice(message=f"Stopped the background commands {', '.join(stopped)}."))
             agent.record(Message.user(INTERRUPTED))
         return self._finish(
             RunFinished(

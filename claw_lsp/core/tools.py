@@ -121,6 +121,14 @@ class BackgroundJobs(Protocol):
         """The commands still running."""
         ...
 
+    def ids(self) -> set[str]:
+        """The ids of every command started so far."""
+        ...
+
+    async def stop_started_since(self, known: set[str]) -> list[str]:
+        """Kill the commands still running that are not in `known` (those a cancelled run started)."""
+        ...
+
     async def close(self) -> None:
         """Kill every command still running (the session ends)."""
         ...

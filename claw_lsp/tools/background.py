@@ -10,9 +10,9 @@ and input schemas: `TaskOutput{task_id, block, timeout}`, `TaskStop{task_id}`; t
 
 When a command finishes, a `<task-notification>` for the model waits in `notices()` until the loop
 sends it with the next request (as Claude Code does). Background commands outlive the run that
-started them but not the session: `close()` kills every one still running (the session's end, the
-server's shutdown, the CLI's exit), and the process-group reaper kills them if we die any other way
-(SIGKILL included), until each has finished.
+started them (unless that run is cancelled: `stop_started_since`) but not the session: `close()`
+kills every one still running (the session's end, the server's shutdown, the CLI's exit), and the
+process-group reaper kills them if we die any other way (SIGKILL included), until each has finished.
 """
 
 from __future__ import annotations
@@ -160,6 +160,17 @@ class BackgroundShells:
                 shell.notified = True
                 found.append(notification(shell))
         return found
+
+    def ids(self) -> set[str]:
+        """The ids of every command started so far."""
+        return set(self.shells)
+
+    async def stop_started_since(self, known: set[str]) -> list[str]:
+        """Kill the commands still running that are not in `known`: those the run being cancelled
+        started (a cancel stops what the run began; earlier runs' commands go on)."""
+        started = [s for s in self.running() if s.id not in known]
+        await asyncio.gather(*(self.stop(s) for s in started), return_exceptions=True)
+        return [s.id for s in started]
 
     async def close(self) -> None:
         """Kill every background command still running (the session ends)."""

@@ -92,3 +92,31 @@ async def test_no_background_process_survives_the_server_being_killed(
         await wait_until(
             lambda: is_gone(child(pid_file)), timeout=5, what="background child gone after SIGKILL"
         )
+
+
+async def test_a_cancelled_run_stops_the_background_commands_it_started_and_no_others(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    earlier, started_now = workspace / "earlier.pid", workspace / "now.pid"
+    fake_api.queue(
+        background(earlier),
+        reply(text("started one")),
+        background(started_now),
+        reply(text("x " * 400), chunk=2, delay=0.05),  # streams until cancelled
+    )
+    async with session(workspace, features=ALL_FEATURES, settings=SETTINGS, env=fake_api.env()) as client:
+        await ask(client, "start one")
+        await wait_until(lambda: earlier.exists() and earlier.read_text().strip(), what="first child")
+        run = await client.command("claw.ask", {"prompt": "start another and talk"})
+        await wait_until(
+            lambda: started_now.exists() and started_now.read_text().strip(), what="second child"
+        )
+        await wait_until(lambda: len(fake_api.requests) >= 4, what="the slow answer")
+        await client.command("claw.cancel", {"runId": run["runId"]})
+        finished = await wait_until(lambda: client.finished(run["runId"]), what="run end")
+        assert finished["stopReason"] == "cancelled"
+        await wait_until(
+            lambda: is_gone(child(started_now)), timeout=5, what="the cancelled run's command gone"
+        )
+        assert not is_gone(child(earlier))  # an earlier run's command goes on until the session ends
+    await wait_until(lambda: is_gone(child(earlier)), timeout=5, what="the earlier command gone at shutdown")
