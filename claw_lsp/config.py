@@ -255,6 +255,11 @@ def load_settings(
         if os.environ.get(var)
     }
     loader.layer(env, "environment", secrets_ok=True, warn_unknown=False)
+    if os.environ.get("MAX_THINKING_TOKENS"):  # Claude Code's variable: a budget, 0 = no thinking
+        raw = os.environ["MAX_THINKING_TOKENS"].strip()
+        budget: int | str = int(raw) if raw.isdigit() else raw
+        thinking = {"budgetTokens": budget} if budget != 0 else False
+        loader.layer({"thinking": thinking}, "MAX_THINKING_TOKENS", warn_unknown=False)
     if overrides:
         given = {k: v for k, v in overrides.items() if v is not None}
         loader.layer(given, "options", warn_unknown=False, trusted=True)

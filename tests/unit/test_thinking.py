@@ -266,6 +266,19 @@ def test_thinking_that_quotes_a_secret_is_left_out_of_the_transcript(workspace: 
     assert answer.content == [RedactedThinkingBlock(data=REDACTED), TextBlock(text="Done.")]
 
 
+def streamed_thoughts(stdout: str) -> str:
+    """The thought text `--output-format stream-json` printed: claw's `agent_thought_chunk`
+    events, or the thinking blocks of Claude Code's `assistant` messages."""
+    found = []
+    for line in stdout.splitlines():
+        event = json.loads(line)
+        if event["type"] == "agent_thought_chunk":
+            found.append(event["text"])
+        elif event["type"] == "assistant" and event.get("parent_tool_use_id") is None:
+            found += [b["thinking"] for b in event["message"]["content"] if b["type"] == "thinking"]
+    return "".join(found)
+
+
 def test_cli_stream_json_shows_thought_chunks_and_text_mode_only_the_answer(
     workspace: Path, fake_api: FakeMessagesAPI
 ) -> None:
@@ -273,9 +286,7 @@ def test_cli_stream_json_shows_thought_chunks_and_text_mode_only_the_answer(
     fake_api.queue(reply(thinking("Pondering deeply.", signature=SIG_A), text("Answer.")))
     proc = claw(workspace, "-p", "q", "--output-format", "stream-json", env=env)
     assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
-    thought = "".join(e["text"] for e in events if e["type"] == "agent_thought_chunk")
-    assert thought == "Pondering deeply."
+    assert streamed_thoughts(proc.stdout) == "Pondering deeply."
     fake_api.queue(reply(thinking("Pondering deeply.", signature=SIG_A), text("Answer.")))
     proc = claw(workspace, "-p", "q", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -324,6 +335,28 @@ def test_cli_with_an_openai_compatible_endpoint_streams_reasoning_as_thought_chu
     fake_api.queue(reply(thinking("Reasoning here."), text("Done.")))
     proc = claw(workspace, "-p", "q", "--output-format", "stream-json", env=env)
     assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert "".join(e["text"] for e in events if e["type"] == "agent_thought_chunk") == "Reasoning here."
+    assert streamed_thoughts(proc.stdout) == "Reasoning here."
     assert fake_api.requests[0].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("value", "want_thinking"),
+    [("0", None), ("5000", {"type": "enabled", "budget_tokens": 5000})],
+)
+def test_claude_codes_max_thinking_tokens_variable(
+    workspace: Path, fake_api: FakeMessagesAPI, value: str, want_thinking: dict[str, Any] | None
+) -> None:
+    fake_api.queue(reply(text("ok")))
+    env = {**fake_api.env(KEY), "CLAW_MODEL": "claude-opus-4-5", "MAX_THINKING_TOKENS": value}
+    run = claw(workspace, "-p", "q", env=env)
+    assert run.returncode == 0, run.stderr
+    assert fake_api.requests[0].body.get("thinking") == want_thinking
+
+
+def test_a_bad_max_thinking_tokens_is_a_warning_naming_it(workspace: Path, fake_api: FakeMessagesAPI) -> None:
+    fake_api.queue(reply(text("ok")))
+    env = {**fake_api.env(KEY), "CLAW_MODEL": "claude-sonnet-4-5", "MAX_THINKING_TOKENS": "lots"}
+    run = claw(workspace, "-p", "q", env=env)
+    assert run.returncode == 0, run.stderr
+    assert "MAX_THINKING_TOKENS: thinking:" in run.stderr
+    assert fake_api.requests[0].body["thinking"] == {"type": "enabled", "budget_tokens": 31_999}
