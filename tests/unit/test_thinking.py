@@ -360,3 +360,48 @@ def test_a_bad_max_thinking_tokens_is_a_warning_naming_it(workspace: Path, fake_
     assert run.returncode == 0, run.stderr
     assert "MAX_THINKING_TOKENS: thinking:" in run.stderr
     assert fake_api.requests[0].body["thinking"] == {"type": "enabled", "budget_tokens": 31_999}
+
+
+# -- Claude Code's command-line flags (cli/claude.py) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "want_thinking", "want_effort"),
+    [
+        (
+            ["--max-thinking-tokens", "2048", "--effort", "high"],
+            {},
+            {"type": "enabled", "budget_tokens": 2048},
+            "high",
+        ),
+        (["--max-thinking-tokens", "0"], {}, None, None),
+        (["--thinking", "disabled", "--max-thinking-tokens", "4096"], {}, None, None),
+        (
+            ["--thinking", "enabled"],
+            {"MAX_THINKING_TOKENS": "0"},
+            {"type": "enabled", "budget_tokens": 31_999},
+            None,
+        ),
+    ],
+)
+def test_claude_codes_thinking_flags(
+    workspace: Path,
+    fake_api: FakeMessagesAPI,
+    flags: list[str],
+    env: dict[str, str],
+    want_thinking: dict[str, Any] | None,
+    want_effort: str | None,
+) -> None:
+    fake_api.queue(reply(text("ok")))
+    run = claw(
+        workspace, "-p", "q", *flags, env={**fake_api.env(KEY), "CLAW_MODEL": "claude-opus-4-5", **env}
+    )
+    assert run.returncode == 0, run.stderr
+    body = fake_api.requests[0].body
+    assert body.get("thinking") == want_thinking
+    assert body.get("output_config") == ({"effort": want_effort} if want_effort else None)
+
+
+def test_a_thinking_budget_under_1024_is_refused(workspace: Path, fake_api: FakeMessagesAPI) -> None:
+    run = claw(workspace, "-p", "q", "--max-thinking-tokens", "100", env=fake_api.env(KEY))
+    assert run.returncode != 0 and "at least 1024" in run.stderr and not fake_api.requests
