@@ -3,7 +3,12 @@
 - `Fix with Claw: <message>` (quickfix), one per diagnostic in the request's context;
 - `Claw: <instruction>` for `claw: <instruction>` comments on the range / cursor line;
 - `Ask Claw…` for clients that declared `clientFeatures.input`;
-- `Explain with Claw`, `Document with Claw`, `Write tests with Claw` on a non-empty selection.
+- `Explain with Claw`, `Document with Claw`, `Write tests with Claw` on a non-empty selection;
+- `Claw /<name>: <description>` (kind `refactor.rewrite.claw.command`) on a non-empty selection, for
+  the first few of the user's and the project's custom slash commands that take code: their name,
+  description or argument-hint mentions code, a selection, a snippet, a function or a file. Each
+  runs `/<name>` with the selection as context, as "Explain with Claw" does. Listing them reads only
+  the command folders, off the event loop.
 
 Clients that can resolve a code action's `command` lazily get the command in `codeAction/resolve`
 (the `data` field carries the `claw.ask` params); every other client gets it directly.
@@ -11,7 +16,9 @@ Clients that can resolve a code action's `command` lazily get the command in `co
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +32,7 @@ from claw_lsp.workspace import textio
 from claw_lsp.workspace.textio import split_lines
 
 if TYPE_CHECKING:
+    from claw_lsp.agent.slash import SlashCommand
     from claw_lsp.server.app import ClawLanguageServer
 
 TITLE_LIMIT = 80
@@ -129,6 +137,38 @@ def comment_removal(line_text: str, comment: str) -> tuple[int, int, bool] | Non
 
 
 MAX_FIX_ACTIONS = 20
+MAX_COMMAND_ACTIONS = 5
+COMMAND_KIND = f"{types.CodeActionKind.RefactorRewrite.value}.claw.command"
+_CODE_WORDS = re.compile(
+    r"(?<![a-z])(?:code|selection|selected|snippet|function|method|file)s?(?![a-z])", re.IGNORECASE
+)
+
+ActionKind = types.CodeActionKind | str
+
+
+def takes_code(command: SlashCommand) -> bool:
+    """Whether a custom command is one to offer on a selection: its name, description or
+    argument-hint mentions code (`code`, `selection`, `selected`, `snippet`, `function`, `method`,
+    `file`)."""
+    words = " ".join((command.name.replace("-", " ").replace("_", " "), command.description))
+    return bool(_CODE_WORDS.search(f"{words} {command.argument_hint or ''}"))
+
+
+def code_commands(commands: Sequence[SlashCommand]) -> list[SlashCommand]:
+    """The custom commands offered as code actions: the project's, then the user's, capped."""
+    custom = [c for c in commands if c.kind == "command" and takes_code(c)]
+    custom.sort(key=lambda c: c.scope != "project")
+    return custom[:MAX_COMMAND_ACTIONS]
+
+
+def _wanted(only: Sequence[ActionKind] | None, kind: ActionKind) -> bool:
+    """Whether the client's `only` filter lets actions of `kind` through (LSP's prefix rule)."""
+    value = kind.value if isinstance(kind, types.CodeActionKind) else kind
+    for k in only or ():
+        want = k.value if isinstance(k, types.CodeActionKind) else k
+        if value == want or value.startswith(f"{want}."):
+            return True
+    return not only
 
 
 def _is_empty(range_: types.Range) -> bool:
@@ -149,17 +189,18 @@ def diagnostic_dict(diagnostic: types.Diagnostic, converter: Any) -> dict[str, A
 
 
 def build_actions(
-    ls: ClawLanguageServer, params: types.CodeActionParams
-) -> list[tuple[str, types.CodeActionKind, AskParams, list[types.Diagnostic] | None]]:
-    """Every Claw action for the request: (title, kind, claw.ask params, diagnostics)."""
+    ls: ClawLanguageServer, params: types.CodeActionParams, commands: Sequence[SlashCommand] = ()
+) -> list[tuple[str, ActionKind, AskParams, list[types.Diagnostic] | None]]:
+    """Every Claw action for the request: (title, kind, claw.ask params, diagnostics); `commands`
+    are the custom commands to offer on a selection (see `code_commands`)."""
     uri = params.text_document.uri
     range_ = params.range
     converter = ls.converter
-    found: list[tuple[str, types.CodeActionKind, AskParams, list[types.Diagnostic] | None]] = []
+    found: list[tuple[str, ActionKind, AskParams, list[types.Diagnostic] | None]] = []
     only = params.context.only
 
-    def wanted(kind: types.CodeActionKind) -> bool:
-        return not only or any(kind == k or kind.value.startswith(f"{k}.") for k in only)
+    def wanted(kind: ActionKind) -> bool:
+        return _wanted(only, kind)
 
     if wanted(types.CodeActionKind.QuickFix):
         # One "Fix with Claw" per diagnostic, for the first few: a request carrying 60,000 (a
@@ -181,6 +222,13 @@ def build_actions(
                     [diagnostic],
                 )
             )
+
+    if not _is_empty(range_) and wanted(COMMAND_KIND):
+        for command in commands:
+            ask = AskParams.model_validate(
+                {"uri": uri, "range": _range_dict(range_), "prompt": f"/{command.name}"}
+            )
+            found.append((truncate(f"Claw /{command.name}: {command.description}"), COMMAND_KIND, ask, None))
 
     if not wanted(types.CodeActionKind.RefactorRewrite):
         return found
@@ -241,18 +289,29 @@ def register(server: ClawLanguageServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(
-            code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+            code_action_kinds=[
+                types.CodeActionKind.QuickFix,
+                types.CodeActionKind.RefactorRewrite,
+                COMMAND_KIND,
+            ],
             resolve_provider=True,
         ),
     )
-    def code_action(ls: ClawLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    async def code_action(ls: ClawLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         """List Claw's code actions for the range; remember the diagnostics the client sent."""
+        from claw_lsp.agent.slash import load_catalog
+
         ls.diagnostics_cache.record(
             params.text_document.uri, params.range, params.context.diagnostics, ls.converter
         )
+        commands: list[SlashCommand] = []
+        if not _is_empty(params.range) and _wanted(params.context.only, COMMAND_KIND):
+            # Trust only decides a command's grants when it runs; listing needs none.
+            catalog = await asyncio.to_thread(load_catalog, ls.folders, trusted=False)
+            commands = code_commands(catalog.commands)
         lazy = ls.client_info.resolves_command
         actions = []
-        for title, kind, ask, diagnostics in build_actions(ls, params):
+        for title, kind, ask, diagnostics in build_actions(ls, params, commands):
             action = types.CodeAction(title=title, kind=kind, diagnostics=diagnostics)
             if lazy:
                 action.data = {"claw": ask.model_dump(mode="json", exclude_none=True)}
