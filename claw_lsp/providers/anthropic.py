@@ -243,9 +243,9 @@ class AnthropicModel(SDKModel):
         super().__init__(name, context_window=window, **options)
         self.stream_retries = stream_retries
         self.retry_base_delay = retry_base_delay
-        raw = isinstance(thinking, Mapping) and "type" in thinking
-        self.thinking: Mapping[str, Any] | None = thinking if raw else None  # type: ignore[assignment]
-        self.thinking_setting: object = None if raw else thinking
+        raw = thinking if isinstance(thinking, Mapping) and "type" in thinking else None
+        self.thinking: Mapping[str, Any] | None = raw
+        self.thinking_setting: object = thinking if raw is None else None
         self.effort = effort
 
     def cost(self, usage: Usage) -> float:

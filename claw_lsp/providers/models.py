@@ -173,7 +173,7 @@ def thinking_plan(
     if not enabled or not wants or info.thinking == "none":
         return ThinkingPlan(None, max_tokens, _output_config(_effort_for(info, effort, False)))
     ceiling = max(max_tokens, info.max_output)
-    if info.thinking in ("adaptive_only",) or (info.thinking == "adaptive" and budget is None):
+    if info.thinking == "adaptive_only" or (info.thinking == "adaptive" and budget is None):
         room = min(ceiling, max(max_tokens, DEFAULT_BUDGET + 1))
         return ThinkingPlan({"type": "adaptive"}, room, _output_config(_effort_for(info, effort, True)))
     wanted = budget if isinstance(budget, int) else DEFAULT_BUDGET
