@@ -12,7 +12,14 @@ local command = vim.api.nvim_create_user_command
 
 command('ClawAsk', function(cmd)
   claw().ask_command(cmd)
-end, { nargs = '*', range = true, desc = 'Ask Claw about the range or buffer' })
+end, {
+  nargs = '*',
+  range = true,
+  complete = function(arglead, cmdline)
+    return require('claw.commands').complete(arglead, cmdline)
+  end,
+  desc = 'Ask Claw about the range or buffer (/name for a slash command)',
+})
 command('ClawFix', function()
   claw().fix()
 end, { desc = 'Ask Claw to fix the diagnostic under the cursor' })

@@ -10,6 +10,11 @@ function M.table()
   return {
     ['claw/event'] = function(_, params, ctx)
       require('claw.transcript').on_event(params, ctx)
+      if type(params) == 'table' and type(params.update) == 'table' then
+        if params.update.sessionUpdate == 'run_finished' and ctx and ctx.client_id then
+          require('claw.commands').refresh(ctx.client_id) -- the run may have added a command
+        end
+      end
     end,
     ['claw/input'] = function(_, params)
       return require('claw.prompts').input(params)
