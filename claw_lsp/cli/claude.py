@@ -63,7 +63,6 @@ IGNORED_FLAGS: dict[str, bool] = {
     "--ide": False,
     "--debug": False,
     "--allow-dangerously-skip-permissions": False,
-    "--fallback-model": True,
 }
 
 
@@ -109,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-turns", type=int, metavar="N")
     p.add_argument("--max-budget-usd", type=float, metavar="USD")
     p.add_argument("--model")
+    p.add_argument("--fallback-model", metavar="MODEL")
     p.add_argument("-c", "--continue", dest="cont", action="store_true")
     p.add_argument("-r", "--resume", metavar="ID")
     p.add_argument("--fork-session", action="store_true")
@@ -310,6 +310,8 @@ class TappedModel:
         self, request: ModelRequest, on_delta: Callable[[Delta], None] | None = None
     ) -> ModelTurn:
         """Stream the inner model's turn, reporting it to the output."""
+        from claw_lsp.providers.base import ProviderError
+
         h = self.headless
         if request.purpose == "compaction":
             return await self.inner.complete(request, on_delta)
@@ -321,7 +323,20 @@ class TappedModel:
             h.on_delta(delta, self.inner.name, parent)
 
         started = time.monotonic()
-        turn = await self.inner.complete(request, both)
+        try:
+            turn = await self.inner.complete(request, both)
+        except ProviderError as exc:
+            fallback = h.fallback_for(self.inner, exc)
+            if fallback is None:
+                raise
+            print(
+                f"claw: warning: {self.inner.name} is overloaded; switching to {fallback.name} "
+                "(--fallback-model)",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.inner = fallback
+            turn = await self.inner.complete(request, both)
         h.on_turn(turn, time.monotonic() - started, self.inner.context_window, parent)
         return turn
 
@@ -554,6 +569,11 @@ class Headless:
             model = make_settings_model(settings, self.root)
         except ProviderError as exc:
             raise SetupError(str(exc)) from exc
+        if a.fallback_model and a.fallback_model == model.name:
+            raise UsageError(
+                "Fallback model cannot be the same as the main model. Please specify a different "
+                "model for --fallback-model."
+            )
         session = self._session(model, prompt)
         try:
             session.acquire()
@@ -750,6 +770,18 @@ class Headless:
         return TappedModel(model, self)  # type: ignore[return-value]
 
     # -- turns and events ---------------------------------------------------------------------
+
+    def fallback_for(self, model: Model, error: Exception) -> Model | None:
+        """The `--fallback-model` client to use after `error` (None: the error stands)."""
+        from claw_lsp.compose import make_settings_model
+
+        wanted = self.args.fallback_model
+        kind = getattr(error, "kind", None)
+        if not wanted or wanted == model.name or kind != "overloaded" or self.settings is None:
+            return None
+        if model.provider == "scripted":
+            return None
+        return make_settings_model(self.settings, self.root, wanted)
 
     def parent_of(self, request: ModelRequest) -> str | None:
         """The `Agent` call a request belongs to (None: the main conversation)."""
