@@ -1,39 +1,21 @@
-"""Command-line entry points: `claw-lsp` (the language server) and `claw` (headless agent runs).
-
-Exit codes of `claw`: 0 the run ended normally; 1 it failed (model error, limit reached, tool
-trouble that stopped it); 2 bad usage; 3 configuration problem (no API key, unreadable script,
-unknown session); 130 interrupted (Ctrl-C cancels the run and keeps the session consistent).
+"""Command-line entry points: `claw-lsp` (the language server) and `claw`: its subcommands
+(`sessions`, `trust`, `acp`) and headless runs with Claude Code's `-p` command line (`cli/claude.py`,
+exit codes there), whose text and `claw-stream-json` output `_Printer` renders.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from claw_lsp import __version__
 
-if TYPE_CHECKING:
-    from claw_lsp.agent.session import Session
-    from claw_lsp.config import Settings
-    from claw_lsp.core.permissions import Prompter
-    from claw_lsp.providers.base import Model
-    from claw_lsp.tools.mcp import McpManager
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
-
-class CliError(Exception):
-    """A problem reported as one line on stderr, with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
-        super().__init__(message)
-        self.code = code
+# `claw sessions` / `claw trust`; a run's exit codes are cli/claude.py's.
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def serve_main(argv: list[str] | None = None) -> int:
@@ -50,34 +32,6 @@ def serve_main(argv: list[str] | None = None) -> int:
 
     serve_stdio()
     return 0
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="claw",
-        description=(
-            "Run the claw coding agent headless. `claw sessions` lists this project's sessions; "
-            "`claw trust` trusts a folder's own settings; `claw acp` serves the Agent Client Protocol."
-        ),
-    )
-    parser.add_argument("prompt_words", nargs="*", metavar="PROMPT", help="the task (or use -p)")
-    parser.add_argument("-p", "--print", dest="prompt", metavar="PROMPT", help="the task; '-' reads stdin")
-    parser.add_argument("--output-format", choices=["text", "json", "stream-json"], default="text")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("-r", "--resume", metavar="ID", help="resume a session by id (or unique prefix)")
-    group.add_argument(
-        "-c", "--continue", dest="cont", action="store_true", help="continue the latest session"
-    )
-    parser.add_argument("--fork-session", action="store_true", help="with --resume/--continue: fork it first")
-    parser.add_argument("--model", help="model id (overrides settings and CLAW_MODEL)")
-    parser.add_argument("--provider", choices=["anthropic", "openai", "scripted"])
-    parser.add_argument("--permission-mode", choices=["default", "acceptEdits", "plan", "bypassPermissions"])
-    parser.add_argument("--max-turns", type=int, metavar="N")
-    parser.add_argument("--script", metavar="FILE", help="scripted provider: JSONL file of model turns")
-    parser.add_argument("--cwd", metavar="DIR", help="the workspace root (default: current directory)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show tool calls on stderr")
-    parser.add_argument("--version", action="version", version=f"claw {__version__}")
-    return parser
 
 
 def _sessions_main(argv: list[str]) -> int:
@@ -189,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         return _sessions_main(argv[1:])
     if argv and argv[0] == "trust":
         return _trust_main(argv[1:])
+    if argv and argv[0] == "doctor":
+        from claw_lsp.cli.doctor import main as doctor_main
+
+        return doctor_main(argv[1:])
     if argv and argv[0] == "acp":
         from claw_lsp.acp import serve_stdio as serve_acp
 
@@ -200,169 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     from claw_lsp.cli.claude import main as claude_main
 
     return claude_main(argv)
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    if args.model:
-        overrides["model"] = args.model
-    if args.provider:
-        overrides["provider"] = args.provider
-    if args.permission_mode:
-        overrides["permissionMode"] = args.permission_mode
-    if args.max_turns is not None:
-        overrides["maxTurns"] = args.max_turns
-    if args.script:
-        overrides["provider"] = args.provider or "scripted"
-        overrides["scriptPath"] = str(Path(args.script).resolve())
-    return overrides
-
-
-def _check_credentials(provider: str) -> None:
-    if provider == "anthropic" and not (
-        os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
-    ):
-        raise CliError("no API key: set ANTHROPIC_API_KEY (or use --provider scripted --script FILE)")
-    if (
-        provider == "openai"
-        and not os.environ.get("OPENAI_API_KEY")
-        and not os.environ.get("OPENAI_BASE_URL")
-    ):
-        raise CliError("no API key: set OPENAI_API_KEY (and OPENAI_BASE_URL for a local server)")
-
-
-async def _run(args: argparse.Namespace, prompt: str) -> int:
-    from claw_lsp.agent.permissions import DenyingPrompter
-    from claw_lsp.agent.session import SessionLocked, SessionNotFound, SessionStore
-    from claw_lsp.compose import make_settings_model, resolve_provider
-    from claw_lsp.config import load_settings
-    from claw_lsp.providers.base import ProviderError
-    from claw_lsp.tools.mcp import McpManager
-
-    root = Path(args.cwd or os.getcwd()).resolve()
-    if not root.is_dir():
-        raise CliError(f"--cwd {root}: not a directory", EXIT_USAGE)
-    overrides = _overrides(args)
-    # Explicit flags beat the CLAW_* environment.
-    if "model" in overrides:
-        os.environ.pop("CLAW_MODEL", None)
-    if "provider" in overrides:
-        os.environ.pop("CLAW_PROVIDER", None)
-    loaded = load_settings(root, overrides)
-    if loaded.needs_trust and sys.stdin.isatty() and sys.stderr.isatty():
-        decided = _ask_trust(root, loaded.held_back)
-        if decided is not None:
-            loaded = load_settings(root, overrides)
-    for warning in loaded.warnings:
-        print(f"claw: warning: {warning}", file=sys.stderr)
-    settings = loaded.settings
-    provider, _ = resolve_provider(settings)
-    _check_credentials(provider)
-    try:
-        model = make_settings_model(settings, root)
-    except ProviderError as exc:
-        raise CliError(str(exc)) from exc
-
-    store = SessionStore(root)
-    try:
-        if args.resume:
-            session = store.open(args.resume)
-        elif args.cont:
-            latest = store.latest()
-            if latest is None:
-                raise CliError("no session to continue in this project", EXIT_CONFIG)
-            session = latest
-        else:
-            session = store.create(model=model.name, provider=model.provider, title=prompt.strip()[:80])
-    except SessionNotFound as exc:
-        raise CliError(str(exc)) from exc
-    if args.fork_session and (args.resume or args.cont):
-        session = store.fork(session.id)
-    try:
-        session.acquire()  # one writer per session: refuse before anything runs
-    except SessionLocked as exc:
-        raise CliError(str(exc)) from exc
-
-    prompter: Prompter
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        from claw_lsp.cli.prompter import TerminalPrompter
-
-        prompter = TerminalPrompter()
-    else:
-        prompter = DenyingPrompter(
-            "claw is running without a terminal to ask on; allow it with a rule or --permission-mode"
-        )
-    # MCP servers start once for this run and stop at exit; one that fails is skipped with a warning.
-    mcp = McpManager.from_settings(settings, root)
-    try:
-        return await _run_agent(
-            args=args,
-            prompt=prompt,
-            root=root,
-            settings=settings,
-            session=session,
-            prompter=prompter,
-            model=model,
-            mcp=mcp,
-        )
-    finally:
-        await mcp.aclose()
-
-
-async def _run_agent(
-    *,
-    args: argparse.Namespace,
-    prompt: str,
-    root: Path,
-    settings: Settings,
-    session: Session,
-    prompter: Prompter,
-    model: Model,
-    mcp: McpManager,
-) -> int:
-    """Start the MCP servers, run the prompt, print its events; the exit code."""
-    from claw_lsp.compose import build_agent
-
-    for warning in await mcp.start():
-        print(f"claw: warning: {warning}", file=sys.stderr)
-    agent = build_agent(
-        root=root,
-        folders=[root],
-        settings=settings,
-        session=session,
-        prompter=prompter,
-        model=model,
-        extra_tools=mcp.tools,
-    )
-    if model.provider == "scripted":
-        # Continue the script where the resumed session left off.
-        model.position = sum(1 for m in agent.messages if m.role == "assistant")  # type: ignore[attr-defined]
-    run = agent.start(prompt)
-    loop = asyncio.get_running_loop()
-    interrupted = False
-
-    def on_sigint() -> None:
-        nonlocal interrupted
-        interrupted = True
-        run.cancel("interrupted (Ctrl-C)")
-
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        loop.add_signal_handler(signal.SIGTERM, on_sigint)
-    except (NotImplementedError, RuntimeError):
-        pass
-    printer = _Printer(args.output_format, args.verbose or sys.stderr.isatty(), sys.stdout, sys.stderr)
-    async for event in run.events():
-        printer.handle(event)
-    finished = await run.wait()
-    await agent.close("other")  # SessionEnd hooks; background commands die with the session
-    session.close()
-    printer.finish(finished)
-    if interrupted or finished.stop_reason == "cancelled":
-        return EXIT_INTERRUPTED
-    if finished.stop_reason == "error" and finished.error and "API key" in finished.error:
-        return EXIT_CONFIG
-    return EXIT_OK if finished.stop_reason == "end_turn" else EXIT_FAILED
 
 
 _SUBTYPES = {
