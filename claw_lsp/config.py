@@ -215,40 +215,50 @@ class LoadedSettings:
         return bool(self.held_back) and self.trusted is None
 
 
+# Every settings file (Claude Code's --setting-sources names).
+SETTING_SOURCES = frozenset({"user", "project", "local"})
+
+
 def load_settings(
     workspace_root: Path | None,
     overrides: dict[str, Any] | None = None,
     *,
     home_config: Path | None = None,
     trusted: bool | None = None,
+    sources: frozenset[str] = SETTING_SOURCES,
 ) -> LoadedSettings:
     """Merge every settings layer; bad values fall back with one warning each. Never raises.
 
-    `trusted` defaults to the user's decision for `workspace_root` in the `TrustStore`.
+    `trusted` defaults to the user's decision for `workspace_root` in the `TrustStore`. `sources`
+    (Claude Code's `--setting-sources`): which files to read, `user` (your settings files),
+    `project` (.mcp.json, .claude/settings.json, .claw/settings.json), `local` (the
+    settings.local.json files).
     """
     if trusted is None and workspace_root is not None:
         trusted = TrustStore().decision(workspace_root)
     loader = _Loader(workspace_root, trusted=bool(trusted))
-    if workspace_root is not None:
-        loader.file_layer(workspace_root / ".mcp.json", only="mcpServers", project=True)
+    project = workspace_root if "project" in sources else None
+    local = workspace_root if "local" in sources else None
+    if project is not None:
+        loader.file_layer(project / ".mcp.json", only="mcpServers", project=True)
         loader.project_mcp = set(loader.mcp)
     user_file = home_config if home_config is not None else config_dir() / "settings.json"
-    if home_config is None:  # the user's own Claude Code hooks come along (~/.claude/settings.json)
+    if home_config is None and "user" in sources:  # the user's own Claude Code hooks come along
         claude_user = Path.home() / ".claude" / "settings.json"
         loader.own_labels.add(loader.label(claude_user))
         loader.file_layer(claude_user, only="hooks", trusted=True)
     loader.own_labels.add(loader.label(user_file))
-    loader.file_layer(user_file, trusted=True)
-    if workspace_root is not None:
-        for name in ("settings.json", "settings.local.json"):
-            claude = workspace_root / ".claude" / name
-            loader.file_layer(claude, only=("permissions", "hooks"), project=True)
-        loader.file_layer(workspace_root / ".claw" / "settings.json", project=True)
+    if "user" in sources:
+        loader.file_layer(user_file, trusted=True)
+    for root, name in ((project, "settings.json"), (local, "settings.local.json")):
+        if root is not None:
+            loader.file_layer(root / ".claude" / name, only=("permissions", "hooks"), project=True)
+    if project is not None:
+        loader.file_layer(project / ".claw" / "settings.json", project=True)
+    if local is not None:
         # The user's own file for this project once the folder is trusted; before, just another
         # file the clone may have shipped.
-        loader.file_layer(
-            workspace_root / ".claw" / "settings.local.json", trusted=bool(trusted), project=True
-        )
+        loader.file_layer(local / ".claw" / "settings.local.json", trusted=bool(trusted), project=True)
     env = {
         key: os.environ[var]
         for key, var in (("model", "CLAW_MODEL"), ("provider", "CLAW_PROVIDER"))

@@ -526,7 +526,7 @@ class Headless:
         from claw_lsp.agent.session import SessionLocked, SessionNotFound
         from claw_lsp.cli import _ask_trust
         from claw_lsp.compose import make_settings_model, resolve_provider
-        from claw_lsp.config import load_settings
+        from claw_lsp.config import SETTING_SOURCES, load_settings
         from claw_lsp.providers.base import ProviderError
         from claw_lsp.tools.mcp import McpManager
 
@@ -544,18 +544,18 @@ class Headless:
             os.environ.pop("CLAW_MODEL", None)
         if "provider" in overrides:
             os.environ.pop("CLAW_PROVIDER", None)
-        loaded = load_settings(self.root, overrides)
+        sources = SETTING_SOURCES
+        if a.setting_sources is not None:
+            sources = frozenset(s.strip() for s in a.setting_sources.split(",") if s.strip())
+            if not sources <= SETTING_SOURCES:
+                bad = ", ".join(sorted(sources - SETTING_SOURCES))
+                raise UsageError(f"Invalid setting source: {bad}. Valid options are: user, project, local")
+        loaded = load_settings(self.root, overrides, sources=sources)
         interactive = a.input_format == "text" and sys.stdin.isatty() and sys.stderr.isatty()
         if loaded.needs_trust and interactive and _ask_trust(self.root, loaded.held_back) is not None:
-            loaded = load_settings(self.root, overrides)
+            loaded = load_settings(self.root, overrides, sources=sources)
         for warning in loaded.warnings:
             print(f"claw: warning: {warning}", file=sys.stderr)
-        if a.setting_sources is not None:
-            print(
-                "claw: warning: --setting-sources is not supported by claw (it reads all its "
-                "settings files); ignored",
-                file=sys.stderr,
-            )
         settings = loaded.settings
         if a.strict_mcp_config:
             only = set(overrides.get("mcpServers", {}))

@@ -418,3 +418,19 @@ def test_fallback_model_takes_over_when_the_model_is_overloaded(
     assert result_of(proc)["result"] == "from the fallback"
     assert fake_api.requests[-1].body["model"] == "claude-fallback-model"
     assert "switching to claude-fallback-model" in proc.stderr
+
+
+def test_setting_sources_choose_which_settings_files_are_read(
+    workspace: Path, fake_api: FakeMessagesAPI
+) -> None:
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "claw"
+    user.mkdir(parents=True)
+    (user / "settings.json").write_text(json.dumps({"model": "claude-user-model"}))
+    (workspace / ".claw").mkdir()
+    (workspace / ".claw" / "settings.json").write_text(json.dumps({"model": "claude-project-model"}))
+    fake_api.queue(reply(text("a")), reply(text("b")))
+    assert run(workspace, "-p", "hi", api=fake_api).returncode == 0
+    assert run(workspace, "-p", "--setting-sources", "user,local", "hi", api=fake_api).returncode == 0
+    assert [r.body["model"] for r in fake_api.requests] == ["claude-project-model", "claude-user-model"]
+    bad = run(workspace, "-p", "--setting-sources", "user,nowhere", "hi", api=fake_api)
+    assert bad.returncode == 1 and "Invalid setting source: nowhere" in bad.stderr
