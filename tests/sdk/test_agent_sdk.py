@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from claude_agent_sdk import (
+    AgentDefinition,
     AssistantMessage,
     ClaudeAgentOptions,
     ClaudeSDKClient,
@@ -250,3 +251,47 @@ async def test_unknown_control_requests_get_an_explicit_error(
         await client.query("still fine?")
         messages = await receive(client)
     assert isinstance(messages[-1], ResultMessage) and messages[-1].result == "ok"
+
+
+async def test_dont_ask_refuses_without_asking_the_host(buggy: Path, fake_api: FakeMessagesAPI) -> None:
+    fake_api.queue(*fix_turns(buggy))
+    asked: list[str] = []
+
+    async def can_use_tool(name: str, tool_input: dict[str, Any], context: ToolPermissionContext) -> Any:
+        asked.append(name)
+        return PermissionResultAllow()
+
+    opts = options(buggy, fake_api, can_use_tool=can_use_tool, permission_mode="dontAsk")
+    async with ClaudeSDKClient(opts) as client:
+        await client.query("fix double")
+        messages = await receive(client)
+    assert asked == []
+    assert (buggy / "app.py").read_text() == "def double(x):\n    return x * 3\n"
+    assert isinstance(messages[-1], ResultMessage)
+    assert [d["tool_name"] for d in messages[-1].permission_denials or []] == ["Edit"]
+    assert isinstance(messages[0], SystemMessage) and messages[0].data["permissionMode"] == "dontAsk"
+
+
+async def test_agents_and_set_model_from_the_sdk(workspace: Path, fake_api: FakeMessagesAPI) -> None:
+    fake_api.queue(
+        reply(tool_use("Agent", {"description": "review", "prompt": "look", "subagent_type": "reviewer"})),
+        reply(text("No bugs.")),
+        reply(text("Reviewed.")),
+        reply(text("Now on the other model.")),
+    )
+    agents = {
+        "reviewer": AgentDefinition(description="Reviews code", prompt="You review code.", tools=["Read"])
+    }
+    async with ClaudeSDKClient(options(workspace, fake_api, agents=agents)) as client:
+        await client.query("review it")
+        first = await receive(client)
+        await client.set_model("claude-other-model")
+        await client.query("again")
+        second = await receive(client)
+    init = first[0]
+    assert isinstance(init, SystemMessage) and "reviewer" in init.data["agents"]
+    nested = [m for m in first if isinstance(m, AssistantMessage) and m.parent_tool_use_id is not None]
+    assert [b.text for m in nested for b in m.content if isinstance(b, TextBlock)] == ["No bugs."]
+    assert "You review code." in str(fake_api.requests[1].body["system"])
+    assert isinstance(second[-1], ResultMessage) and second[-1].result == "Now on the other model."
+    assert fake_api.requests[-1].body["model"] == "claude-other-model"
