@@ -63,6 +63,7 @@ demo-cli: setup
 	bash scripts/demo_cli.sh
 
 bench: setup
+	bash scripts/setup-peers.sh
 	$(BIN)/python -m bench
 
 clean:
