@@ -354,14 +354,22 @@ def _set_mode(editor: Editor, mode: str) -> None:
     # The old server may report the new mode (didChangeConfiguration) just before the extension
     # restarts it: wait until the mode has held for a few seconds, so the run goes to the server
     # that will stay (a run started mid-restart could meet a server still in the old mode).
+    # Then restart it once more ourselves, with no run going: under load the extension's own restart
+    # can come late (it waits for runs it still thinks active), and a run started before it lands on
+    # the old server, or is cut off by it. A restart now leaves nothing pending.
     stable_since: float | None = None
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        status = editor.session.wait_status(lambda s: s.get("permissionMode") == mode, 60)
+        status = editor.session.wait_status(
+            lambda s: (
+                s.get("permissionMode") == mode and not any(r.get("running") for r in s.get("runs", []))
+            ),
+            60,
+        )
         now = time.monotonic()
         stable_since = stable_since or now
         if now - stable_since >= 4 and status.get("permissionMode") == mode:
-            return
+            break
         time.sleep(0.5)
         try:
             held = editor.session.status().get("permissionMode") == mode
@@ -369,6 +377,8 @@ def _set_mode(editor: Editor, mode: str) -> None:
             held = False
         if not held:
             stable_since = None
+    restarted = editor.session.call("restart", timeout=60)
+    assert restarted.get("permissionMode") == mode, f"{restarted}\n{editor.session.report()}"
 
 
 BYPASS_SHAPES = [s for s in SHAPES if s.name in ("append_at_end", "crlf", "multiedit_first_and_last_line")]
@@ -400,4 +410,7 @@ def test_edit_accepted_in_the_diff_review_lands_exactly(editor: Editor) -> None:
         "Append after() to review/tail.py.",
     )
     reviews = [a for a in editor.session.answers()[before:] if a["kind"] == "review"]
-    assert reviews, f"no diff review was shown and accepted: {editor.session.answers()}"
+    assert reviews, (
+        f"no diff review was shown and accepted: {editor.session.answers()}\n"
+        f"status {editor.session.status()}\n{editor.session.report()}"
+    )

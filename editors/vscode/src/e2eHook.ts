@@ -11,6 +11,7 @@
  *   /ask      {path, prompt}         a fresh session, then a run like `Claw: Ask…` on that file: {runId, sessionId}
  *   /wait     {runId, timeoutMs}     once the run's `run_finished` arrived: {finished, update}
  *   /status   {}                     the server's `claw.status` answer, or {running: false}
+ *   /restart  {}                     restarts the server now (as `Claw: Restart Server`); then /status
  *   /revertAndClose {path}           reverts the file's editor and closes it
  *   /reviews  {}                     the pending inline reviews (ReviewController.list())
  *   /transcript {}                   the transcript's items and their HTML
@@ -110,6 +111,9 @@ async function handle(service: E2eTarget, name: string, body: Body): Promise<unk
       return waitForRun(service, String(body.runId), Number(body.timeoutMs ?? 60_000));
     case 'status':
       return service.client ? service.execute(ServerCommand.status) : { running: false };
+    case 'restart':
+      await service.restart();
+      return service.execute(ServerCommand.status);
     case 'revertAndClose': {
       const doc = documentOf(file);
       if (doc) {

@@ -18,6 +18,8 @@ export interface ClawService {
   execute<T>(command: string, arg?: object): Promise<T>;
   /** Starts a run with `claw.ask`; shows errors to the user and returns undefined on failure. */
   ask(params: AskParams): Promise<StartedRun | undefined>;
+  /** Stops the server and starts it again (with the current settings). */
+  restart(): Promise<void>;
   /** Cancels one run, or every run. */
   cancel(runId?: string): Promise<void>;
   /** The text editor the user worked in last (a webview focus does not clear it). */
