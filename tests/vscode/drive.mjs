@@ -443,6 +443,32 @@ const ACTIONS = {
     await page.keyboard.type(body.text);
     return {};
   },
+  /**
+   * In the open quick input (its title or prompt shows `expect`): types `type` key by key, then
+   * presses `press` (e.g. Enter); waits for a row with `row` when given. Returns the input's value,
+   * the rows shown and whether the widget is still open.
+   */
+  async quickInput(page, body) {
+    const widget = page.locator('.quick-input-widget');
+    await page.locator('.quick-input-widget', { hasText: body.expect }).waitFor({ state: 'visible', timeout: 15_000 });
+    const input = widget.locator('input').first();
+    if (body.type) {
+      await input.pressSequentially(body.type, { delay: 20 });
+    }
+    if (body.press) {
+      await page.keyboard.press(body.press);
+    }
+    if (body.row) {
+      await widget.locator('.monaco-list-row', { hasText: body.row }).first().waitFor({ state: 'visible', timeout: 15_000 });
+    }
+    await page.waitForTimeout(300);
+    const visible = await widget.isVisible();
+    return {
+      visible,
+      value: visible ? await input.inputValue() : null,
+      rows: visible ? (await widget.locator('.monaco-list-row').allInnerTexts()).map(normalize) : [],
+    };
+  },
   /** Runs a command from the palette by its title. */
   async palette(page, body) {
     await runCommand(page, body.title);
@@ -475,6 +501,31 @@ const ACTIONS = {
       content: normalize((await log.textContent()) ?? ''),
       html: await log.innerHTML(),
       pending: normalize(await frame.locator('#pending').innerText()),
+    };
+  },
+  /**
+   * In the transcript's follow-up input: empties it when `clear`, types `type` key by key, then
+   * presses `press` (Tab, Enter, …). Returns the input's value and the slash-command rows shown under it (none when hidden).
+   */
+  async transcriptInput(page, body) {
+    const frame = await waitFor('the transcript webview', () => transcriptFrame(page), 20_000);
+    const input = frame.locator('#prompt');
+    if (body.clear) {
+      await input.fill('');
+    }
+    if (body.type) {
+      await input.pressSequentially(body.type, { delay: 20 });
+    }
+    if (body.press) {
+      await input.press(body.press);
+    }
+    await page.waitForTimeout(200);
+    const menu = frame.locator('#commands');
+    const hidden = await menu.evaluate((el) => el.hidden);
+    return {
+      value: await input.inputValue(),
+      rows: hidden ? [] : (await menu.locator('li').allInnerTexts()).map(normalize),
+      active: hidden ? null : normalize((await menu.locator('li.active').allInnerTexts())[0] ?? ''),
     };
   },
   /** Clicks an element of the transcript (a CSS selector inside its webview). */

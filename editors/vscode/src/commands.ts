@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { ServerCommand, type SessionInfo, type StatusResult, type TrustResult } from './protocol';
+import { askForPrompt } from './promptPick';
 import type { ClawService } from './service';
 
 export const Command = {
@@ -24,7 +25,7 @@ function relativeName(uri: vscode.Uri): string {
   return vscode.workspace.asRelativePath(uri, false);
 }
 
-/** `Claw: Ask…`: the prompt comes from an input box (or the command's argument). */
+/** `Claw: Ask…`: the prompt comes from the prompt input, with slash-command completion (or the command's argument). */
 export async function ask(service: ClawService, arg?: string | { prompt?: string }): Promise<void> {
   const editor = vscode.window.activeTextEditor ?? service.lastEditor();
   let prompt = typeof arg === 'string' ? arg : arg?.prompt;
@@ -34,11 +35,9 @@ export async function ask(service: ClawService, arg?: string | { prompt?: string
         ? `about ${relativeName(editor.document.uri)}`
         : `about the selection in ${relativeName(editor.document.uri)}`
       : 'about this workspace';
-    prompt = await vscode.window.showInputBox({
-      title: 'Claw: Ask',
-      prompt: `Ask Claw ${where}`,
-      placeHolder: 'e.g. fix the off-by-one error in this function',
-      ignoreFocusOut: true,
+    prompt = await askForPrompt(service, {
+      title: `Ask Claw ${where}`,
+      placeholder: 'e.g. fix the off-by-one error in this function (/ for commands)',
     });
   }
   if (!prompt?.trim()) {

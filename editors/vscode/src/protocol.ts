@@ -15,6 +15,7 @@ export const ServerCommand = {
   reviewReject: 'claw.review.reject',
   status: 'claw.status',
   workspaceTrust: 'claw.workspace.trust',
+  commandsList: 'claw.commands.list',
 } as const;
 
 /** Custom server -> client methods, declared in `initializationOptions.clientFeatures`. */
@@ -66,6 +67,7 @@ export type {
   SessionEntry,
   SessionIdResult,
   SessionsListResult,
+  SlashCommandInfo,
   StatusResult,
   TrustResult,
   UrisParams,

@@ -7,7 +7,7 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import { unifiedDiff } from './diff';
-import { type ClawEvent, textOf, toolCallText } from './protocol';
+import { type ClawEvent, ServerCommand, type SlashCommandInfo, textOf, toolCallText } from './protocol';
 import type { ReviewRecord } from './review';
 import type { PromptRecord } from './runs';
 import type { ClawService } from './service';
@@ -200,7 +200,12 @@ export class TranscriptPanel implements vscode.Disposable {
       this.model.add(entry);
     }
     this.subscriptions.push(
-      service.tracker.onEvent((event) => this.add(event)),
+      service.tracker.onEvent((event) => {
+        this.add(event);
+        if (event.update.sessionUpdate === 'run_finished') {
+          void this.sendCommands(); // the run may have added a command file
+        }
+      }),
       service.tracker.onPrompt((prompt) => this.add(prompt)),
       service.tracker.onDidChange(() => this.schedule()),
       service.review.onDidEnd((record) => {
@@ -267,10 +272,24 @@ export class TranscriptPanel implements vscode.Disposable {
     }, 30);
   }
 
+  /** Gives the follow-up input the slash commands to complete (`claw.commands.list`). */
+  private async sendCommands(): Promise<void> {
+    if (!this.panel || !this.service.client) {
+      return;
+    }
+    try {
+      const result = await this.service.execute<{ commands?: SlashCommandInfo[] }>(ServerCommand.commandsList, {});
+      void this.panel?.webview.postMessage({ type: 'commands', commands: result?.commands ?? [] });
+    } catch (error) {
+      this.service.log.warn(`claw.commands.list failed: ${String(error)}`);
+    }
+  }
+
   private async receive(message: FromWebview): Promise<void> {
     switch (message.type) {
       case 'ready':
         this.schedule();
+        await this.sendCommands();
         break;
       case 'prompt': {
         const text = message.text.trim();
@@ -344,11 +363,20 @@ export class TranscriptPanel implements vscode.Disposable {
   button.secondary { color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground); }
   #state { font-size: 0.85em; opacity: 0.8; padding: 0 12px 6px; }
   .empty { opacity: 0.7; }
+  #commands { list-style: none; margin: 0 12px; padding: 2px 0; max-height: 12em; overflow-y: auto;
+              border: 1px solid var(--vscode-editorSuggestWidget-border, var(--vscode-panel-border));
+              background: var(--vscode-editorSuggestWidget-background, var(--vscode-input-background)); }
+  #commands[hidden] { display: none; }
+  #commands li { padding: 1px 8px; cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+  #commands li.active { color: var(--vscode-editorSuggestWidget-selectedForeground, inherit);
+                        background: var(--vscode-editorSuggestWidget-selectedBackground, var(--vscode-list-activeSelectionBackground)); }
+  #commands .hint, #commands .desc { opacity: 0.75; margin-left: 0.6em; }
 </style></head>
 <body>
 <div id="log" role="log" aria-live="polite"></div>
 <div id="pending" aria-live="polite"></div>
 <div id="state"></div>
+<ul id="commands" role="listbox" aria-label="Slash commands" hidden></ul>
 <div id="bar">
   <textarea id="prompt" rows="2" placeholder="Ask Claw (Enter to send, Shift+Enter for a new line)" aria-label="Prompt"></textarea>
   <button id="send" title="Send">Send</button>
@@ -362,10 +390,15 @@ export class TranscriptPanel implements vscode.Disposable {
   const pending = document.getElementById('pending');
   const state = document.getElementById('state');
   const prompt = document.getElementById('prompt');
+  const menu = document.getElementById('commands');
+  let commands = [];
+  let shown = [];
+  let active = 0;
   const EMPTY = '<p class="empty">No runs yet. Ask Claw below, from the command palette ("Claw: Ask…") or from a lightbulb.</p>';
   log.innerHTML = EMPTY;
   window.addEventListener('message', (event) => {
     const msg = event.data;
+    if (msg.type === 'commands') { commands = msg.commands || []; complete(); return; }
     if (msg.type !== 'state') { return; }
     const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 20;
     // Re-rendering must not fold what the user unfolded.
@@ -382,16 +415,63 @@ export class TranscriptPanel implements vscode.Disposable {
       vscode.postMessage({ type: 'showReview', changeId: target.dataset.changeId });
     }
   });
+  // Slash-command completion: '/' and the start of a name lists the commands; Tab / Enter fills
+  // '/name ' (the argument hint then shows); Escape closes the list.
+  function row(command, hintOnly) {
+    const li = document.createElement('li');
+    li.setAttribute('role', 'option');
+    li.append('/' + command.name);
+    if (command.argumentHint) {
+      const hint = document.createElement('span'); hint.className = 'hint'; hint.textContent = command.argumentHint; li.append(hint);
+    }
+    const desc = document.createElement('span'); desc.className = 'desc'; desc.textContent = command.description; li.append(desc);
+    if (!hintOnly) { li.addEventListener('mousedown', (e) => { e.preventDefault(); pick(command); }); }
+    return li;
+  }
+  function complete() {
+    const value = prompt.value;
+    const typing = /^[/](\\S*)$/.exec(value);
+    const given = /^[/](\\S+)\\s/.exec(value);
+    shown = typing ? commands.filter((c) => c.name.startsWith(typing[1])) : [];
+    const current = !typing && given ? commands.find((c) => c.name === given[1]) : undefined;
+    active = Math.min(active, Math.max(shown.length - 1, 0));
+    menu.replaceChildren(...(current ? [row(current, true)] : shown.map((c, i) => {
+      const li = row(c, false);
+      if (i === active) { li.classList.add('active'); li.setAttribute('aria-selected', 'true'); }
+      return li;
+    })));
+    menu.hidden = !shown.length && !current;
+  }
+  function pick(command) {
+    prompt.value = '/' + command.name + ' ';
+    active = 0;
+    prompt.focus();
+    complete();
+  }
+  prompt.addEventListener('input', () => { active = 0; complete(); });
   function send() {
     const text = prompt.value.trim();
     if (!text) { return; }
     vscode.postMessage({ type: 'prompt', text });
     prompt.value = '';
+    complete();
   }
   document.getElementById('send').addEventListener('click', send);
   document.getElementById('cancel').addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
   document.getElementById('new').addEventListener('click', () => vscode.postMessage({ type: 'newSession' }));
-  prompt.addEventListener('keydown', (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); } });
+  prompt.addEventListener('keydown', (e) => {
+    if (shown.length && !menu.hidden) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        active = (active + (e.key === 'ArrowDown' ? 1 : shown.length - 1)) % shown.length;
+        complete();
+        return;
+      }
+      if (e.key === 'Tab' || (e.key === 'Enter' && !e.shiftKey)) { e.preventDefault(); pick(shown[active]); return; }
+      if (e.key === 'Escape') { e.preventDefault(); menu.hidden = true; shown = []; return; }
+    }
+    if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); send(); }
+  });
   vscode.postMessage({ type: 'ready' });
 })();
 </script>
