@@ -79,5 +79,26 @@ T.run(function()
   T.wait(11, '/later after the run', function()
     return vim.deep_equal(vim.fn.getcompletion('ClawAsk /lat', 'cmdline'), { '/later' })
   end, 10000)
+
+  -- The prompt asked for with vim.ui.input (`:ClawAsk` alone, the transcript's follow-up) completes too.
+  local asked = {}
+  local real_input = vim.ui.input
+  vim.ui.input = function(opts, on_confirm)
+    asked[#asked + 1] = opts
+    on_confirm(nil)
+  end
+  vim.cmd('ClawAsk')
+  require('claw.transcript').follow_up()
+  vim.ui.input = real_input
+  T.eq(12, 'two prompts asked', 2, #asked)
+  for _, opts in ipairs(asked) do
+    T.eq(13, opts.prompt .. 'completes', { '/greet' }, vim.fn.getcompletion('/gr', opts.completion))
+    T.eq(
+      14,
+      opts.prompt .. 'leaves prose alone',
+      {},
+      vim.fn.getcompletion('/greet wo', opts.completion)
+    )
+  end
   T.done()
 end)

@@ -93,4 +93,15 @@ function M.complete(arglead, cmdline)
   return found
 end
 
+--- Completion of a prompt typed in |vim.ui.input()| (`Ask Claw:`, the transcript's follow-up):
+--- `/name` while the text is a single word starting with `/`.
+---@param arglead string
+---@return string[]
+function M.complete_input(arglead)
+  return M.complete(arglead, 'ClawAsk ' .. arglead)
+end
+
+--- The `completion` option of |input()| that calls `complete_input`.
+M.INPUT_COMPLETION = "customlist,v:lua.require'claw.commands'.complete_input"
+
 return M

@@ -72,7 +72,8 @@ end
 function M.ask(opts)
   opts = opts or {}
   if opts.prompt == nil and not opts.action then
-    vim.ui.input({ prompt = 'Ask Claw: ' }, function(text)
+    local completion = require('claw.commands').INPUT_COMPLETION
+    vim.ui.input({ prompt = 'Ask Claw: ', completion = completion }, function(text)
       if text and text ~= '' then
         M.ask(vim.tbl_extend('force', opts, { prompt = text }))
       end

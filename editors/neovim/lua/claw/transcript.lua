@@ -488,7 +488,8 @@ end
 
 --- Ask a follow-up question in the transcript's session.
 function M.follow_up()
-  vim.ui.input({ prompt = 'Follow-up for Claw: ' }, function(text)
+  local completion = require('claw.commands').INPUT_COMPLETION
+  vim.ui.input({ prompt = 'Follow-up for Claw: ', completion = completion }, function(text)
     if text and text ~= '' then
       require('claw').ask({ prompt = text, session_id = M.state.session_id, follow_up = true })
     end
