@@ -824,7 +824,7 @@ class Headless:
                 self.channel.send(message)
         elif kind == "notice" and self.out.sdk and event.level != "info":
             print(f"claw: {event.level}: {event.message}", file=sys.stderr, flush=True)
-        if self.out.printer is not None and kind != "run_finished":
+        if self.out.printer is not None:  # run_finished too: it lets out a held warning
             self.out.printer.handle(event)
 
     def send_init(self) -> None:
