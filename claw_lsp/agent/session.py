@@ -406,10 +406,12 @@ class SessionStore:
         provider: str,
         title: str | None = None,
         forked_from: str | None = None,
+        session_id: str | None = None,
     ) -> Session:
-        """Start a new session; its meta record is written at once."""
+        """Start a new session (a fresh id unless `session_id` names one); its meta record is
+        written at once."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        session_id = str(uuid.uuid4())
+        session_id = session_id or str(uuid.uuid4())
         path = self._path(session_id)
         meta = self._new_meta(session_id, model, provider, forked_from=forked_from)
         if title:

@@ -1064,7 +1064,7 @@ def _create_with_id(store: SessionStore, session_id: str, model: Model, title: s
     """`--session-id`: the session with that id (resumed when it exists, else created)."""
     import uuid as uuid_mod
 
-    from claw_lsp.agent.session import TRANSCRIPT_VERSION, Session, SessionNotFound, _ts, make_title
+    from claw_lsp.agent.session import SessionNotFound
 
     try:
         uuid_mod.UUID(session_id)
@@ -1072,19 +1072,4 @@ def _create_with_id(store: SessionStore, session_id: str, model: Model, title: s
         raise UsageError("Invalid session ID. Must be a valid UUID.") from exc
     with contextlib.suppress(SessionNotFound):
         return store.open(session_id)
-    store.dir.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {
-        "session_id": session_id,
-        "workspace": str(store.workspace_root),
-        "model": model.name,
-        "provider": model.provider,
-        "scripted": model.provider == "scripted",
-        "created_at": _ts(),
-        "version": TRANSCRIPT_VERSION,
-        "forked_from": None,
-    }
-    if title:
-        meta["title"] = make_title(title)
-    session = Session(store, session_id, store.dir / f"{session_id}.jsonl", meta)
-    session.append({"type": "meta", **meta})
-    return session
+    return store.create(model=model.name, provider=model.provider, title=title, session_id=session_id)
