@@ -332,10 +332,10 @@ class HookRunner:
         if code != 0:
             detail = f": {stderr}" if stderr else ""
             return HookOutcome(notes=[f"{event} hook `{hook.command}` failed (exit {code}){detail}"])
-        return _parse_success(event, stdout)
+        return parse_success(event, stdout)
 
 
-def _parse_success(event: HookEvent, stdout: str) -> HookOutcome:
+def parse_success(event: HookEvent, stdout: str) -> HookOutcome:
     """Interpret a successful hook's stdout (JSON when it is JSON)."""
     text = stdout.strip()
     parsed: Any = None

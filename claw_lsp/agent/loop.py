@@ -267,6 +267,16 @@ class Run:
                 return
             yield event
 
+    def use_input(self, tool_call_id: str, tool_input: dict[str, Any]) -> None:
+        """Run the tool call `tool_call_id` with `tool_input` instead of the model's (a permission
+        answer's or a PermissionRequest hook's `updatedInput`)."""
+        self._permission_input[tool_call_id] = tool_input
+
+    def interrupt(self, reason: str) -> None:
+        """End the run with `reason` once the tool calls under way are settled (an answer or a
+        hook that says "stop here"), unlike `cancel`, which stops at once."""
+        self._interrupt = reason
+
     def cancel(self, reason: str = "cancelled by user") -> None:
         """Ask the run to stop; it finishes with stop reason `cancelled`."""
         if self.done or self._cancel_reason is not None:
@@ -863,12 +873,12 @@ class _AnnouncingPrompter:
             self.run._notes(hooked.notes)
             if hooked.permission == "allow":
                 if hooked.updated_input is not None:
-                    self.run._permission_input[self.tool_call_id] = hooked.updated_input
+                    self.run.use_input(self.tool_call_id, hooked.updated_input)
                 return PermissionAnswer("allow_once")
             if hooked.permission == "deny":
                 reason = hooked.reason or "denied by a PermissionRequest hook"
                 if hooked.stop:
-                    self.run._interrupt = f"A PermissionRequest hook stopped the run: {reason}"
+                    self.run.interrupt(f"A PermissionRequest hook stopped the run: {reason}")
                 return PermissionAnswer(
                     "reject_once", f"Permission denied by a PermissionRequest hook: {reason}"
                 )

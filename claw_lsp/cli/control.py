@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from claw_lsp.agent.hooks import HookEvent, HookOutcome, HookRunner, _parse_success
+from claw_lsp.agent.hooks import HookEvent, HookOutcome, HookRunner, parse_success
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
 
 if TYPE_CHECKING:
@@ -142,12 +142,12 @@ class ControlPrompter:
         if answer.get("behavior") == "allow":
             updated = answer.get("updatedInput")
             if isinstance(updated, dict) and updated != dict(request.input) and run is not None:
-                run._permission_input[request.tool_call_id] = updated
+                run.use_input(request.tool_call_id, updated)
             always = bool(answer.get("updatedPermissions")) and request.suggested_rule is not None
             return PermissionAnswer("allow_always" if always else "allow_once")
         message = str(answer.get("message") or "The user denied this tool call.")
         if answer.get("interrupt") is True and run is not None:
-            run._interrupt = f"Interrupted by the user: {message}"
+            run.interrupt(f"Interrupted by the user: {message}")
         return PermissionAnswer("reject_once", message)
 
     def _run(self) -> Any:
@@ -312,7 +312,7 @@ class SdkHookRunner(HookRunner):
         # The callback's output is a hook's JSON output (`async`: nothing to wait for).
         if output.get("async") is True:
             return HookOutcome()
-        return _parse_success(event, json.dumps(output))
+        return parse_success(event, json.dumps(output))
 
 
 # -- stdin ------------------------------------------------------------------------------------
