@@ -18,6 +18,7 @@ Peers come from scripts/setup-peers.sh (~/.cache/claw-bench). Also reports the f
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -112,7 +113,9 @@ def _one_p(kind: str, make_script: Any, root: Path, index: int) -> tuple[Usage, 
     return usage, read_requests(log)
 
 
-def p_task(label: str, make_script: Any, rounds: int, root: Path) -> list[tuple[str, str, str, str]]:
+def p_task(
+    label: str, make_script: Any, rounds: int, root: Path
+) -> tuple[list[tuple[str, str, str, str]], dict[str, list[Usage]]]:
     """Paired, alternating `-p` runs of claw and Claude Code; rows of medians and ratios."""
     results: dict[str, list[Usage]] = {"claw": [], "claude": []}
     for i in range(rounds):
@@ -129,19 +132,16 @@ def p_task(label: str, make_script: Any, rounds: int, root: Path) -> list[tuple[
         p = median([get(u) for u in results["claude"]])
         fmt = "{:.2f} " + unit if unit == "s" else "{:.1f} " + unit
         rows.append((f"{label}: {what} (median of {rounds})", fmt.format(c), fmt.format(p), f"{c / p:.2f}"))
-    return rows
+    return rows, results
 
 
-def import_floor(rounds: int = 5) -> float:
-    """Median wall seconds of `python -c "import anthropic"`: the floor under claw's `-p` start."""
-    import subprocess
-
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import anthropic"], check=True)
-        times.append(time.perf_counter() - start)
-    return median(times)
+def import_floor(root: Path, rounds: int = 5) -> tuple[float, float]:
+    """Median wall and CPU seconds of `python -c "import anthropic"`: the floor under claw's `-p`."""
+    runs = [
+        run_measured([sys.executable, "-c", "import anthropic"], root, dict(os.environ))
+        for _ in range(rounds)
+    ]
+    return median([u.wall for u in runs]), median([u.cpu for u in runs])
 
 
 def _servers(root: Path) -> dict[str, tuple[list[str], Any]]:
@@ -219,20 +219,24 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="claw-bench-peers-") as tmp:
         root = Path(tmp).resolve()
-        floor = import_floor()
-        short = p_task(
+        floor_wall, floor_cpu = import_floor(root)
+        short, runs = p_task(
             "3-turn -p (Read, Edit, answer) vs Claude Code", short_script, ROUNDS_SHORT, root / "s"
         )
         rows += short
+        claw_wall = median([u.wall for u in runs["claw"]])
+        claw_cpu = median([u.cpu for u in runs["claw"]])
+        rows.append(("  floor: python -c 'import anthropic', wall", f"{floor_wall:.2f} s", "", ""))
+        rows.append(("  floor: python -c 'import anthropic', CPU", f"{floor_cpu:.2f} s", "", ""))
         rows.append(
             (
-                "  floor: python -c 'import anthropic' (median of 5)",
-                f"{floor:.2f} s",
-                "",
+                "  claw 3-turn above the floor: wall, CPU",
+                f"{claw_wall - floor_wall:.2f} s",
+                f"{claw_cpu - floor_cpu:.2f} s",
                 "",
             )
         )
-        rows += p_task("21-turn -p vs Claude Code", long_script, ROUNDS_LONG, root / "l")
+        rows += p_task("21-turn -p vs Claude Code", long_script, ROUNDS_LONG, root / "l")[0]
         rows += ls_start(root / "ls")
         for sub in ("s", "l", "ls"):
             shutil.rmtree(root / sub, ignore_errors=True)

@@ -46,9 +46,9 @@ server.start_io()
 '''
 STARTS = 3
 REQUESTS = 50
-CHANGES = 2000
-BURSTS = 2  # best of
-DOC_LINES = 5000
+CHANGES = 400
+BURSTS = 3  # best of
+DOC_LINES = 100_000
 TEXT_CHARS = 32_000  # per scripted turn: 2,000 deltas of 16 characters
 TIMEOUT_S = 30.0
 SETTLE_S = 2.5  # claw-lsp imports the model SDK in a thread for about a second after initialize
@@ -221,8 +221,12 @@ async def _did_change_rate(
     path = ws / "big.py"
     path.write_text("".join(f"value_{i} = compute({i})  # a line of a big file\n" for i in range(DOC_LINES)))
     per_change: dict[str, float] = {}
-    for name, command in (("claw", CLAW_CMD), ("bare", bare)):
-        async with _session(command, ws, env, {}) as (client, _):
+    servers = [("claw", CLAW_CMD, env), ("bare", bare, env)]
+    before = os.environ.get("CLAW_BENCH_BEFORE")  # a tree holding an older claw_lsp/ (README)
+    if before:
+        servers.append(("before", CLAW_CMD, {**env, "PYTHONPATH": before}))
+    for name, command, server_env in servers:
+        async with _session(command, ws, server_env, {}) as (client, _):
             doc = client.open(path)
             rng = types.Range(
                 start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)
@@ -259,6 +263,16 @@ async def _did_change_rate(
             f"{c / b:.2f}",
         )
     )
+    if before:
+        o = per_change["before"]
+        rows.append(
+            (
+                f"didChange per change vs claw-lsp from {before}",
+                f"{c * 1e6:.0f} us",
+                f"{o * 1e6:.0f} us",
+                f"{c / o:.3f}",
+            )
+        )
 
 
 async def _main() -> None:

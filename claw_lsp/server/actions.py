@@ -111,7 +111,7 @@ def _instruction_at(line_text: str, line: int, kind: str, begin: int, after: int
     return Instruction(line=line, text=text, comment=comment.rstrip())
 
 
-def find_instructions(lines: list[str], start: int, end: int) -> list[Instruction]:
+def find_instructions(lines: Sequence[str], start: int, end: int) -> list[Instruction]:
     """Instruction comments on lines `start`..`end` (inclusive, clamped to the buffer)."""
     found = []
     for number in range(max(start, 0), min(end, len(lines) - 1) + 1):
@@ -234,9 +234,9 @@ def build_actions(
         return found
 
     # The tracker's copy follows LSP's line rules (pygls' own would split at form feeds, U+2028).
-    buffer = ls.tracker.get(uri)
-    source = buffer.text if buffer is not None else _disk_text(uri)
-    lines = split_lines(source)
+    # Read line by line from the tracker: no copy of a big buffer.
+    open_lines = ls.tracker.content_lines(uri)
+    lines: Sequence[str] = open_lines if open_lines is not None else split_lines(_disk_text(uri))
     for instruction in find_instructions(lines, range_.start.line, range_.end.line):
         ask = AskParams.model_validate(
             {

@@ -22,7 +22,6 @@ import sys
 from collections.abc import Coroutine, Generator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
-from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.exceptions import (
@@ -211,10 +210,30 @@ class ClawProtocol(LanguageServerProtocol):
         """pygls' didChange, except that a change to a document that is not open is ignored with a
         warning (pygls failed with KeyError and told the user "Error in server")."""
         uri = params.text_document.uri
-        if unquote(uri) not in self.workspace.text_documents:
+        if uri not in cast("ClawLanguageServer", self._server).tracker:
             logger.warning("ignored a didChange of %.300s, which is not open", uri)
             return
-        yield from super().lsp_text_document__did_change(params)
+        if (user_handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
+            yield user_handler, (params,), None
+
+    # The server's tracker keeps the one copy of each open document (server/document.py: lines,
+    # O(change) per didChange); pygls' workspace keeps none (it rebuilt its copy on each change).
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(
+        self, params: types.DidOpenTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """The user's didOpen handler only (no copy in pygls' workspace)."""
+        if (user_handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
+            yield user_handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(
+        self, params: types.DidCloseTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        """The user's didClose handler only (pygls' workspace holds no copy to drop)."""
+        if (user_handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            yield user_handler, (params,), None
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
@@ -473,14 +492,7 @@ def register(server: ClawLanguageServer) -> None:
     def did_change(ls: ClawLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         """Apply the change to the tracker's copy with LSP line rules (the agent reads that copy)."""
         uri, version = params.text_document.uri, params.text_document.version
-        encoding = ls.client_info.position_encoding
-        try:
-            applied = ls.tracker.apply_changes(uri, params.content_changes, version, encoding)
-        except ValueError as exc:  # a range no editor sends (its end before its start)
-            logger.warning("didChange of %.300s: %s; took pygls' reading of it", uri, exc)
-            applied = None
-        if applied is None:
-            ls.tracker.changed(uri, ls.workspace.get_text_document(uri).source, version)
+        ls.tracker.apply_changes(uri, params.content_changes, version, ls.client_info.position_encoding)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: ClawLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -490,9 +502,7 @@ def register(server: ClawLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: ClawLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         """Forget the closed buffer (and give a large one's memory back to the system)."""
-        buffer = ls.tracker.get(params.text_document.uri)
-        large = buffer is not None and len(buffer.text) >= LARGE_TEXT
-        del buffer
+        large = ls.tracker.size(params.text_document.uri) >= LARGE_TEXT
         ls.tracker.closed(params.text_document.uri)
         ls.diagnostics_cache.forget(params.text_document.uri)
         if large:

@@ -29,11 +29,12 @@ from lsprotocol import types
 from claw_lsp.core.events import ReviewNote
 from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
+from claw_lsp.server.document import ContentLines, LineDocument
+from claw_lsp.server.document import apply_changes as apply_content_changes
 from claw_lsp.server.protocol import METHOD_SAVE_DOCUMENTS, UrisParams, wire
 from claw_lsp.server.review import ReviewOutcome, display_path
 from claw_lsp.server.textedit import (
     apply_hunks,
-    apply_text_edits,
     buffer_edits,
     final_break,
     holds_change,
@@ -62,9 +63,13 @@ REBASED_NOTE = (
 @dataclass
 class _Doc:
     uri: str
-    text: str
+    lines: LineDocument
     version: int
     dirty: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.lines.text
 
 
 @dataclass
@@ -86,7 +91,7 @@ class DocumentTracker:
 
     def opened(self, uri: str, text: str, version: int) -> None:
         """The editor opened a document."""
-        self._docs[uri] = _Doc(uri, text, version)
+        self._docs[uri] = _Doc(uri, LineDocument(text), version)
         for key in self._path_keys(uri):
             self._by_path[key] = uri
         self._notify(uri)
@@ -99,43 +104,38 @@ class DocumentTracker:
             self._docs[uri].dirty = True
             return
         doc.dirty = doc.dirty or doc.text != text
-        doc.text, doc.version = text, version
+        doc.lines, doc.version = LineDocument(text), version
         self._notify(uri)
 
     def apply_changes(
         self,
         uri: str,
-        changes: Iterable[types.TextDocumentContentChangeEvent],
+        changes: Sequence[types.TextDocumentContentChangeEvent],
         version: int,
         encoding: str,
-    ) -> str | None:
-        """Apply a didChange's content changes to the tracked text with LSP line rules; the new text.
+    ) -> bool:
+        """Apply a didChange's content changes to the tracked document with LSP line rules, in
+        O(lines the changes touch) (see server/document.py); False when the document is not open.
 
         Unlike pygls' `TextDocument` (which splits lines with `str.splitlines`, so a form feed or
         U+2028 in a file shifts every later line), lines end only at \\n, \\r\\n and \\r here.
-        Returns None when the document is not tracked.
         """
         doc = self._docs.get(uri)
         if doc is None:
-            return None
-        text = doc.text
-        for change in changes:
-            if isinstance(change, types.TextDocumentContentChangePartial):
-                text = apply_text_edits(
-                    text, [types.TextEdit(range=change.range, new_text=change.text)], encoding
-                )
-            else:
-                text = change.text
-        self.changed(uri, text, version)
-        return text
+            return False
+        doc.lines, changed = apply_content_changes(doc.lines, changes, encoding)
+        doc.version = version
+        doc.dirty = doc.dirty or changed
+        self._notify(uri)
+        return True
 
     def saved(self, uri: str, text: str | None = None) -> None:
         """The editor saved a document."""
         doc = self._docs.get(uri)
         if doc is not None:
             doc.dirty = False
-            if text is not None:
-                doc.text = text
+            if text is not None and text != doc.text:
+                doc.lines = LineDocument(text)
 
     def closed(self, uri: str) -> None:
         """The editor closed a document."""
@@ -153,6 +153,25 @@ class DocumentTracker:
         """The open buffer for a URI."""
         doc = self._docs.get(uri)
         return OpenBuffer(uri=doc.uri, text=doc.text, version=doc.version) if doc else None
+
+    def __contains__(self, uri: str) -> bool:
+        """Whether the editor has the document open (under this spelling of its URI)."""
+        return uri in self._docs
+
+    def uris(self) -> list[str]:
+        """The URIs of the open documents."""
+        return list(self._docs)
+
+    def size(self, uri: str) -> int:
+        """The length of an open document's text (0 when it is not open), without joining it."""
+        doc = self._docs.get(uri)
+        return len(doc.lines) if doc else 0
+
+    def content_lines(self, uri: str) -> ContentLines | None:
+        """An open document's lines without their endings (as `split_lines` gives them), read
+        one line at a time: no copy of the whole text."""
+        doc = self._docs.get(uri)
+        return doc.lines.content_lines() if doc else None
 
     def uri_for(self, path: Path) -> str | None:
         """The URI under which the editor has the path open, if it does."""
@@ -213,9 +232,12 @@ class DocumentTracker:
         return keys
 
     def _notify(self, uri: str) -> None:
+        waiters = self._waiters.get(uri)
+        if not waiters:
+            return  # the common case (typing): no whole text to build
         doc = self._docs[uri]
         buffer = OpenBuffer(uri=doc.uri, text=doc.text, version=doc.version)
-        for waiter in list(self._waiters.get(uri, [])):
+        for waiter in list(waiters):
             if waiter.future.done():
                 continue
             try:

@@ -130,7 +130,7 @@ class LspDiagnostics:
         """Current diagnostics per file (all known files when `paths` is None)."""
         ls = self.ls
         if paths is None:
-            uris = sorted(set(ls.diagnostics_cache.uris()) | set(ls.workspace.text_documents))
+            uris = sorted(set(ls.diagnostics_cache.uris()) | set(ls.tracker.uris()))
         else:
             uris = [uri_of(p) for p in paths]
         by_uri: dict[str, list[dict[str, Any]]] = {}
