@@ -12,7 +12,7 @@ STYLUA := $(VENV)/stylua/node_modules/.bin/stylua
 VSCODE := editors/vscode
 VSCODE_STAMP := $(VSCODE)/node_modules/.installed
 
-.PHONY: setup setup-e2e test stress lint demo demo-cli bench vsix clean
+.PHONY: setup setup-e2e test stress lint demo demo-cli bench vsix dist clean
 
 setup: $(STAMP) $(STYLUA) $(VSCODE_STAMP)
 
@@ -38,11 +38,19 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(STYLUA) --config-path editors/neovim/.stylua.toml --check editors/neovim tests/nvim
+	$(STYLUA) --config-path editors/neovim/.stylua.toml --check editors/neovim tests/nvim lazy.lua
 	cd $(VSCODE) && npm run -s typecheck && npm run -s lint
 
+# The universal claw.vsix (the server found on PATH / claw.serverPath) and the self-contained
+# claw-linux-x64.vsix (the server and its dependencies bundled: docs/editors.md).
 vsix: setup
 	cd $(VSCODE) && npm run -s package
+	$(BIN)/python $(VSCODE)/scripts/bundle_server.py --platform linux-x64
+	cd $(VSCODE) && npm run -s package:linux-x64
+
+# The Python package: dist/claw_lsp-<version>.tar.gz and the wheel built from it.
+dist: setup
+	$(BIN)/python -m build --outdir dist .
 
 test: setup setup-e2e lint vsix
 	$(BIN)/pytest -q
@@ -67,4 +75,4 @@ bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(VSCODE)/node_modules $(VSCODE)/dist
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(VSCODE)/node_modules $(VSCODE)/dist $(VSCODE)/bundled/libs dist

@@ -226,8 +226,15 @@ class CodeServerSession:
     browser actions from `act`), and the extension's control channel."""
 
     def __init__(
-        self, root: Path, vsix: Path, ws: Path, env: dict[str, str], screenshot: str = "vscode-e2e-edits.png"
+        self,
+        root: Path,
+        vsix: Path,
+        ws: Path,
+        env: dict[str, str],
+        screenshot: str = "vscode-e2e-edits.png",
+        settings: dict[str, object] | None = None,
     ) -> None:
+        self.settings = settings
         self.root, self.ws = root, ws
         self.control_file = root / "control.port"
         self.answers_file = root / "answers.jsonl"
@@ -246,7 +253,7 @@ class CodeServerSession:
 
     def start(self, timeout: float = 150.0) -> CodeServerSession:
         deadline = time.monotonic() + timeout
-        dirs = install_extension(self.env, self.vsix, self.user_data, self.root / "extensions")
+        dirs = install_extension(self.env, self.vsix, self.user_data, self.root / "extensions", self.settings)
         code_server, port = start_code_server(self.env, dirs, self.ws, self.cs_log)
         self._procs.append(code_server)
         wait_http(f"http://127.0.0.1:{port}/healthz", 60)

@@ -260,7 +260,7 @@ def test_missing_server_shows_one_notification_that_says_how_to_install_it(
     about_server = [n for n in result["notifications"] if "claw-lsp" in n or "ENOENT" in n]
     assert len(about_server) == 1, report
     toast = str(result["toastText"])
-    for needed in ("pip install -e", ".venv/bin", "PATH", "claw.serverPath", "Open Settings"):
+    for needed in ("claw-linux-x64.vsix", "uv tool install", "PATH", "claw.serverPath", "Open Settings"):
         assert needed in toast, report
     assert "claw.serverPath" in str(result["settingsSearch"]), report
     assert result["settingShown"], report

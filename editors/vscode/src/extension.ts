@@ -26,7 +26,16 @@ import {
 import { REVIEW_SCHEME, ReviewController } from './review';
 import { RunTracker } from './runs';
 import { handleSaveDocuments } from './saveDocuments';
-import { createClient, findExecutable, missingServerMessage, resolveServerCommand, started } from './server';
+import { onInterpreterChange } from './python';
+import {
+  NoPythonError,
+  type ServerCommand as ServerCommandLine,
+  createClient,
+  findExecutable,
+  missingServerMessage,
+  resolveServerCommand,
+  started,
+} from './server';
 import type { ClawService } from './service';
 import { SECTION } from './settings';
 import { StatusBar } from './status';
@@ -41,6 +50,10 @@ class Claw implements ClawService, vscode.Disposable {
   client: LanguageClient | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private restartPending = false;
+  /** The command the running (or last tried) server was started with. */
+  private serverCommand: ServerCommandLine | undefined;
+  /** The "no Python" message was shown: it is shown once per window. */
+  private noPythonShown = false;
   private editor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly subscriptions: vscode.Disposable[] = [];
 
@@ -58,6 +71,20 @@ class Claw implements ClawService, vscode.Disposable {
       }),
       this.tracker.onEvent((event) => this.eventArrived(event)),
     );
+    void onInterpreterChange(() => this.interpreterChanged()).then((d) => d && this.subscriptions.push(d));
+  }
+
+  /** The Python extension selected another interpreter: a bundled server (or none) restarts with it. */
+  private interpreterChanged(): void {
+    if (!vscode.workspace.isTrusted || (this.client && !this.serverCommand?.bundled)) {
+      return;
+    }
+    this.log.info('The selected Python interpreter changed: restarting claw-lsp with it.');
+    if (this.tracker.active.size > 0) {
+      this.restartPending = true;
+      return;
+    }
+    void this.restart();
   }
 
   lastEditor(): vscode.TextEditor | undefined {
@@ -81,7 +108,22 @@ class Claw implements ClawService, vscode.Disposable {
   }
 
   private async doStart(): Promise<LanguageClient | undefined> {
-    const command = await resolveServerCommand(this.log);
+    let command: ServerCommandLine;
+    try {
+      command = await resolveServerCommand(this.log);
+    } catch (error) {
+      if (!(error instanceof NoPythonError)) {
+        throw error;
+      }
+      this.log.error(error.message);
+      this.statusBar.setState('failed', 'no Python 3.11+ for the bundled server');
+      if (!this.noPythonShown) {
+        this.noPythonShown = true;
+        this.serverFailed(error.message, true);
+      }
+      return undefined;
+    }
+    this.serverCommand = command;
     const where = `${[command.command, ...command.args].join(' ')} (from ${command.source})`;
     if (!findExecutable(command.command)) {
       this.log.error(`claw-lsp not found: ${where}. PATH searched: ${process.env.PATH ?? ''}`);
@@ -127,9 +169,16 @@ class Claw implements ClawService, vscode.Disposable {
   }
 
   /** The one notification for a server that did not start, with the setting one click away. */
-  private serverFailed(message: string): void {
-    void vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output').then((choice) => {
-      if (choice === 'Show Output') {
+  private serverFailed(message: string, selectInterpreter = false): void {
+    const choices = [
+      ...(selectInterpreter && vscode.extensions.getExtension('ms-python.python') ? ['Select Interpreter'] : []),
+      'Open Settings',
+      'Show Output',
+    ];
+    void vscode.window.showErrorMessage(message, ...choices).then((choice) => {
+      if (choice === 'Select Interpreter') {
+        void vscode.commands.executeCommand('python.setInterpreter');
+      } else if (choice === 'Show Output') {
         this.log.show();
       } else if (choice === 'Open Settings') {
         void vscode.commands.executeCommand('workbench.action.openSettings', 'claw.serverPath');

@@ -1,6 +1,8 @@
 /**
- * Finding and starting the `claw-lsp` server: `claw.serverPath`, else the workspace's Python
- * environment (`.venv`, then the Python extension's interpreter), else `PATH`.
+ * Finding and starting the `claw-lsp` server: `claw.serverPath`, else the server bundled in a
+ * platform .vsix (bundled/, run with the Python extension's interpreter or a Python 3.11+ on PATH:
+ * src/python.ts), else (the universal .vsix) the workspace's Python environment (`.venv`, then the
+ * Python extension's interpreter), else `PATH`.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,17 +18,57 @@ import {
 } from 'vscode-languageclient/node';
 import { adoptLineEndings } from './lineEndings';
 import { CLIENT_FEATURES } from './protocol';
+import {
+  PYTHON_EXTENSION,
+  bundledVersions,
+  findExecutable,
+  findPython,
+  selectedInterpreter,
+  versionText,
+} from './python';
 import { SECTION, extensionSettings, serverSettings } from './settings';
 
 export const CLIENT_ID = 'claw';
 const EXE = process.platform === 'win32' ? 'claw-lsp.exe' : 'claw-lsp';
 const VENV_BIN = process.platform === 'win32' ? 'Scripts' : 'bin';
 
+export { findExecutable };
+
 export interface ServerCommand {
   command: string;
   args: string[];
   /** Where the command came from, for the log and the status tooltip. */
   source: string;
+  /** The server bundled in the extension (restarted when the selected interpreter changes). */
+  bundled?: boolean;
+}
+
+/** No Python can run the bundled server: `message` says so and how to fix it (shown once). */
+export class NoPythonError extends Error {}
+
+/** The bundled server's entry point and packages, when this is a platform .vsix. */
+export function bundledServer(): { script: string; libs: string } | undefined {
+  const ext = vscode.extensions.getExtension('claw-lsp.claw');
+  if (!ext) {
+    return undefined;
+  }
+  const script = path.join(ext.extensionPath, 'bundled', 'tool', 'claw_server.py');
+  const libs = path.join(ext.extensionPath, 'bundled', 'libs');
+  return fs.existsSync(script) && fs.existsSync(path.join(libs, 'common')) ? { script, libs } : undefined;
+}
+
+/** The one message for a platform .vsix without a Python to run its server. */
+export function noPythonMessage(supported: [number, number][]): string {
+  const versions = supported.map(versionText).join(', ');
+  const select = vscode.extensions.getExtension(PYTHON_EXTENSION)
+    ? 'select it with "Python: Select Interpreter"'
+    : 'make sure python3 is on PATH';
+  return (
+    `Claw: no Python to run the bundled claw-lsp server (it needs Python ${versions}; none was found as the ` +
+    `Python extension's interpreter or on PATH). Install Python 3.12 (python.org, "sudo apt install python3", ` +
+    `"brew install python@3.12") and ${select}, or set claw.serverPath to a claw-lsp ` +
+    '(e.g. after "uv tool install git+https://github.com/claw-lsp/claw-lsp").'
+  );
 }
 
 function isExecutable(file: string): boolean {
@@ -42,48 +84,10 @@ function expandHome(p: string): string {
   return p.startsWith('~/') ? path.join(process.env.HOME ?? '', p.slice(2)) : p;
 }
 
-/** The interpreter the ms-python extension selected for `folder`, if that extension is installed. */
-async function pythonExtensionInterpreter(folder: vscode.WorkspaceFolder | undefined): Promise<string | undefined> {
-  const ext = vscode.extensions.getExtension('ms-python.python');
-  if (!ext) {
-    return undefined;
-  }
-  try {
-    const api = (await ext.activate()) as {
-      environments?: { getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined };
-      settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
-    };
-    const envPath = api.environments?.getActiveEnvironmentPath(folder?.uri)?.path;
-    if (envPath) {
-      return envPath;
-    }
-    return api.settings?.getExecutionDetails(folder?.uri).execCommand?.[0];
-  } catch {
-    return undefined;
-  }
-}
-
 function canImportClawLsp(python: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile(python, ['-c', 'import claw_lsp'], { timeout: 10_000 }, (error) => resolve(!error));
   });
-}
-
-/** The executable `command` names when it exists: a path as given, a bare name looked up on PATH. */
-export function findExecutable(command: string): string | undefined {
-  if (command.includes('/') || command.includes(path.sep)) {
-    return isExecutable(command) ? command : undefined;
-  }
-  const exts = process.platform === 'win32' ? ['', ...(process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    for (const ext of exts) {
-      const candidate = dir && path.join(dir, command + ext);
-      if (candidate && isExecutable(candidate)) {
-        return candidate;
-      }
-    }
-  }
-  return undefined;
 }
 
 /** The one notification for a `claw-lsp` that cannot be started, saying how to install it. */
@@ -95,9 +99,10 @@ export function missingServerMessage(command: ServerCommand): string {
         ? 'claw-lsp is not in the workspace\'s .venv and not on PATH.'
         : `${command.command} (from ${command.source}) cannot be started.`;
   return (
-    `Claw: the claw-lsp server was not found. ${where} Install it with "pip install -e <path of the claw-lsp ` +
-    'repository>" (into the workspace\'s .venv, or any Python environment), then put that environment\'s bin ' +
-    '(e.g. .venv/bin) on PATH or set claw.serverPath to its claw-lsp.'
+    `Claw: the claw-lsp server was not found. ${where} Install the platform build of the extension ` +
+    '(claw-linux-x64.vsix: the server comes inside it), or install the server with ' +
+    '"uv tool install git+https://github.com/claw-lsp/claw-lsp" (or pipx install …) and put its bin on PATH ' +
+    'or set claw.serverPath to its claw-lsp.'
   );
 }
 
@@ -124,6 +129,21 @@ export async function resolveServerCommand(log: vscode.LogOutputChannel): Promis
     }
     return { command: exe, args: [], source: 'claw.serverPath' };
   }
+  const bundled = bundledServer();
+  if (bundled) {
+    const supported = bundledVersions(bundled.libs);
+    const found = await findPython(folder, supported, log);
+    if (!found) {
+      throw new NoPythonError(noPythonMessage(supported));
+    }
+    return {
+      command: found.python,
+      // -I: no PYTHONPATH or user site-packages may shadow the bundled packages; -u: unbuffered stdio.
+      args: ['-I', '-u', bundled.script],
+      source: `bundled server, Python ${versionText(found.version)} from ${found.source}`,
+      bundled: true,
+    };
+  }
   for (const wf of vscode.workspace.workspaceFolders ?? []) {
     for (const venv of ['.venv', 'venv']) {
       const candidate = path.join(wf.uri.fsPath, venv, VENV_BIN, EXE);
@@ -132,7 +152,7 @@ export async function resolveServerCommand(log: vscode.LogOutputChannel): Promis
       }
     }
   }
-  const python = await pythonExtensionInterpreter(folder);
+  const python = await selectedInterpreter(folder);
   if (python) {
     const sibling = path.join(path.dirname(python), EXE);
     if (isExecutable(sibling)) {
