@@ -51,6 +51,7 @@ BURSTS = 3  # best of
 DOC_LINES = 100_000
 TEXT_CHARS = 32_000  # per scripted turn: 2,000 deltas of 16 characters
 TIMEOUT_S = 30.0
+EDIT_ROUNDS = 3
 SETTLE_S = 2.5  # claw-lsp imports the model SDK in a thread for about a second after initialize
 
 
@@ -275,6 +276,75 @@ async def _did_change_rate(
         )
 
 
+class _TimedEvents(list[dict[str, Any]]):
+    """The client's event list, with the arrival time of each event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def append(self, item: dict[str, Any]) -> None:
+        self.times.append(time.perf_counter())
+        super().append(item)
+
+
+def _edit_seconds(client: ClawClient, events: _TimedEvents) -> float:
+    """From the Edit's tool_call to its completed tool_call_update, as the client saw them."""
+    start = None
+    for event, at in zip(list(events), list(events.times), strict=False):
+        update = event.get("update", {})
+        kind = update.get("sessionUpdate")
+        if kind == "tool_call" and update.get("title", "").startswith(("Edit", "Editing")):
+            start = at
+        elif kind == "tool_call_update" and start is not None and update.get("status") == "completed":
+            return at - start
+    raise RuntimeError("no completed Edit in the run's events")
+
+
+async def _edit_big(rows: list[tuple[str, str, str, str]], ws: Path, env: dict[str, str]) -> None:
+    """A one-line Edit of a 100,000-line file, end to end in the server: closed (written to disk)
+    and open in the editor (a workspace/applyEdit the test editor applies, then its didChange)."""
+    big = ws / "big_edit.py"
+    figures: dict[str, list[float]] = {"on disk": [], "open in the editor": []}
+    for n in range(EDIT_ROUNDS):
+        for where, values in figures.items():
+            big.write_text("".join(f"value_{i} = compute({i})  # line {i}\n" for i in range(DOC_LINES)))
+            script = ws.parent / "edit-script.jsonl"
+            edit = {"file_path": str(big), "old_string": "value_50000 =", "new_string": f"renamed_{n} ="}
+            turns = [
+                {"content": [{"type": "tool_use", "name": "Read", "input": {"file_path": str(big)}}]},
+                {"content": [{"type": "tool_use", "name": "Edit", "input": edit}]},
+                {"content": [{"type": "text", "text": "Done."}]},
+            ]
+            script.write_text("\n".join(json.dumps(t) for t in turns) + "\n")
+            options = {
+                "provider": "scripted",
+                "scriptPath": str(script),
+                "permissionMode": "acceptEdits",
+                "clientFeatures": {"event": True},
+            }
+            async with _session(CLAW_CMD, ws, env, options) as (client, _):
+                events = _TimedEvents()
+                client.events = events
+                if where == "open in the editor":
+                    client.open(big)
+                await asyncio.sleep(SETTLE_S if n == 0 else 0.5)
+                result = await asyncio.wait_for(client.command("claw.ask", {"prompt": "Rename."}), TIMEOUT_S)
+                deadline = time.monotonic() + TIMEOUT_S
+                while client.finished(result["runId"]) is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                values.append(_edit_seconds(client, events))
+    for where, values in figures.items():
+        rows.append(
+            (
+                f"one-line Edit of {DOC_LINES} lines, {where} (median of {EDIT_ROUNDS})",
+                f"{median(values) * 1e3:.1f} ms",
+                "10 ms",
+                f"{median(values) / 0.010:.2f}",
+            )
+        )
+
+
 async def _main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="claw-bench-server-") as tmp:
@@ -300,6 +370,7 @@ async def _main() -> None:
         await _startup(rows, ws, env, bare)
         await _responsiveness(rows, ws, env)
         await _did_change_rate(rows, ws, env, bare)
+        await _edit_big(rows, ws, env)
     table(rows)
 
 

@@ -9,8 +9,10 @@ bare `bash -c true`. The ratio is the tool's cost over the baseline's (1.00 = no
 from __future__ import annotations
 
 import asyncio
+import statistics
 import subprocess
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from itertools import islice
 from pathlib import Path
@@ -19,7 +21,7 @@ from typing import Any
 from bench.common import best_of, table
 from claw_lsp.core.tools import SessionState, ToolContext
 from claw_lsp.tools.bash import Bash, BashInput
-from claw_lsp.tools.files import Read, ReadInput
+from claw_lsp.tools.files import Edit, EditInput, Read, ReadInput
 from claw_lsp.tools.search import Glob, GlobInput, Grep, GrepInput, rg_binary
 from claw_lsp.workspace.view import WorkspaceView
 
@@ -30,6 +32,7 @@ READ_LINES = 2000
 RG_CONTENT = [
     "--no-require-git", "--hidden", "--glob", "!.git", "--color", "never", "--with-filename",
     "--max-columns", "500", "--max-columns-preview", "--no-heading", "--sort", "path", "--line-number",
+    "--null",
 ]  # fmt: skip
 
 
@@ -86,6 +89,25 @@ def main() -> None:
             )
         )
 
+        edit_ctx = ToolContext(workspace=WorkspaceView([root]), state=SessionState())
+        edit_times = []
+        for n in range(5):
+            loop.run_until_complete(Read().run(ReadInput(file_path=str(big)), edit_ctx))
+            edit_args = EditInput(
+                file_path=str(big), old_string=f"line {50_000 + n}:", new_string=f"LINE {n}:"
+            )
+            start = time.perf_counter()
+            loop.run_until_complete(Edit().run(edit_args, edit_ctx))
+            edit_times.append(time.perf_counter() - start)
+        rows.append(
+            _row("one-line Edit of 100k lines on disk vs 10 ms", statistics.median(edit_times), 0.010)
+        )
+        big.write_text(
+            "".join(
+                f"line {i}: the quick brown fox jumps over the lazy dog {i * 7}\n" for i in range(BIG_LINES)
+            )
+        )
+
         read_args = ReadInput(file_path=str(big))
         out = loop.run_until_complete(Read().run(read_args, ctx))
         assert out.content.startswith("     1\tline 0:") and f"of {BIG_LINES}" in out.content, out.content[
@@ -117,11 +139,20 @@ def main() -> None:
         glob_args = GlobInput(pattern="**/*.py")
         assert "mod_" in loop.run_until_complete(Glob().run(glob_args, ctx)).content
         files_cmd = [rg, "--files", "--no-require-git", "--hidden", "--glob", "!.git", "--glob", "**/*.py"]
+        sorted_cmd = [*files_cmd, "--sortr", "modified"]  # Glob's order: newest first
+        t_glob = best_of(sync(lambda: Glob().run(glob_args, ctx)), 9)
         rows.append(
             _row(
-                "Glob **/*.py vs rg --files --glob",
-                best_of(sync(lambda: Glob().run(glob_args, ctx)), 5),
-                best_of(lambda: subprocess.run(files_cmd, cwd=root, capture_output=True, check=True), 5),
+                "Glob **/*.py vs rg --files --sortr modified",
+                t_glob,
+                best_of(lambda: subprocess.run(sorted_cmd, cwd=root, capture_output=True, check=True), 9),
+            )
+        )
+        rows.append(
+            _row(
+                "Glob **/*.py vs rg --files (unsorted)",
+                t_glob,
+                best_of(lambda: subprocess.run(files_cmd, cwd=root, capture_output=True, check=True), 9),
             )
         )
 

@@ -13,6 +13,7 @@ one small `TextEdit`.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 
 from claw_lsp.server.protocol import ReviewHunk
+from claw_lsp.workspace import textio
 from claw_lsp.workspace.textio import split_lines
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -181,7 +183,36 @@ def _trim(old: str, new: str, old_range: tuple[int, int], new_range: tuple[int, 
     return _Span(start, end, text)
 
 
+def _window(old: str, new: str, context: int) -> tuple[int, int, int]:
+    """(a, k_old, k_new): `old[a:k_old]` and `new[a:k_new]` hold every difference, with `context`
+    whole lines more on each side; `a` starts a line and the ends end one, in both texts. Found
+    with C slice comparisons, so a small change to a big text costs a scan, not a split."""
+    n = min(len(old), len(new))
+    prefix = textio.common_length(old, new, n, from_end=False)
+    suffix = textio.common_length(old, new, n - prefix, from_end=True)
+    # The line holding the last common character (its whole line ending is common too).
+    a = textio.line_start(old, prefix - 1) if prefix > 0 else 0
+    for _ in range(context):
+        if a == 0:
+            break
+        a = textio.line_start(old, a - 1)
+    q = len(old) - suffix
+    # The first line ending from q + 1 on lies wholly in the common suffix (and ends a line in both).
+    k = textio.next_line_end(old, q + 1) if q < len(old) else len(old)
+    for _ in range(context):
+        if k >= len(old):
+            break
+        k = textio.next_line_end(old, k)
+    return a, k, k - len(old) + len(new)
+
+
 def _char_spans(old: str, new: str) -> list[_Span]:
+    """`_whole_char_spans` on the window of the texts that differs (offsets into `old`)."""
+    a, k_old, k_new = _window(old, new, 0)
+    return [_Span(s.start + a, s.end + a, s.text) for s in _whole_char_spans(old[a:k_old], new[a:k_new])]
+
+
+def _whole_char_spans(old: str, new: str) -> list[_Span]:
     """Minimal replacements turning `old` into `new`: changed line blocks trimmed to characters.
 
     A block replacing n lines by n lines is trimmed line by line, so changes on several lines of a
@@ -208,11 +239,16 @@ def minimal_text_edits(old: str, new: str, encoding: Encoding) -> list[types.Tex
     """Minimal, non-overlapping TextEdits (in document order, against `old`) turning `old` into `new`."""
     if old == new:
         return []
-    index = LineIndex(old)
-    return [
-        types.TextEdit(range=index.range(s.start, s.end, encoding), new_text=s.text)
-        for s in _char_spans(old, new)
-    ]
+    a, k_old, k_new = _window(old, new, 0)
+    base = textio.count_breaks(old, a)  # the window starts a line: columns need no shift
+    index = LineIndex(old[a:k_old])
+    edits = []
+    for s in _whole_char_spans(old[a:k_old], new[a:k_new]):
+        rng = index.range(s.start, s.end, encoding)
+        rng.start.line += base
+        rng.end.line += base
+        edits.append(types.TextEdit(range=rng, new_text=s.text))
+    return edits
 
 
 def final_break(text: str) -> str:
@@ -345,7 +381,29 @@ def _diff_line(prefix: str, line: str) -> str:
 
 
 def compute_hunks(old: str, new: str, context: int = 3) -> list[Hunk]:
-    """The unified-diff hunks turning `old` into `new`, with char offsets for partial application."""
+    """The unified-diff hunks turning `old` into `new`, with char offsets for partial application
+    (computed on the window that differs, with its context lines: a scan of a big text, no split)."""
+    start, k_old, k_new = _window(old, new, context)
+    if start == 0 and k_old == len(old) and k_new == len(new):
+        return _whole_hunks(old, new, context)
+    base = textio.count_breaks(old, start)
+    shifted = []
+    for h in _whole_hunks(old[start:k_old], new[start:k_new], context):
+        old_start, new_start = h.old_start + base, h.new_start + base
+        shifted.append(
+            dataclasses.replace(
+                h,
+                old_start=old_start,
+                new_start=new_start,
+                header=f"@@ -{old_start},{h.old_lines} +{new_start},{h.new_lines} @@",
+                old_offsets=(h.old_offsets[0] + start, h.old_offsets[1] + start),
+                new_offsets=(h.new_offsets[0] + start, h.new_offsets[1] + start),
+            )
+        )
+    return shifted
+
+
+def _whole_hunks(old: str, new: str, context: int) -> list[Hunk]:
     a, b = split_lines(old, keepends=True), split_lines(new, keepends=True)
     a_off, b_off = _offsets(a), _offsets(b)
     hunks: list[Hunk] = []

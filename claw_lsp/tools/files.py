@@ -177,20 +177,23 @@ def replace_text(text: str, newline: str, old: str, new: str, replace_all: bool)
 
 
 def edit_snippet(before: str, after: str) -> str:
-    """`cat -n` lines of `after` around the region that differs from `before`."""
-    prefix = 0
+    """`cat -n` lines of `after` around the region that differs from `before` (in a big file this
+    costs the comparison and the lines shown, not a split of the whole text)."""
     limit = min(len(before), len(after))
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]:
-        suffix += 1
-    first = after.count("\n", 0, prefix)
-    last = after.count("\n", 0, max(prefix, len(after) - suffix))
-    lines = textio.split_lines(after)
+    prefix = textio.common_length(before, after, limit, from_end=False)
+    suffix = textio.common_length(before, after, limit - prefix, from_end=True)
+    # Lines by LSP's rules (a lone "\r" ends one too): the line holding the first changed
+    # character and the one holding the last.
+    pos = textio.line_start(after, prefix)
+    first = textio.count_breaks(after, pos)
+    change_end = max(prefix, len(after) - suffix)
+    last_start = textio.line_start(after, change_end - 1) if change_end > prefix else pos
+    last = first + textio.count_breaks(after[pos:last_start])
     start = max(first - SNIPPET_CONTEXT, 0)
-    end = min(last + SNIPPET_CONTEXT + 1, len(lines), start + SNIPPET_MAX_LINES)
-    body, _ = format_numbered(lines[start:end], start + 1)
+    end = min(last + SNIPPET_CONTEXT + 1, start + SNIPPET_MAX_LINES)
+    for _ in range(first - start):  # back from line `first` to line `start`
+        pos = textio.line_start(after, pos - 1)
+    body, _ = format_numbered(textio.line_window(after, 0, end - start, pos), start + 1)
     return body
 
 
@@ -212,7 +215,7 @@ async def current_for_write(path: Path, ctx: ToolContext) -> FileSnapshot:
         raise ToolError(f"{path} no longer exists; it was deleted after you read it.") from None
     except (BinaryFileError, FileTooLargeError, IsADirectoryError) as exc:
         raise ToolError(f"Cannot edit {path}: {exc}") from None
-    if current.digest == seen.digest:
+    if current.text == seen.text:  # (a compare, not two sha256 of the whole text)
         return current
     return FileSnapshot(
         path=path,

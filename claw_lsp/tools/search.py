@@ -34,6 +34,7 @@ LS_LIMIT = 1000
 RG_TIMEOUT_S = 60.0
 _RG_COMMON = ["--no-require-git", "--hidden", "--glob", "!.git", "--color", "never"]
 _GLOB_CHARS = set("*?[{")
+_NO_DENY = ToolContext.__dataclass_fields__["read_denied"].default  # a context without deny rules
 
 
 def rg_binary() -> str:
@@ -71,12 +72,23 @@ async def run_rg(
     total = 0
 
     async def pump_out() -> None:
+        # In 64 KiB reads, not line by line: lines are counted with bytes.count and only the
+        # first `keep` are decoded (a line-by-line `async for` cost more than rg's own search).
         nonlocal total
         assert proc.stdout is not None
-        async for raw in proc.stdout:
-            total += 1
-            if keep is None or len(lines) < keep:
-                lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+        pending = b""  # the part of a line not ended yet, while lines are still kept
+        ended = True  # whether the output so far ends with a line ending
+        while chunk := await proc.stdout.read(1 << 16):
+            total += chunk.count(b"\n")
+            ended = chunk.endswith(b"\n")
+            if keep is not None and len(lines) >= keep:
+                continue
+            pieces = (pending + chunk).split(b"\n")
+            pending = pieces.pop()
+            _keep_lines(lines, pieces, keep)
+        if not ended:
+            total += 1  # a last line without a line ending
+            _keep_lines(lines, [pending], keep)
 
     try:
         err, _ = await asyncio.wait_for(asyncio.gather(proc.stderr.read(), pump_out()), timeout)
@@ -89,6 +101,13 @@ async def run_rg(
                 os.killpg(proc.pid, signal.SIGKILL)
             await asyncio.shield(proc.wait())
     return code, lines, total, err.decode("utf-8", "replace").strip()
+
+
+def _keep_lines(lines: list[str], pieces: list[bytes], keep: int | None) -> None:
+    """Append decoded lines (without trailing CR/LF) until `keep` are held."""
+    if keep is not None:
+        pieces = pieces[: max(keep - len(lines), 0)]
+    lines.extend(raw.decode("utf-8", "replace").rstrip("\r\n") for raw in pieces)
 
 
 _PROC_FD = Path("/proc/self/fd")
@@ -247,16 +266,19 @@ class Glob:
         with pinned(root, ctx.workspace.folders) as fd:
             cwd = root if fd is None else f"/proc/self/fd/{fd}"
             fds = () if fd is None else (fd,)
-            code, lines, _, err = await run_rg(["--files", *_RG_COMMON, "--glob", pattern], cwd, pass_fds=fds)
+            # rg sorts by modification time itself (newest first; ties in rg's order), so no
+            # stat of every match here.
+            rg_args = ["--files", *_RG_COMMON, "--sortr", "modified", "--glob", pattern]
+            code, lines, _, err = await run_rg(rg_args, cwd, pass_fds=fds)
         if code == 2 and not lines:
             raise ToolError(f"Glob failed: {err}")
+        if ctx.read_denied is not _NO_DENY:  # deny rules: each match checked (else no Path built)
+            lines = [line for line in lines if not ctx.read_denied(root / line)]
         if not lines:
             return ToolOutput("No files found")
-        found = await newest_first([root / line for line in lines if not ctx.read_denied(root / line)])
-        if not found:
-            return ToolOutput("No files found")
-        shown = found[:GLOB_LIMIT]
-        text = "\n".join(str(p) for p in shown)
+        found = lines
+        base = str(root)
+        text = "\n".join(os.path.join(base, line) for line in found[:GLOB_LIMIT])
         if len(found) > GLOB_LIMIT:
             text += (
                 f"\n(Results are truncated: showing the {GLOB_LIMIT} most recently modified of "
@@ -409,6 +431,12 @@ class Grep:
                 code, lines, total, err = await run_rg(
                     [*cmd, str(root)], root if root.is_dir() else root.parent, keep
                 )
+            elif root.is_dir():
+                # rg runs in the opened directory and searches ".": as safe as naming
+                # /proc/self/fd/N, and faster (rg then looks for ignore files up /proc/self/fd).
+                where = f"/proc/self/fd/{fd}"
+                code, lines, total, err = await run_rg([*cmd, "."], where, keep, pass_fds=(fd,))
+                lines = _renamed(lines, "./", os.path.join(str(root), ""))
             else:
                 where = f"/proc/self/fd/{fd}"
                 code, lines, total, err = await run_rg([*cmd, where], root.parent, keep, pass_fds=(fd,))

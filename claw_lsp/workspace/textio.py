@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import itertools
 import os
 import re
 import stat
@@ -139,6 +140,8 @@ def can_encode(text: str, encoding: str) -> bool:
 
 def detect_newline(text: str) -> str:
     """The dominant line ending of `text`: "\\r\\n" or "\\n" (the latter when there are none)."""
+    if "\r" not in text:  # a memchr: far cheaper than counting "\r\n" in a big text
+        return "\n"
     crlf = text.count("\r\n")
     lf = text.count("\n") - crlf
     return "\r\n" if crlf > lf else "\n"
@@ -155,6 +158,79 @@ def split_lines(text: str, *, keepends: bool = False) -> list[str]:
     line keeps its ending when `keepends`, so line numbers agree with the editor's."""
     lines = _LINE.findall(text)
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
+
+
+def count_breaks(text: str, end: int | None = None) -> int:
+    """The line endings in `text[:end]` by LSP's rules ("\\r\\n" counts once; so does a "\\r"
+    just before `end` whose "\\n" lies beyond it)."""
+    stop = len(text) if end is None else end
+    breaks = text.count("\n", 0, stop)
+    if "\r" in text:
+        breaks += text.count("\r", 0, stop) - text.count("\r\n", 0, stop)
+    return breaks
+
+
+def count_lines(text: str) -> int:
+    """`len(split_lines(text))` without splitting: line endings counted with `str.count`."""
+    if not text:
+        return 0
+    breaks = text.count("\n")
+    if "\r" in text:
+        breaks += text.count("\r") - text.count("\r\n")
+    return breaks + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def line_window(text: str, start: int, limit: int, pos: int = 0) -> list[str]:
+    """`split_lines(text)[start:start + limit]`, scanning only up to the last line wanted (the
+    first page of a big file costs that page, not a split of the whole text). With `pos` (the
+    offset where a line starts), `start` counts lines from there."""
+    if limit <= 0:
+        return []
+    found = itertools.islice(_LINE.finditer(text, pos), start, start + limit)
+    return [m.group().rstrip("\r\n") for m in found]
+
+
+def common_length(a: str, b: str, limit: int, from_end: bool = False) -> int:
+    """How many characters `a` and `b` share at their start (or end), at most `limit`: slices
+    compared in growing blocks, then bisected (C comparisons, not a loop per character)."""
+    na, nb = len(a), len(b)
+
+    def same(lo: int, hi: int) -> bool:
+        if from_end:
+            return a[na - hi : na - lo] == b[nb - hi : nb - lo]
+        return a[lo:hi] == b[lo:hi]
+
+    lo, step = 0, 256
+    while lo < limit:
+        hi = min(lo + step, limit)
+        if same(lo, hi):
+            lo, step = hi, step * 2
+            continue
+        while hi - lo > 1:  # same(.., lo) holds, same(lo, hi) does not
+            mid = (lo + hi) // 2
+            if same(lo, mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
+    return lo
+
+
+def next_line_end(text: str, pos: int) -> int:
+    """The offset just after the first line ending at or after `pos` (the text's end if none)."""
+    ends = [i for i in (text.find("\n", pos), text.find("\r", pos)) if i >= 0]
+    if not ends:
+        return len(text)
+    i = min(ends)
+    return i + 2 if text[i] == "\r" and text[i + 1 : i + 2] == "\n" else i + 1
+
+
+def line_start(text: str, pos: int) -> int:
+    """The offset where the line holding offset `pos` starts (a line's ending belongs to it)."""
+    end = pos
+    if 0 < end < len(text) and text[end] == "\n" and text[end - 1] == "\r":
+        end -= 1  # on the "\n" of a "\r\n": the "\r" before it is the same line ending
+    return max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
 
 
 def to_newline(text: str, newline: str) -> str:

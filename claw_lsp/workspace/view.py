@@ -188,8 +188,10 @@ class WorkspaceView:
                 lines, total = await asyncio.to_thread(self._read_page, path, start, limit)
                 return lines, total, None
         snapshot = await self.read(path)
-        all_lines = textio.split_lines(snapshot.text)
-        return all_lines[start : start + limit], len(all_lines), snapshot
+        # The page and the count without splitting the whole text (a 100k-line file's first page
+        # cost a split of every line before).
+        text = snapshot.text
+        return textio.line_window(text, start, limit), textio.count_lines(text), snapshot
 
     def _read_page(self, path: Path, start: int, limit: int) -> tuple[list[str], int | None]:
         with textio.open_regular(path, self.folders) as raw:
