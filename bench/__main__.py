@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench_peers", "bench_edits", "bench_server", "bench_tools", "bench_runs"]
+BENCHES = ["bench_peers", "bench_edits", "bench_server", "bench_tools", "bench_runs", "bench_history"]
 
 
 def main(argv: list[str]) -> int:
