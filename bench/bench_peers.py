@@ -161,6 +161,7 @@ def _servers(root: Path) -> dict[str, tuple[list[str], Any]]:
 
 def ls_start(root: Path) -> list[tuple[str, str, str, str]]:
     """Start to `initialize` answered and idle RSS, claw-lsp against each peer server."""
+    root.mkdir(parents=True, exist_ok=True)
     servers = _servers(root)
     names = list(servers)
     start: dict[str, list[float]] = {n: [] for n in names}
