@@ -270,12 +270,9 @@ class HookRunner:
             found.extend(h for h in matcher.hooks if h.command.strip())
         return found
 
-    async def _run(self, event: HookEvent, extra: dict[str, Any], subject: str | None) -> HookOutcome:
-        commands = self.commands_for(event, subject)
-        outcome = HookOutcome()
-        if not commands:
-            return outcome
-        payload = {
+    def payload(self, event: HookEvent, extra: dict[str, Any]) -> dict[str, Any]:
+        """A hook's input: the fields every event has (Claude Code's), then the event's own."""
+        return {
             "session_id": self.session_id,
             "transcript_path": self.transcript_path,
             "cwd": str(self.cwd),
@@ -283,7 +280,13 @@ class HookRunner:
             "permission_mode": self.permission_mode,
             **extra,
         }
-        data = json.dumps(payload, default=str).encode()
+
+    async def _run(self, event: HookEvent, extra: dict[str, Any], subject: str | None) -> HookOutcome:
+        commands = self.commands_for(event, subject)
+        outcome = HookOutcome()
+        if not commands:
+            return outcome
+        data = json.dumps(self.payload(event, extra), default=str).encode()
         results = await asyncio.gather(*(self._run_one(event, hook, data) for hook in commands))
         for result in results:
             outcome.merge(result)

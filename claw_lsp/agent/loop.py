@@ -868,7 +868,7 @@ class _AnnouncingPrompter:
         hooks hear of the question meanwhile)."""
         runner = self.run.agent.hook_runner
         if runner is not None:
-            suggestions = _suggestions(request.suggested_rule)
+            suggestions = permission_suggestions(request.suggested_rule)
             hooked = await runner.permission_request(request.tool_name, dict(request.input), suggestions)
             self.run._notes(hooked.notes)
             if hooked.permission == "allow":
@@ -900,7 +900,7 @@ class _AnnouncingPrompter:
         return answer
 
 
-def _suggestions(rule: str | None) -> list[dict[str, Any]]:
+def permission_suggestions(rule: str | None, destination: str = "localSettings") -> list[dict[str, Any]]:
     """A suggested "always allow" rule as Claude Code's `permission_suggestions` (PermissionUpdate)."""
     if not rule:
         return []
@@ -908,7 +908,7 @@ def _suggestions(rule: str | None) -> list[dict[str, Any]]:
     value: dict[str, Any] = {"toolName": name}
     if rest.endswith(")"):
         value["ruleContent"] = rest[:-1]
-    return [{"type": "addRules", "rules": [value], "behavior": "allow", "destination": "localSettings"}]
+    return [{"type": "addRules", "rules": [value], "behavior": "allow", "destination": destination}]
 
 
 def normalize_messages(messages: list[Message]) -> list[Message]:

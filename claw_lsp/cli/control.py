@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from claw_lsp.agent.hooks import HookEvent, HookOutcome, HookRunner, parse_success
+from claw_lsp.agent.loop import permission_suggestions
 from claw_lsp.core.permissions import PermissionAnswer, PermissionRequest
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ class ControlPrompter:
             "subtype": "can_use_tool",
             "tool_name": request.tool_name,
             "input": dict(request.input),
-            "permission_suggestions": _suggestions(request.suggested_rule),
+            "permission_suggestions": permission_suggestions(request.suggested_rule, "session"),
             "blocked_path": None,
             "tool_use_id": request.tool_call_id,
             "title": request.title,
@@ -180,17 +181,6 @@ class SwitchingPrompter:
             return await DontAskPrompter().ask_permission(request)
         answer: PermissionAnswer = await self.inner.ask_permission(request)
         return answer
-
-
-def _suggestions(rule: str | None) -> list[dict[str, Any]]:
-    """A suggested "always allow" rule as Claude Code's permission update."""
-    if not rule:
-        return []
-    name, _, rest = rule.partition("(")
-    value: dict[str, Any] = {"toolName": name}
-    if rest.endswith(")"):
-        value["ruleContent"] = rest[:-1]
-    return [{"type": "addRules", "rules": [value], "behavior": "allow", "destination": "session"}]
 
 
 # -- SDK hooks ----------------------------------------------------------------------------------
@@ -282,14 +272,7 @@ class SdkHookRunner(HookRunner):
         callbacks = self.sdk.matching(event, subject)
         if not callbacks:
             return outcome
-        payload = {
-            "session_id": self.session_id,
-            "transcript_path": self.transcript_path,
-            "cwd": str(self.cwd),
-            "hook_event_name": event,
-            "permission_mode": self.permission_mode,
-            **extra,
-        }
+        payload = self.payload(event, extra)
         tool_use_id = extra.get("tool_use_id")
         results = await asyncio.gather(*(self._call(event, c, payload, tool_use_id) for c in callbacks))
         for result in results:
