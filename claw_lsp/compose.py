@@ -85,13 +85,13 @@ def build_agent(
     built-in tool drops the extra tool. `trusted`: whether the user trusts the workspace (None: as
     the trust store says), which decides whether its agent files may widen permissions.
     """
+    from claw_lsp.agent.agent_tool import agent_tool
     from claw_lsp.agent.hooks import HookRunner
     from claw_lsp.agent.permissions import PermissionEngine
     from claw_lsp.agent.prompts import build_system_prompt
     from claw_lsp.agent.subagents import SubagentRunner, load_agents
     from claw_lsp.config import TrustStore
     from claw_lsp.tools.registry import default_tools
-    from claw_lsp.tools.subagent import agent_tool
     from claw_lsp.workspace.view import WorkspaceView
 
     folders = [f.resolve() for f in (folders or [root])]

@@ -1,6 +1,6 @@
 """Command-line entry points: `claw-lsp` (the language server) and `claw`: its subcommands
 (`sessions`, `trust`, `acp`) and headless runs with Claude Code's `-p` command line (`cli/claude.py`,
-exit codes there), whose text and `claw-stream-json` output `_Printer` renders.
+exit codes there), whose text and `claw-stream-json` output `Printer` renders.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _trust_main(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _ask_trust(root: Path, held_back: list[str]) -> bool | None:
+def ask_trust(root: Path, held_back: list[str]) -> bool | None:
     """Ask on the terminal whether to trust `root` (y / n remembered; anything else: not now)."""
     from claw_lsp.config import TrustStore
 
@@ -187,7 +187,7 @@ def result_object(finished: Any) -> dict[str, Any]:
     }
 
 
-class _Printer:
+class Printer:
     """Renders run events in one of the output formats."""
 
     def __init__(self, fmt: str, verbose: bool, out: TextIO, err: TextIO) -> None:

@@ -261,10 +261,10 @@ class _Output:
 
     def __post_init__(self) -> None:
         if self.fmt in ("text", "claw-stream-json"):
-            from claw_lsp.cli import _Printer
+            from claw_lsp.cli import Printer
 
             fmt = "stream-json" if self.fmt == "claw-stream-json" else "text"
-            self.printer = _Printer(fmt, self.verbose or sys.stderr.isatty(), sys.stdout, sys.stderr)
+            self.printer = Printer(fmt, self.verbose or sys.stderr.isatty(), sys.stdout, sys.stderr)
 
     @property
     def sdk(self) -> bool:
@@ -524,7 +524,7 @@ class Headless:
     async def setup(self, prompt: str) -> None:
         """Settings, model, session, prompter, MCP servers and the agent."""
         from claw_lsp.agent.session import SessionLocked, SessionNotFound
-        from claw_lsp.cli import _ask_trust
+        from claw_lsp.cli import ask_trust
         from claw_lsp.compose import make_settings_model, resolve_provider
         from claw_lsp.config import SETTING_SOURCES, load_settings
         from claw_lsp.providers.base import ProviderError
@@ -552,7 +552,7 @@ class Headless:
                 raise UsageError(f"Invalid setting source: {bad}. Valid options are: user, project, local")
         loaded = load_settings(self.root, overrides, sources=sources)
         interactive = a.input_format == "text" and sys.stdin.isatty() and sys.stderr.isatty()
-        if loaded.needs_trust and interactive and _ask_trust(self.root, loaded.held_back) is not None:
+        if loaded.needs_trust and interactive and ask_trust(self.root, loaded.held_back) is not None:
             loaded = load_settings(self.root, overrides, sources=sources)
         for warning in loaded.warnings:
             print(f"claw: warning: {warning}", file=sys.stderr)
@@ -722,8 +722,8 @@ class Headless:
     def add_agents(self, agent: Agent, definitions: Any) -> list[str]:
         """Subagent types from `--agents` / initialize's `agents` ({name: {description, prompt,
         tools?, disallowedTools?, model?, permissionMode?, maxTurns?}}); the warnings."""
+        from claw_lsp.agent.agent_tool import agent_tool
         from claw_lsp.agent.subagents import definition_from
-        from claw_lsp.tools.subagent import agent_tool
 
         if not isinstance(definitions, dict):
             raise SetupError("--agents: expected a JSON object of agent definitions by name")

@@ -539,10 +539,10 @@ async def _edit(
             f"The file {path} has been updated. Here's the result of running `cat -n` on a "
             f"snippet of the edited file:\n{edit_snippet(before, final)}"
         )
-    return _edit_output(_with_message(text, result), path, None if creating else before, final, result)
+    return edit_output(_with_message(text, result), path, None if creating else before, final, result)
 
 
-def _edit_output(text: str, path: Path, before: str | None, final: str, result: ApplyResult) -> ToolOutput:
+def edit_output(text: str, path: Path, before: str | None, final: str, result: ApplyResult) -> ToolOutput:
     """The tool_result of an applied change, with the diff that landed and the user's review."""
     old = result.old_text if result.old_text is not None else before
     diffs = [] if old == final else [FileDiff(path=str(path), old_text=old, new_text=final)]
@@ -720,4 +720,4 @@ class Write:
             message = _with_message(f"File created successfully at: {path}", result)
         else:
             message = _with_message(f"The file {path} has been overwritten.", result)
-        return _edit_output(message, path, before, final, result)
+        return edit_output(message, path, before, final, result)

@@ -30,12 +30,12 @@ from claw_lsp.core.files import FileChange
 from claw_lsp.core.messages import ImageBlock, ImageSource
 from claw_lsp.core.tools import ToolArgs, ToolContext, ToolError, ToolOutput
 from claw_lsp.tools.files import (
-    _edit_output,
     absolute_path,
     apply_change,
     check_write,
     current_for_write,
     display_path,
+    edit_output,
     record_written,
 )
 from claw_lsp.workspace import textio
@@ -318,4 +318,4 @@ class NotebookEdit:
         final = result.final_text if result.final_text is not None else new_text
         record_written(path, result.seen_text if result.seen_text is not None else final, current, ctx)
         text = f"{message}\n\n{result.message}" if result.message else message
-        return _edit_output(text, path, current.text, final, result)
+        return edit_output(text, path, current.text, final, result)
