@@ -53,7 +53,7 @@ dist: setup
 	$(BIN)/python -m build --outdir dist .
 
 test: setup setup-e2e lint vsix
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=60
 
 # The long suites (the whole corpus of real edits in every encoding, >= 1,000 races, 10,000 hostile
 # protocol messages, the fault and crash matrices, twenty 5 MB documents), then the permission and
