@@ -1,4 +1,4 @@
-"""Sessions: one JSONL transcript per conversation, appended and fsync'd as things happen.
+"""Sessions: one JSONL transcript per conversation, appended as things happen (messages fsync'd).
 
 Transcripts live in `$XDG_STATE_HOME/claw/projects/<workspace key>/<session id>.jsonl`. The first
 line is a `meta` record; then `message`, `event`, `compaction` and `meta_update` records, one JSON
@@ -50,23 +50,26 @@ class SessionLocked(Exception):
     """Another process is writing this session (one writer at a time, or the transcript interleaves)."""
 
 
-def scrub_secrets(text: str) -> str:
+def scrub_secrets(text: str, values: list[str] | None = None) -> str:
     """The text with credentials (the values of every credential variable we were started with,
-    `sk-...` strings) replaced by a placeholder."""
-    for value in credential_values():
+    `sk-...` strings; `values`: those values, found once by the caller) replaced by a placeholder."""
+    for value in credential_values() if values is None else values:
         if value in text:
             text = text.replace(value, REDACTED)
     return _KEY_PATTERN.sub(REDACTED, text)
 
 
-def scrub(value: Any) -> Any:
-    """A copy of a JSON-like value with every string (keys included) scrubbed of secrets."""
+def scrub(value: Any, values: list[str] | None = None) -> Any:
+    """A copy of a JSON-like value with every string (keys included) scrubbed of secrets (the
+    environment is read once per call, not once per string)."""
+    if values is None:
+        values = credential_values()
     if isinstance(value, str):
-        return scrub_secrets(value)
+        return scrub_secrets(value, values)
     if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
+        return {scrub(k, values): scrub(v, values) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub(v) for v in value]
+        return [scrub(v, values) for v in value]
     return value
 
 
@@ -236,20 +239,28 @@ class Session:
         _heal_tail(self.path)
         self._file = handle
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Write one record as one JSON line, flushed and fsync'd before returning."""
-        self.append_many([record])
+    def append(self, record: dict[str, Any], *, durable: bool = True) -> None:
+        """Write one record as one JSON line, flushed (and fsync'd when `durable`) before returning."""
+        self.append_many([record], durable=durable)
 
-    def append_many(self, records: list[dict[str, Any]]) -> None:
-        """Write records as JSON lines with one flush and fsync."""
+    def append_many(self, records: list[dict[str, Any]], *, durable: bool = True) -> None:
+        """Write records as JSON lines with one flush, and one fsync when `durable`.
+
+        A flushed line survives the process being killed (the kernel holds it); the fsync makes it
+        survive a crash of the machine too. Messages, compactions and meta records are durable;
+        events (the log of what the front ends were shown) are only flushed: they are the most
+        frequent records, and a transcript resumes from its messages alone.
+        """
+        values = credential_values()
         data = "".join(
-            json.dumps(scrub(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
+            json.dumps(scrub(r, values), ensure_ascii=False, separators=(",", ":")) + "\n" for r in records
         )
         with self._lock:
             f = self._handle()
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
 
     def append_message(self, message: Message) -> None:
         """Record a conversation message (the first user prompt also names the session)."""
@@ -264,7 +275,7 @@ class Session:
         edit's diff is not kept (the messages hold the change; the file texts would bloat the log)."""
         if isinstance(event, ToolCallUpdated) and event.diffs:
             event = event.model_copy(update={"diffs": []})
-        self.append({"type": "event", "event": event_to_json(event), "ts": _ts()})
+        self.append({"type": "event", "event": event_to_json(event), "ts": _ts()}, durable=False)
 
     def append_compaction(self, summary: str, kept: list[Message]) -> None:
         """Record a compaction boundary: the context is now the summary plus `kept`.

@@ -15,6 +15,7 @@ changed) asks the tool, through `edits_files`, `runs_commands`, `reviewable` and
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +218,14 @@ def tool_schema(tool: Tool) -> dict[str, Any]:
     verbatim = getattr(tool, "json_schema", None)
     if isinstance(verbatim, dict):
         return copy.deepcopy(verbatim)
-    schema = tool.input_model.model_json_schema(by_alias=True)
+    return copy.deepcopy(_model_schema(tool.input_model))
+
+
+@functools.cache
+def _model_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """An input model's schema without pydantic's titles, built once per model (pydantic takes a
+    millisecond or more per model, and every request lists every tool)."""
+    schema = model.model_json_schema(by_alias=True)
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
         prop.pop("title", None)

@@ -89,10 +89,11 @@ def summary(pairs: Sequence[FilePair], outcomes: Sequence[Outcome]) -> str:
 
 @pytest.mark.timeout(900)
 def test_corpus_subset_at_default_idle_time(tmp_path: Path, fake_api: FakeMessagesAPI) -> None:
-    """~10 varied real pairs (first/last-line changes, sizes, projects), eglot's default timing."""
+    """6 varied real pairs (first/last-line changes, sizes, projects), eglot's default timing (the
+    whole corpus: make stress)."""
     require_eglot()
-    pairs = file_pairs(10, seed=0)
-    assert len(pairs) == 10
+    pairs = file_pairs(6, seed=0)
+    assert len(pairs) == 6
     outcomes = replay(pairs, tmp_path, fake_api, idle=None)
     print(summary(pairs, outcomes))
     assert_all_pass(outcomes)

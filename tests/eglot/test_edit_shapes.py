@@ -263,7 +263,8 @@ def shape_cases(root: Path, tag: str = "") -> list[Case]:
     return cases
 
 
-@pytest.mark.parametrize("mode", ["acceptEdits", "bypassPermissions"])
+# bypassPermissions takes the same path to the buffer; it runs in make stress.
+@pytest.mark.parametrize("mode", ["acceptEdits", pytest.param("bypassPermissions", marks=pytest.mark.stress)])
 def test_boundary_shapes_land_in_the_buffer(workspace: Path, fake_api: FakeMessagesAPI, mode: str) -> None:
     """Every shape: buffer == reference, tool_result applied, disk untouched (eglot's default idle)."""
     cases = shape_cases(workspace)

@@ -73,9 +73,10 @@ def line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in _BREAK.finditer(text)]
 
 
-def to_offset(text: str, position: types.Position, encoding: str) -> int:
-    """The str index of an LSP position."""
-    starts = line_starts(text)
+def to_offset(text: str, position: types.Position, encoding: str, starts: list[int] | None = None) -> int:
+    """The str index of an LSP position (`starts`: the text's `line_starts`, when already known)."""
+    if starts is None:
+        starts = line_starts(text)
     if position.line >= len(starts):
         return len(text)
     start = starts[position.line]
@@ -364,12 +365,21 @@ class ClawClient(LanguageClient):
             text = path.read_text(encoding="utf-8") if path.exists() else ""
             path.write_text(_apply(text, edits, self.encoding), encoding="utf-8", newline="")
             return
-        ordered = sorted(edits, key=lambda e: to_offset(doc.text, e.range.start, self.encoding), reverse=True)
+        # Every range is against the text before the edit; applied last to first, each one's
+        # offsets stay right, so the lines are indexed once.
+        starts = line_starts(doc.text)
+        spans = [
+            (
+                to_offset(doc.text, e.range.start, self.encoding, starts),
+                to_offset(doc.text, e.range.end, self.encoding, starts),
+                e,
+            )
+            for e in edits
+        ]
+        spans.sort(key=lambda span: span[0], reverse=True)
         changes = []
         eol = "\r\n" if "\r\n" in doc.text else "\n"
-        for e in ordered:
-            start = to_offset(doc.text, e.range.start, self.encoding)
-            end = to_offset(doc.text, e.range.end, self.encoding)
+        for start, end, e in spans:
             new_text = re.sub(r"\r\n|\r|\n", eol, e.new_text) if self.normalize_line_endings else e.new_text
             change = types.TextDocumentContentChangePartial(range=e.range, text=new_text)
             doc.text = doc.text[:start] + new_text + doc.text[end:]
@@ -384,9 +394,14 @@ class ClawClient(LanguageClient):
 
 
 def _apply(text: str, edits: list[Any], encoding: str) -> str:
+    starts = line_starts(text)
     spans = sorted(
         (
-            (to_offset(text, e.range.start, encoding), to_offset(text, e.range.end, encoding), e.new_text)
+            (
+                to_offset(text, e.range.start, encoding, starts),
+                to_offset(text, e.range.end, encoding, starts),
+                e.new_text,
+            )
             for e in edits
         ),
         reverse=True,

@@ -196,7 +196,8 @@ def run_races(h: NvimHarness, count: int, seed: int, note: str) -> tuple[int, li
     return bad, failed
 
 
-@pytest.mark.parametrize("mode", ["acceptEdits", "bypassPermissions"])
+# bypassPermissions (the same races without the confirmation): make stress.
+@pytest.mark.parametrize("mode", ["acceptEdits", pytest.param("bypassPermissions", marks=pytest.mark.stress)])
 def test_races_fast(tmp_path: Path, fake_api: FakeMessagesAPI, mode: str) -> None:
     """A few races with Neovim's default debounce."""
     with harness(fake_api, tmp_path, mode=mode) as h:

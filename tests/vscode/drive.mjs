@@ -572,28 +572,35 @@ const ACTIONS = {
 
 /** Answers what is open automatically (when on): a review with its "Accept all" lens, a permission with Allow once. */
 async function autoAnswer(page, state, answersFile) {
+  // Each answer is written to CLAW_E2E_ANSWERS as soon as it is clicked: the run it answers may
+  // finish (and the test read the file) before the UI has settled.
+  const record = (kind, text) => {
+    const entry = { ...kind, text: text.slice(0, 2000), t: Math.round(performance.now()) };
+    result.answered.push(entry);
+    fs.appendFileSync(answersFile, JSON.stringify(entry) + '\n');
+    step(`answered ${kind.kind}`);
+  };
   const widget = page.locator('.quick-input-widget');
-  let kind;
-  let text = '';
   if (state.auto.permissions && (await widget.isVisible())) {
-    text = await quickInputText(page);
+    const text = await quickInputText(page);
     if (text.includes('Claw asks permission')) {
       await widget.locator('.monaco-list-row', { hasText: 'Allow once' }).first().click();
-      kind = { kind: 'permission' };
+      record({ kind: 'permission' }, text);
+      return;
     }
   }
-  if (!kind && state.auto.reviews) {
+  if (state.auto.reviews) {
     const acceptAll = lensLink(page, 'Accept all');
     if (await acceptAll.count()) {
       const tab = normalize(await page.locator('.tab.active').first().innerText()).replace(/\n/g, '');
       const row = acceptAll.locator('xpath=..');
-      text = normalize(await row.innerText());
+      const text = normalize(await row.innerText());
       const id = await acceptAll.getAttribute('id');
       await acceptAll.click();
+      record({ kind: 'review', tab, status: state.lastReviewStatus }, text);
+      state.reviewSeen = 0;
       // The lens goes once the review is answered: never click a stale one twice.
       await page.locator(`[id="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
-      kind = { kind: 'review', tab, status: state.lastReviewStatus };
-      state.reviewSeen = 0;
     } else if (await reviewStatusText(page)) {
       // A review is pending but its editor is not in view: its status bar item shows it.
       state.lastReviewStatus = await reviewStatusText(page);
@@ -602,12 +609,6 @@ async function autoAnswer(page, state, answersFile) {
         state.reviewSeen = 0;
       }
     }
-  }
-  if (kind) {
-    const entry = { ...kind, text: text.slice(0, 2000), t: Math.round(performance.now()) };
-    result.answered.push(entry);
-    fs.appendFileSync(answersFile, JSON.stringify(entry) + '\n');
-    step(`answered ${kind.kind}`);
   }
 }
 

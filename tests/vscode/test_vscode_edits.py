@@ -409,7 +409,12 @@ def test_edit_accepted_in_the_diff_review_lands_exactly(editor: Editor) -> None:
         [_edit("    return '🎉'", "    return '🎉🎉'\n\n\ndef after():\n    return None\n")],
         "Append after() to review/tail.py.",
     )
+    # The driver writes an answer as it clicks; give a loaded machine a moment to write it.
+    deadline = time.monotonic() + 10
     reviews = [a for a in editor.session.answers()[before:] if a["kind"] == "review"]
+    while not reviews and time.monotonic() < deadline:
+        time.sleep(0.2)
+        reviews = [a for a in editor.session.answers()[before:] if a["kind"] == "review"]
     assert reviews, (
         f"no diff review was shown and accepted: {editor.session.answers()}\n"
         f"status {editor.session.status()}\n{editor.session.report()}"
