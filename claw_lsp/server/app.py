@@ -523,7 +523,7 @@ def register(server: ClawLanguageServer) -> None:
 
 def _warm_imports() -> str | None:
     """Import the model SDK off the event loop (it costs about a second); the default model id."""
-    for name in ("anthropic", "claw_lsp.compose", "claw_lsp.tools.registry"):
+    for name in ("anthropic", "claw_lsp.compose", "claw_lsp.tools.registry", "claw_lsp.server.event_wire"):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     try:

@@ -6,16 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pydantic import BaseModel
 
-from claw_lsp.core.events import RunFinished, RunStarted
-from claw_lsp.core.updates import MAX_DIFF_CHARS, session_update
-from claw_lsp.server.protocol import RunFinishedUpdate, RunStartedUpdate, SessionUpdate
+from claw_lsp.core.events import RunFinished
 
 if TYPE_CHECKING:
     from claw_lsp.server.app import ClawLanguageServer
 
-__all__ = ["MAX_DIFF_CHARS", "acp_update", "one_line_result", "register"]
+__all__ = ["one_line_result", "register"]
 
 
 def one_line_result(result: RunFinished) -> str:
@@ -33,22 +30,6 @@ def one_line_result(result: RunFinished) -> str:
         "refusal": "The model refused",
         "max_tokens": "Stopped: output token limit reached",
     }.get(result.stop_reason, result.stop_reason)
-
-
-def acp_update(event: BaseModel, context_window: int) -> SessionUpdate | None:
-    """The Agent Client Protocol session update for an event (None: not sent): the shared
-    conversion (`core.updates`, which the ACP front end sends too) plus claw's run start and end."""
-    if isinstance(event, RunStarted):
-        return RunStartedUpdate(prompt=event.prompt, model=event.model)
-    if isinstance(event, RunFinished):
-        return RunFinishedUpdate(
-            stopReason=event.stop_reason,
-            result=event.result,
-            error=event.error or None,
-            usage=event.usage,
-            costUsd=event.cost_usd,
-        )
-    return session_update(event, context_window)
 
 
 def register(server: ClawLanguageServer) -> None:

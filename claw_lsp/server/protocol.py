@@ -7,13 +7,12 @@ unknown keys so an older server accepts a newer shim's arguments.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from claw_lsp.core.messages import Usage
-from claw_lsp.core.updates import AcpUpdate
 
 # Commands (workspace/executeCommand).
 CMD_ASK = "claw.ask"
@@ -58,13 +57,13 @@ REQUEST_TIMEOUT_S = 5.0
 AskAction = Literal["fix", "instruction", "ask", "explain", "document", "tests"]
 
 
-class _Payload(BaseModel):
+class Payload(BaseModel):
     """Base of every wire payload: unknown keys ignored, names as on the wire."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class ClientFeatures(_Payload):
+class ClientFeatures(Payload):
     """`initializationOptions.clientFeatures`: the custom methods the client handles."""
 
     event: bool = False
@@ -75,28 +74,28 @@ class ClientFeatures(_Payload):
     saveDocuments: bool = False
 
 
-class LspPosition(_Payload):
+class LspPosition(Payload):
     """An LSP position (in the negotiated encoding)."""
 
     line: int
     character: int
 
 
-class LspRange(_Payload):
+class LspRange(Payload):
     """An LSP range."""
 
     start: LspPosition
     end: LspPosition
 
 
-class InstructionRef(_Payload):
+class InstructionRef(Payload):
     """The instruction comment a `Claw: <instruction>` action came from (removed after the run)."""
 
     line: int
     comment: str  # the exact comment text, e.g. "# claw: add a docstring"
 
 
-class AskParams(_Payload):
+class AskParams(Payload):
     """`claw.ask` arguments."""
 
     uri: str | None = None
@@ -108,19 +107,19 @@ class AskParams(_Payload):
     instruction: InstructionRef | None = None
 
 
-class CancelParams(_Payload):
+class CancelParams(Payload):
     """`claw.cancel` arguments (no runId: every run)."""
 
     runId: str | None = None
 
 
-class SessionParams(_Payload):
+class SessionParams(Payload):
     """`claw.sessions.resume` arguments."""
 
     sessionId: str
 
 
-class ReviewCommandParams(_Payload):
+class ReviewCommandParams(Payload):
     """`claw.review.accept` / `claw.review.reject` arguments."""
 
     changeId: str
@@ -128,7 +127,7 @@ class ReviewCommandParams(_Payload):
     feedback: str | None = None
 
 
-class AskResult(_Payload):
+class AskResult(Payload):
     """`claw.ask` result: answered at once, the run goes on (`dismissed`: the user closed the input)."""
 
     runId: str | None
@@ -136,13 +135,13 @@ class AskResult(_Payload):
     dismissed: bool = False
 
 
-class CancelResult(_Payload):
+class CancelResult(Payload):
     """`claw.cancel` result: the runs that were asked to stop."""
 
     cancelled: list[str] = Field(default_factory=list)
 
 
-class SessionEntry(_Payload):
+class SessionEntry(Payload):
     """One stored session in `claw.sessions.list`."""
 
     sessionId: str
@@ -153,25 +152,25 @@ class SessionEntry(_Payload):
     running: bool
 
 
-class SessionsListResult(_Payload):
+class SessionsListResult(Payload):
     """`claw.sessions.list` result, newest first."""
 
     sessions: list[SessionEntry] = Field(default_factory=list)
 
 
-class SessionIdResult(_Payload):
+class SessionIdResult(Payload):
     """`claw.sessions.resume` / `claw.sessions.new` result: the session that is now active."""
 
     sessionId: str
 
 
-class OkResult(_Payload):
+class OkResult(Payload):
     """`claw.review.accept` / `claw.review.reject` result: whether an open review took the answer."""
 
     ok: bool
 
 
-class RunInfo(_Payload):
+class RunInfo(Payload):
     """One run in `claw.status`."""
 
     runId: str
@@ -182,14 +181,14 @@ class RunInfo(_Payload):
     stopReason: str | None = None
 
 
-class TrustParams(_Payload):
+class TrustParams(Payload):
     """`claw.workspace.trust` arguments: trust the workspace (true), distrust it (false), forget
     the decision so the next start asks again (null), or only report (key absent)."""
 
     trusted: bool | None = None
 
 
-class TrustResult(_Payload):
+class TrustResult(Payload):
     """`claw.workspace.trust` result: the decision now in force and what it still holds back."""
 
     folder: str
@@ -197,7 +196,7 @@ class TrustResult(_Payload):
     heldBack: list[str] = Field(default_factory=list)
 
 
-class StatusResult(_Payload):
+class StatusResult(Payload):
     """`claw.status` result (`usage`/`costUsd`: the active session's; `total*`: since start;
     `trusted` / `heldBack`: the workspace's trust decision and the settings it holds back)."""
 
@@ -215,7 +214,7 @@ class StatusResult(_Payload):
     heldBack: list[str] = Field(default_factory=list)
 
 
-class SlashCommandInfo(_Payload):
+class SlashCommandInfo(Payload):
     """One slash command the user can type as `/name args` in a prompt (`claw.commands.list`)."""
 
     name: str
@@ -227,14 +226,14 @@ class SlashCommandInfo(_Payload):
     modelInvocable: bool = False
 
 
-class CommandsListResult(_Payload):
+class CommandsListResult(Payload):
     """`claw.commands.list` result: the built-ins, then the user's and the workspace's commands
     and skills."""
 
     commands: list[SlashCommandInfo] = Field(default_factory=list)
 
 
-class InputParams(_Payload):
+class InputParams(Payload):
     """`claw/input` request params."""
 
     title: str
@@ -243,7 +242,7 @@ class InputParams(_Payload):
     value: str | None = None
 
 
-class InputResult(_Payload):
+class InputResult(Payload):
     """`claw/input` result; `value` None when dismissed."""
 
     value: str | None = None
@@ -252,7 +251,7 @@ class InputResult(_Payload):
 PermissionOptionKind = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
 
 
-class PermissionOption(_Payload):
+class PermissionOption(Payload):
     """One of the four ACP permission options."""
 
     optionId: PermissionOptionKind
@@ -260,7 +259,7 @@ class PermissionOption(_Payload):
     kind: PermissionOptionKind
 
 
-class PermissionToolCall(_Payload):
+class PermissionToolCall(Payload):
     """The tool call a permission request is about."""
 
     toolCallId: str
@@ -269,7 +268,7 @@ class PermissionToolCall(_Payload):
     rawInput: dict[str, Any] = Field(default_factory=dict)
 
 
-class PermissionParams(_Payload):
+class PermissionParams(Payload):
     """`claw/permission` request params."""
 
     runId: str
@@ -278,21 +277,21 @@ class PermissionParams(_Payload):
     options: list[PermissionOption]
 
 
-class PermissionOutcome(_Payload):
+class PermissionOutcome(Payload):
     """`{outcome: "selected", optionId}` or `{outcome: "cancelled"}`."""
 
     outcome: Literal["selected", "cancelled"]
     optionId: str | None = None
 
 
-class PermissionResult(_Payload):
+class PermissionResult(Payload):
     """`claw/permission` result."""
 
     outcome: PermissionOutcome
     feedback: str | None = None
 
 
-class ReviewHunk(_Payload):
+class ReviewHunk(Payload):
     """One hunk of a proposed change; line numbers 1-based as in a unified diff."""
 
     index: int
@@ -304,7 +303,7 @@ class ReviewHunk(_Payload):
     diff: str
 
 
-class ReviewParams(_Payload):
+class ReviewParams(Payload):
     """`claw/review` request params: one proposed change, before it lands."""
 
     runId: str
@@ -317,7 +316,7 @@ class ReviewParams(_Payload):
     hunks: list[ReviewHunk] = Field(default_factory=list)
 
 
-class ReviewResult(_Payload):
+class ReviewResult(Payload):
     """`claw/review` result; `partial` applies `acceptedHunks` only."""
 
     decision: Literal["accept", "reject", "partial"]
@@ -325,26 +324,26 @@ class ReviewResult(_Payload):
     feedback: str | None = None
 
 
-class UrisParams(_Payload):
+class UrisParams(Payload):
     """`claw/diagnostics` and `claw/saveDocuments` params."""
 
     uris: list[str]
 
 
-class DiagnosticsItem(_Payload):
+class DiagnosticsItem(Payload):
     """The diagnostics of one file, as LSP Diagnostic dicts."""
 
     uri: str
     diagnostics: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class DiagnosticsResult(_Payload):
+class DiagnosticsResult(Payload):
     """`claw/diagnostics` result."""
 
     items: list[DiagnosticsItem] = Field(default_factory=list)
 
 
-class SaveResult(_Payload):
+class SaveResult(Payload):
     """`claw/saveDocuments` result."""
 
     saved: list[str] = Field(default_factory=list)
@@ -373,19 +372,20 @@ class RunFinishedUpdate(BaseModel):
     cost_usd: float = Field(alias="costUsd")
 
 
-# The run events on the wire: the Agent Client Protocol's `session/update` models (from the
-# `agent-client-protocol` package) wherever ACP has one, plus claw's run_started / run_finished.
-SessionUpdate = Annotated[
-    AcpUpdate | RunStartedUpdate | RunFinishedUpdate, Field(discriminator="session_update")
-]
+# `claw/event`'s params (EventParams, SessionUpdate) are in `server.event_wire`: they hold the
+# Agent Client Protocol's models, whose package takes ~0.4 s to import, which `initialize` should not
+# wait for. `protocol.EventParams` and `protocol.WIRE_MODELS` still name them (module __getattr__).
+_LAZY = ("EventParams", "SessionUpdate")
 
 
-class EventParams(_Payload):
-    """`claw/event` notification params: one session update of one run."""
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from claw_lsp.server import event_wire
 
-    runId: str
-    sessionId: str
-    update: SessionUpdate
+        return getattr(event_wire, name)
+    if name == "WIRE_MODELS":
+        return wire_models()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def wire(model: BaseModel, *, omit_none: bool = False) -> dict[str, Any]:
@@ -393,8 +393,9 @@ def wire(model: BaseModel, *, omit_none: bool = False) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_none=omit_none)
 
 
-# Every payload, by the name the generated TypeScript types use (editors/vscode/src/protocol.generated.ts).
-WIRE_MODELS: tuple[type[BaseModel], ...] = (
+# Every payload, by the name the generated TypeScript types use (editors/vscode/src/protocol.generated.ts);
+# `wire_models()` adds EventParams.
+_WIRE_MODELS: tuple[type[BaseModel], ...] = (
     ClientFeatures,
     AskParams,
     AskResult,
@@ -418,8 +419,14 @@ WIRE_MODELS: tuple[type[BaseModel], ...] = (
     UrisParams,
     DiagnosticsResult,
     SaveResult,
-    EventParams,
 )
+
+
+def wire_models() -> tuple[type[BaseModel], ...]:
+    """Every wire payload model, `claw/event`'s EventParams last."""
+    from claw_lsp.server.event_wire import EventParams
+
+    return (*_WIRE_MODELS, EventParams)
 
 
 class _NoFieldTitles(GenerateJsonSchema):
@@ -432,7 +439,7 @@ class _NoFieldTitles(GenerateJsonSchema):
 def json_schema() -> dict[str, Any]:
     """One JSON Schema holding every wire payload under `$defs` (the source of the TypeScript types)."""
     _, defs = models_json_schema(
-        [(m, "validation") for m in WIRE_MODELS],
+        [(m, "validation") for m in wire_models()],
         ref_template="#/$defs/{model}",
         by_alias=True,
         schema_generator=_NoFieldTitles,
@@ -445,7 +452,7 @@ def json_schema() -> dict[str, Any]:
         "title": "ClawProtocol",
         "description": "Every claw/* request, notification and claw.* command payload (docs/protocol.md).",
         "type": "object",
-        "properties": {m.__name__: {"$ref": f"#/$defs/{m.__name__}"} for m in WIRE_MODELS},
+        "properties": {m.__name__: {"$ref": f"#/$defs/{m.__name__}"} for m in wire_models()},
         **defs,
     }
 

@@ -1,7 +1,7 @@
 """The run lifecycle: agent runs as tracked background tasks, made visible and interactive over LSP.
 
 A `RunHandle` is one run as the server tracks it: its `$/progress` (cancellable; the current step
-from tool titles; a one-line result), its `claw/event` notifications (`progress.acp_update`), the
+from tool titles; a one-line result), its `claw/event` notifications (`event_wire.acp_update`), the
 log and error messages, its applier and reviewer. `RunManager` starts runs on sessions
 (`sessions.Sessions`), cancels them, prunes finished ones, owns the MCP servers' lifetime (they
 start at the first run, again when `mcpServers` changes, and stop at shutdown) and gives the loop
@@ -29,9 +29,9 @@ from claw_lsp.core.messages import Usage
 from claw_lsp.core.tools import EDIT_KINDS, edits_files, runs_commands
 from claw_lsp.server.diagnostics import LspDiagnostics, report_new_errors
 from claw_lsp.server.instructions import remove_instruction
-from claw_lsp.server.progress import acp_update, one_line_result
+from claw_lsp.server.progress import one_line_result
 from claw_lsp.server.prompter import LspPrompter
-from claw_lsp.server.protocol import METHOD_EVENT, REQUEST_TIMEOUT_S, EventParams, InstructionRef, wire
+from claw_lsp.server.protocol import METHOD_EVENT, REQUEST_TIMEOUT_S, InstructionRef, wire
 from claw_lsp.server.sessions import SessionBusy, Sessions, SessionSlot, SlotApplier
 
 if TYPE_CHECKING:
@@ -118,6 +118,8 @@ class RunHandle:
     def _notify(self, event: BaseModel) -> None:
         if not self.ls.client_features.event:
             return
+        from claw_lsp.server.event_wire import EventParams, acp_update  # ACP's models: loaded late
+
         update = acp_update(event, self.run.agent.model.context_window)
         if update is not None:
             params = EventParams(runId=self.run.id, sessionId=self.run.session_id, update=update)
