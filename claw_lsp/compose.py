@@ -128,6 +128,7 @@ def build_agent(
         permission_mode=settings.permissionMode,
         tool_names=[t.name for t in tools],
         extra=extra_system,
+        trusted=trusted,
     )
     hook_runner = None
     if settings.hooks:

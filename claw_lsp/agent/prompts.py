@@ -12,6 +12,7 @@ These functions do blocking file and subprocess work: the server calls them via 
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import re
@@ -19,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 MEMORY_NAMES = (
     "CLAUDE.md",
@@ -167,7 +170,10 @@ def _collect(
     depth: int,
     imported_from: Path | None,
     scope: str,
+    confine: Path | None = None,
 ) -> None:
+    """Add `path` and what it imports to `out`. `confine`: imports must resolve below it (a
+    project's memory files are the repository's: they may not pull in `~/.ssh/id_rsa`)."""
     resolved = path.resolve()
     if resolved in seen:
         return
@@ -178,11 +184,16 @@ def _collect(
     text, truncated = read
     if any(f.text == text for f in out):  # e.g. AGENTS.md copied from CLAUDE.md
         return
-    out.append(MemoryFile(path, text, truncated, imported_from, scope))
+    entry = MemoryFile(path, text, truncated, imported_from, scope)
+    out.append(entry)
     if depth >= MAX_IMPORT_DEPTH:
         return
+    held_back: list[str] = []
     for target in find_imports(text):
         child = _resolve_import(target, resolved.parent)
+        if child is not None and confine is not None and not child.is_relative_to(confine):
+            held_back.append(target)
+            continue
         if child is not None:
             _collect(
                 child,
@@ -192,13 +203,30 @@ def _collect(
                 depth=depth + 1,
                 imported_from=path,
                 scope=scope,
+                confine=confine,
             )
+    if held_back:
+        log.warning("%s: imports outside the project not loaded: %s", path, ", ".join(held_back))
+        entry.text += (
+            f"\n\n(Not loaded: {', '.join('@' + t for t in held_back)}: outside the project, and the "
+            "workspace is not trusted. A project's files import files outside it only once the user "
+            "trusts the workspace.)"
+        )
 
 
 def load_memory(
-    root: Path, *, max_bytes_per_file: int = 40_000, include_user: bool = True
+    root: Path,
+    *,
+    max_bytes_per_file: int = 40_000,
+    include_user: bool = True,
+    external_imports: bool = False,
 ) -> list[MemoryFile]:
-    """Memory files for a workspace root: user memory, then ancestors' files, the root's last."""
+    """Memory files for a workspace root: user memory, then ancestors' files, the root's last.
+
+    The user's own files import anything. A project file's (CLAUDE.md, CLAUDE.local.md, AGENTS.md
+    in the root or an ancestor) `@` imports are loaded only below that file's directory, unless
+    `external_imports` (the user trusts the workspace), as Claude Code asks before it loads a
+    project's external imports."""
     out: list[MemoryFile] = []
     seen: set[Path] = set()
     if include_user:
@@ -219,6 +247,7 @@ def load_memory(
                     depth=0,
                     imported_from=None,
                     scope="local" if name == LOCAL_MEMORY_NAME else "project",
+                    confine=None if external_imports else d.resolve(),
                 )
     return out
 
@@ -349,10 +378,12 @@ def build_system_prompt(
     extra: str | None = None,
     now: datetime | None = None,
     memory: list[MemoryFile] | None = None,
+    trusted: bool = False,
 ) -> str:
     """The full system prompt: stable instructions first, then memory, then the environment.
 
-    `memory` defaults to `load_memory` of every folder (deduplicated).
+    `memory` defaults to `load_memory` of every folder (deduplicated); `trusted`: the user trusts
+    the workspace, so its memory files may import files outside it.
     """
     sections = [CORE_INSTRUCTIONS.rstrip()]
     if tool_names:
@@ -365,7 +396,7 @@ def build_system_prompt(
         memory = []
         seen: set[Path] = set()
         for i, folder in enumerate(folders):
-            for f in load_memory(folder, include_user=i == 0):
+            for f in load_memory(folder, include_user=i == 0, external_imports=trusted):
                 if f.path.resolve() not in seen:
                     seen.add(f.path.resolve())
                     memory.append(f)

@@ -131,13 +131,14 @@ class LoadedAgents:
 
     agents: dict[str, AgentDefinition]
     warnings: list[str] = field(default_factory=list)
+    trusted: bool = False  # the user trusts the workspace (its memory files' external imports load)
 
 
 def load_agents(folders: list[Path], *, trusted: bool) -> LoadedAgents:
     """Built-in, user and workspace agent definitions (a later source wins by name)."""
     from claw_lsp.agent.skills import project_dirs, user_dirs
 
-    out = LoadedAgents({a.name: a for a in BUILTIN_AGENTS})
+    out = LoadedAgents({a.name: a for a in BUILTIN_AGENTS}, trusted=trusted)
     sources = [(d, True) for d in user_dirs("agents")]
     sources += [(d, False) for d in project_dirs(folders, "agents")]
     for directory, own in sources:
@@ -307,6 +308,7 @@ class SubagentRunner:
             permission_mode=mode,
             tool_names=names,
             extra=f"# Your role: {definition.name}\n{definition.prompt}",
+            trusted=self.definitions.trusted,
         )
         if not resume:
             session = store.create_subagent(
