@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +170,10 @@ def install_extension(
     user_data: Path,
     extensions: Path,
     settings: dict[str, object] | None = None,
+    extra: Sequence[Path] = (),
 ) -> list[str]:
-    """Writes the test user settings and installs the .vsix; returns the profile's CLI flags."""
+    """Writes the test user settings and installs the .vsix (and `extra` ones: other extensions);
+    returns the profile's CLI flags."""
     (user_data / "User").mkdir(parents=True, exist_ok=True)
     (user_data / "User" / "settings.json").write_text(
         json.dumps(settings if settings is not None else user_settings())
@@ -186,6 +189,16 @@ def install_extension(
     )
     assert install.returncode == 0, install.stdout + install.stderr
     assert list(extensions.glob("claw-lsp.claw-*/package.json")), install.stdout + install.stderr
+    for other in extra:
+        more = subprocess.run(
+            [str(CODE_SERVER), *dirs, "--install-extension", str(other)],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert more.returncode == 0, more.stdout + more.stderr
     return dirs
 
 
@@ -233,8 +246,10 @@ class CodeServerSession:
         env: dict[str, str],
         screenshot: str = "vscode-e2e-edits.png",
         settings: dict[str, object] | None = None,
+        extra_extensions: Sequence[Path] = (),
     ) -> None:
         self.settings = settings
+        self.extra_extensions = list(extra_extensions)
         self.root, self.ws = root, ws
         self.control_file = root / "control.port"
         self.answers_file = root / "answers.jsonl"
@@ -253,7 +268,14 @@ class CodeServerSession:
 
     def start(self, timeout: float = 150.0) -> CodeServerSession:
         deadline = time.monotonic() + timeout
-        dirs = install_extension(self.env, self.vsix, self.user_data, self.root / "extensions", self.settings)
+        dirs = install_extension(
+            self.env,
+            self.vsix,
+            self.user_data,
+            self.root / "extensions",
+            self.settings,
+            self.extra_extensions,
+        )
         code_server, port = start_code_server(self.env, dirs, self.ws, self.cs_log)
         self._procs.append(code_server)
         wait_http(f"http://127.0.0.1:{port}/healthz", 60)

@@ -4,6 +4,9 @@ PYTHONPATH, a fresh HOME. The extension runs the claw-lsp server bundled inside 
 (bundled/tool/claw_server.py with bundled/libs) with the system's Python 3.11+, and a run against
 the fake Messages API completes, its Grep using the bundled `rg`. With no usable Python (the bundle
 made for a Python the machine lacks), one notification says so and names the fix (make stress).
+With the Python extension installed (tests/vscode/python_standin: a stand-in with its `environments`
+API, since the real one is on the Marketplace and Open VSX only), the server runs with the
+interpreter it selected and restarts with the next one (make stress).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -165,3 +170,87 @@ def test_no_usable_python_shows_one_message_with_the_fix(tmp_path: Path, platfor
         assert needed in toast, report
     assert "Open Settings" in toast and result["settingShown"], report
     assert f"the bundled server runs on {version}" in str(result["clawLog"]), report
+
+
+STANDIN = Path(__file__).parent / "python_standin"
+
+
+def build_python_standin(out: Path) -> Path:
+    """The stand-in for the Python extension (tests/vscode/python_standin), packaged as a .vsix."""
+    vsce = EXTENSION_DIR / "node_modules" / ".bin" / "vsce"
+    env = {**os.environ, "PATH": os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")])}
+    subprocess.run(
+        [str(vsce), "package", "--no-dependencies", "-o", str(out)],
+        cwd=STANDIN,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return out
+
+
+def _server_pythons(tmp_path: Path) -> list[str]:
+    """The interpreters running this test's bundled server (first word of each process's args)."""
+    ps = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [
+        line.split()[0]
+        for line in ps.splitlines()
+        if "bundled/tool/claw_server.py" in line and str(tmp_path) in line
+    ]
+
+
+@pytest.mark.stress  # ~60 s of code-server: make stress
+@pytest.mark.timeout(400)
+def test_bundled_server_runs_with_the_python_extensions_interpreter_and_restarts_when_it_changes(
+    tmp_path: Path, platform_vsix: Path
+) -> None:
+    """With the Python extension installed (a stand-in exporting its `environments` API: the real
+    one is on the Marketplace and Open VSX only), the bundled server runs with the interpreter it
+    selected, not the one on PATH, and restarts with the next one when the selection changes."""
+    envs = []
+    for name in ("selected-a", "selected-b"):
+        venv = tmp_path / name
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        envs.append(venv / "bin" / "python")
+    ws = tmp_path / "workspace"
+    ws.mkdir()
+    (ws / "notes.txt").write_text("the answer is 42\n")
+    (ws / ".standin-python").write_text(str(envs[0]))
+    standin = build_python_standin(tmp_path / "python-standin.vsix")
+    settings = {k: v for k, v in user_settings().items() if k != "claw.serverPath"}
+    with FakeMessagesAPI(default=reply(text("Done."))) as api:
+        env = {**_clean_env(tmp_path / "home", [str(NODE_BIN), *SYSTEM_PATH]), **api.env()}
+        trust(ws, Path(env["XDG_STATE_HOME"]))
+        session = CodeServerSession(
+            tmp_path,
+            platform_vsix,
+            ws,
+            env,
+            screenshot="vscode-python-extension.png",
+            settings=settings,
+            extra_extensions=[standin],
+        )
+        try:
+            session.start()
+            api.queue(
+                reply(tool_use("Grep", {"pattern": "answer", "output_mode": "content"})),
+                lambda req: reply(text("found: " + req.last_tool_result())),
+            )
+            done = session.ask(ws / "notes.txt", "Where is the answer?")
+            assert done["update"]["stopReason"] == "end_turn", done
+            assert _server_pythons(tmp_path) == [str(envs[0])], session.report()
+            assert "from the Python extension's interpreter" in session.report(), session.report()
+
+            (ws / ".standin-python").write_text(str(envs[1]))  # the user selects another interpreter
+            deadline = time.monotonic() + 90
+            while _server_pythons(tmp_path) != [str(envs[1])] and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert _server_pythons(tmp_path) == [str(envs[1])], session.report()
+            assert "The selected Python interpreter changed" in session.report(), session.report()
+            session.wait_status(lambda s: bool(s.get("model")), 60)
+            api.queue(reply(text("still here")))
+            again = session.ask(ws / "notes.txt", "Still there?")
+            assert again["update"]["stopReason"] == "end_turn", again
+        finally:
+            session.stop()
