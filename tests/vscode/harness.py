@@ -179,26 +179,18 @@ def install_extension(
         json.dumps(settings if settings is not None else user_settings())
     )
     dirs = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
-    install = subprocess.run(
-        [str(CODE_SERVER), *dirs, "--install-extension", str(vsix)],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert install.returncode == 0, install.stdout + install.stderr
-    assert list(extensions.glob("claw-lsp.claw-*/package.json")), install.stdout + install.stderr
-    for other in extra:
-        more = subprocess.run(
-            [str(CODE_SERVER), *dirs, "--install-extension", str(other)],
+    for package in (vsix, *extra):
+        install = subprocess.run(
+            [str(CODE_SERVER), *dirs, "--install-extension", str(package)],
             check=False,
             env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
-        assert more.returncode == 0, more.stdout + more.stderr
+        assert install.returncode == 0, install.stdout + install.stderr
+        if package == vsix:
+            assert list(extensions.glob("claw-lsp.claw-*/package.json")), install.stdout + install.stderr
     return dirs
 
 
