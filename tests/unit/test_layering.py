@@ -137,3 +137,21 @@ def test_the_check_catches_an_upward_import(tmp_path: Path, layer: str, source: 
     (package / layer / "__init__.py").write_text("")
     (package / layer / "planted.py").write_text(source)
     assert bool(layering_violations(package)) is expected
+
+
+def test_the_language_server_starts_without_the_acp_models() -> None:
+    """`claw-lsp` builds its server (all it does before answering `initialize`) without importing
+    the Agent Client Protocol package, whose models take ~0.4 s to load: `server/event_wire.py`,
+    which needs them, is imported by the warm-up thread after `initialize`."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from claw_lsp.cli import serve_main\n"
+        "from claw_lsp.server.app import create_server\n"
+        "create_server()\n"
+        "print(sorted(m for m in sys.modules if m == 'acp' or m.startswith(('acp.', 'claw_lsp.acp'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
