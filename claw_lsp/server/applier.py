@@ -468,6 +468,8 @@ class LspApplier:
                 seen = await self._wait_shown(uri, sent, expected)
                 if seen is not None and self._holds(sent.text, expected, seen.text):
                     # More than the edit in it: the user typed while it landed (merged too).
+                    if seen.text == expected:  # (a compare: the common case, no LF copies)
+                        return seen.text, rebased
                     same = _lf if self.client.normalizes_line_endings else str
                     return seen.text, rebased or same(seen.text) != same(expected)
                 if seen is None:

@@ -183,27 +183,32 @@ def _trim(old: str, new: str, old_range: tuple[int, int], new_range: tuple[int, 
     return _Span(start, end, text)
 
 
-def _window(old: str, new: str, context: int) -> tuple[int, int, int]:
-    """(a, k_old, k_new): `old[a:k_old]` and `new[a:k_new]` hold every difference, with `context`
-    whole lines more on each side; `a` starts a line and the ends end one, in both texts. Found
-    with C slice comparisons, so a small change to a big text costs a scan, not a split."""
-    n = min(len(old), len(new))
-    prefix = textio.common_length(old, new, n, from_end=False)
-    suffix = textio.common_length(old, new, n - prefix, from_end=True)
+def _window(
+    old: str, new: str, context: int, old_end: int | None = None, new_end: int | None = None
+) -> tuple[int, int, int]:
+    """(a, k_old, k_new): `old[a:k_old]` and `new[a:k_new]` hold every difference between
+    `old[:old_end]` and `new[:new_end]`, with `context` whole lines more on each side; `a` starts a
+    line and the ends end one, in both texts. Found with C slice comparisons, so a small change to
+    a big text costs a scan, not a split (nor a copy)."""
+    n_old = len(old) if old_end is None else old_end
+    n_new = len(new) if new_end is None else new_end
+    n = min(n_old, n_new)
+    prefix = textio.common_length(old, new, n, a_end=n_old, b_end=n_new)
+    suffix = textio.common_length(old, new, n - prefix, True, a_end=n_old, b_end=n_new)
     # The line holding the last common character (its whole line ending is common too).
     a = textio.line_start(old, prefix - 1) if prefix > 0 else 0
     for _ in range(context):
         if a == 0:
             break
         a = textio.line_start(old, a - 1)
-    q = len(old) - suffix
+    q = n_old - suffix
     # The first line ending from q + 1 on lies wholly in the common suffix (and ends a line in both).
-    k = textio.next_line_end(old, q + 1) if q < len(old) else len(old)
+    k = min(textio.next_line_end(old, q + 1), n_old) if q < n_old else n_old
     for _ in range(context):
-        if k >= len(old):
+        if k >= n_old:
             break
-        k = textio.next_line_end(old, k)
-    return a, k, k - len(old) + len(new)
+        k = min(textio.next_line_end(old, k), n_old)
+    return a, k, k - n_old + n_new
 
 
 def _char_spans(old: str, new: str) -> list[_Span]:
@@ -235,11 +240,18 @@ def _whole_char_spans(old: str, new: str) -> list[_Span]:
     return spans
 
 
-def minimal_text_edits(old: str, new: str, encoding: Encoding) -> list[types.TextEdit]:
-    """Minimal, non-overlapping TextEdits (in document order, against `old`) turning `old` into `new`."""
-    if old == new:
+def minimal_text_edits(
+    old: str, new: str, encoding: Encoding, old_end: int | None = None, new_end: int | None = None
+) -> list[types.TextEdit]:
+    """Minimal, non-overlapping TextEdits (in document order, against `old`) turning `old` into
+    `new` (or `old[:old_end]` into `new[:new_end]`: the rest of both is left alone)."""
+    n_old = len(old) if old_end is None else old_end
+    n_new = len(new) if new_end is None else new_end
+    if n_old == n_new and (
+        old == new if old_end is None and new_end is None else textio.common_length(old, new, n_old) == n_old
+    ):
         return []
-    a, k_old, k_new = _window(old, new, 0)
+    a, k_old, k_new = _window(old, new, 0, n_old, n_new)
     base = textio.count_breaks(old, a)  # the window starts a line: columns need no shift
     index = LineIndex(old[a:k_old])
     edits = []
@@ -276,15 +288,15 @@ def buffer_edits(
     """
     old_break, new_break = final_break(old), final_break(new)
     if old_break and old_break == new_break:
-        body_old, body_new, expected = old[: -len(old_break)], new[: -len(new_break)], new
+        expected = new
     elif final_newline_is_flag and old_break != new_break:
-        body_old = old[: len(old) - len(old_break)]
-        body_new = new[: len(new) - len(new_break)]
-        expected = body_new + old_break
+        expected = new[: len(new) - len(new_break)] + old_break
     else:
         return minimal_text_edits(old, new, encoding), new
-    # Offsets below len(body_old) mean the same in `old`, so the positions are valid for it.
-    return minimal_text_edits(body_old, body_new, encoding), expected
+    # The bodies before the final breaks, compared in place (no copy of a big buffer). Offsets
+    # below the old body's end mean the same in `old`, so the positions are valid for it.
+    edits = minimal_text_edits(old, new, encoding, len(old) - len(old_break), len(new) - len(new_break))
+    return edits, expected
 
 
 def apply_text_edits(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import difflib
+import itertools
 import os
 import re
 from pathlib import Path
@@ -95,6 +96,8 @@ async def not_found_message(path: Path) -> str:
 
 def format_numbered(lines: list[str], first: int) -> tuple[str, int]:
     """`cat -n` style text (right-aligned number, tab, line) and how many lines were cut."""
+    if not lines or max(map(len, lines)) <= MAX_LINE_CHARS:  # the common case, formatted in C
+        return "\n".join(map("{:>6}\t{}".format, itertools.count(first), lines)), 0
     out: list[str] = []
     cut = 0
     for number, line in enumerate(lines, start=first):

@@ -186,14 +186,53 @@ def line_window(text: str, start: int, limit: int, pos: int = 0) -> list[str]:
     offset where a line starts), `start` counts lines from there."""
     if limit <= 0:
         return []
+    if "\r" not in text:  # (a memchr) "\n" alone ends lines: found with str.find, split in C
+        return _lf_window(text, start, limit, pos)
     found = itertools.islice(_LINE.finditer(text, pos), start, start + limit)
     return [m.group().rstrip("\r\n") for m in found]
 
 
-def common_length(a: str, b: str, limit: int, from_end: bool = False) -> int:
-    """How many characters `a` and `b` share at their start (or end), at most `limit`: slices
-    compared in growing blocks, then bisected (C comparisons, not a loop per character)."""
-    na, nb = len(a), len(b)
+def _lf_window(text: str, start: int, limit: int, pos: int) -> list[str]:
+    """`line_window` for a text whose only line ending is "\n"."""
+    for _ in range(start):
+        pos = text.find("\n", pos) + 1
+        if pos == 0:
+            return []
+    if pos >= len(text):
+        return []
+    end = pos
+    for _ in range(limit):
+        found = text.find("\n", end)
+        if found < 0:
+            end = len(text)
+            break
+        end = found + 1
+    chunk = text[pos:end]
+    lines = chunk.split("\n")
+    if chunk.endswith("\n"):
+        lines.pop()  # the "" after the last line's ending
+    return lines
+
+
+# The largest block `common_length` compares at once: its slices stay small enough for the
+# allocator to reuse (a multi-megabyte slice is a fresh mapping, page-faulted in on every call).
+_COMPARE_BLOCK = 16 * 1024
+
+
+def common_length(
+    a: str,
+    b: str,
+    limit: int,
+    from_end: bool = False,
+    *,
+    a_end: int | None = None,
+    b_end: int | None = None,
+) -> int:
+    """How many characters `a[:a_end]` and `b[:b_end]` share at their start (or end), at most
+    `limit`: slices compared in growing blocks (at most `_COMPARE_BLOCK` long), then bisected
+    (C comparisons, not a loop per character, and no copy of a big text)."""
+    na = len(a) if a_end is None else a_end
+    nb = len(b) if b_end is None else b_end
 
     def same(lo: int, hi: int) -> bool:
         if from_end:
@@ -204,7 +243,7 @@ def common_length(a: str, b: str, limit: int, from_end: bool = False) -> int:
     while lo < limit:
         hi = min(lo + step, limit)
         if same(lo, hi):
-            lo, step = hi, step * 2
+            lo, step = hi, min(step * 2, _COMPARE_BLOCK)
             continue
         while hi - lo > 1:  # same(.., lo) holds, same(lo, hi) does not
             mid = (lo + hi) // 2

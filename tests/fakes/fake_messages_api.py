@@ -376,6 +376,9 @@ class _Dropped(Exception):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Each SSE event is its own small write: without TCP_NODELAY, Nagle holds the next one until
+    # the client's delayed ACK (40 ms here), as no real streaming API does.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -460,3 +460,20 @@ async def test_a_path_with_a_nul_byte_fails_that_call_only(tmp_path: Path) -> No
     outputs = {e.tool_call_id: e.output for e in events if getattr(e, "output", None)}
     assert "null" in outputs["t1"].lower() or "nul" in outputs["t1"].lower()
     assert "fine" in outputs["t2"]
+
+
+def test_tool_specs_are_built_once_and_follow_the_tools(workspace: Path) -> None:
+    """Every request lists every tool: the specs are kept while the tools stay the same, and
+    rebuilt when one is added, removed or replaced (MCP tools come and go)."""
+    agent = make_agent(workspace, [])
+    first = agent.tool_specs()
+    again = agent.tool_specs()
+    assert [s.name for s in first] == list(agent.tools)
+    assert again == first and all(a is b for a, b in zip(again, first, strict=True))
+    again.pop()  # the caller's list is its own
+    assert len(agent.tool_specs()) == len(first)
+    read = agent.tools.pop("Read")
+    assert "Read" not in [s.name for s in agent.tool_specs()]
+    agent.tools["Read"] = read
+    assert [s.name for s in agent.tool_specs()][-1] == "Read"
+    assert agent.tool_specs()[-1].input_schema["required"] == ["file_path"]

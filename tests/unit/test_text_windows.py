@@ -97,3 +97,73 @@ def test_a_one_line_change_to_a_big_text_diffs_a_small_window() -> None:
     assert textedit.apply_hunks(old, new, {0}) == new
     snippet = edit_snippet(old, new)
     assert snippet.splitlines()[SNIPPET_CONTEXT] == " 50001\trenamed_50000 = compute(50000)"
+
+
+LF_ALPHABET = ["a", "b", " ", "\n", "\n", "é", "😀", "\x0c", "\u2028"]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_paging_texts_without_carriage_returns_matches_a_split(seed: int) -> None:
+    """Without a "\\r" the page is found with `str.find` and split in C, from any line start."""
+    rnd = random.Random(seed)
+    for _ in range(2000):
+        text = "".join(rnd.choice(LF_ALPHABET) for _ in range(rnd.randint(0, 40)))
+        keep = textio.split_lines(text, keepends=True)
+        starts = [sum(map(len, keep[:i])) for i in range(len(keep))] or [0]
+        line = rnd.randrange(len(starts))
+        start, limit = rnd.randint(0, 12), rnd.randint(0, 12)
+        expected = [piece.rstrip("\n") for piece in keep[line:]][start : start + limit]
+        assert textio.line_window(text, start, limit, starts[line]) == expected, (text, line, start, limit)
+
+
+def _reference_buffer_edits(old: str, new: str, flag: bool) -> tuple[list[tuple[object, str]], str]:
+    """`buffer_edits` as it was written first: the bodies before the final breaks sliced off."""
+    old_break, new_break = textedit.final_break(old), textedit.final_break(new)
+    if old_break and old_break == new_break:
+        body_old, body_new, expected = old[: -len(old_break)], new[: -len(new_break)], new
+    elif flag and old_break != new_break:
+        body_old, body_new = old[: len(old) - len(old_break)], new[: len(new) - len(new_break)]
+        expected = body_new + old_break
+    else:
+        body_old, body_new, expected = old, new, new
+    edits = textedit.minimal_text_edits(body_old, body_new, "utf-16")
+    return [(e.range, e.new_text) for e in edits], expected
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_buffer_edits_compare_the_bodies_in_place(seed: int) -> None:
+    """The bodies before the final line breaks are compared in place, not copied: the same edits."""
+    rnd = random.Random(seed)
+    for _ in range(1500):
+        old, new = _pair(rnd)
+        for flag in (False, True):
+            edits, expected = textedit.buffer_edits(old, new, "utf-16", final_newline_is_flag=flag)
+            assert ([(e.range, e.new_text) for e in edits], expected) == _reference_buffer_edits(
+                old, new, flag
+            ), (old, new, flag)
+
+
+def test_common_length_in_bounded_blocks_with_ends() -> None:
+    """Past `_COMPARE_BLOCK` the blocks stop growing; `a_end` / `b_end` bound both texts."""
+    rnd = random.Random(7)
+    body = "".join(rnd.choice("ab\n") for _ in range(200_000))
+    for at in (0, 1, 255, 256, 16_383, 16_384, 100_001, 199_999):
+        other = body[:at] + "X" + body[at + 1 :]
+        assert textio.common_length(body, other, len(body)) == at
+        assert textio.common_length(body, other, len(body), from_end=True) == len(body) - at - 1
+    tail, n = body + "tail", len(body)
+    assert textio.common_length(body, tail, n, True, a_end=n, b_end=n) == n
+    assert textio.common_length(tail, body + "TAIL", n + 4, a_end=n + 4, b_end=n + 4) == n
+    assert textio.common_length(tail, "x" + body, n, True, a_end=n, b_end=n + 1) == n
+
+
+def test_numbering_fast_path_matches_the_line_by_line_one() -> None:
+    """Pages with no over-long line are numbered in one join; one long line takes the cutting path."""
+    lines = [f"line {i}" for i in range(1, 2001)]
+    body, cut = format_numbered(lines, 98)
+    assert cut == 0 and body == "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(lines, start=98))
+    assert format_numbered([], 1) == ("", 0)
+    long_page = [*lines[:3], "x" * 3000]
+    body, cut = format_numbered(long_page, 1)
+    assert cut == 1 and body.splitlines()[:3] == [f"{n:>6}\tline {n}" for n in (1, 2, 3)]
+    assert "[line truncated:" in body.splitlines()[3]
