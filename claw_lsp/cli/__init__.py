@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from claw_lsp import __version__
+from claw_lsp.core import startup
 
 # `claw sessions` / `claw trust`; a run's exit codes are cli/claude.py's.
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         ).parse_args(argv[1:])
         return serve_acp()
     # Claude Code's `-p` command line, flags, output formats and stream-json input (cli/claude.py).
+    startup.begin()  # back on once the run's set-up has imported the model SDK
     from claw_lsp.cli.claude import main as claude_main
 
     return claude_main(argv)

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 
 from claw_lsp import __version__
 from claw_lsp.cli.sdk_messages import Transcriber, error_result, init_message
+from claw_lsp.core import startup
 
 if TYPE_CHECKING:
     from claw_lsp.agent.loop import Agent, Run
@@ -437,6 +438,8 @@ class Headless:
                 await self.setup(prompt)
             except (SetupError, UsageError) as exc:
                 return self._setup_failed(str(exc))
+            finally:
+                startup.done()  # the SDK is imported: freeze what start-up built (core/startup.py)
             if self.args.input_format == "stream-json":
                 return await self.serve_stream()
             finished = await self.run_prompt(prompt)

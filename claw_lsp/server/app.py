@@ -35,6 +35,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from claw_lsp import __version__
 from claw_lsp.config import LoadedSettings, Settings, TrustStore, load_settings, untrusted_warning
+from claw_lsp.core import startup
 from claw_lsp.server.applier import DocumentTracker
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.diagnostics import DiagnosticsCache
@@ -521,16 +522,24 @@ def register(server: ClawLanguageServer) -> None:
             await asyncio.wait(list(ls.tasks), timeout=2)
 
 
+_WARM_MODULES = ("anthropic", "claw_lsp.compose", "claw_lsp.tools.registry", "claw_lsp.server.event_wire")
+
+
 def _warm_imports() -> str | None:
-    """Import the model SDK off the event loop (it costs about a second); the default model id."""
-    for name in ("anthropic", "claw_lsp.compose", "claw_lsp.tools.registry", "claw_lsp.server.event_wire"):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+    """Import the model SDK off the event loop (it costs about a second); the default model id.
+    Then what start-up built is frozen and the garbage collector is back on (`core/startup.py`)."""
+    startup.begin()
     try:
-        from claw_lsp.providers.anthropic import default_model
-    except ImportError:
-        return None
-    return default_model()
+        for name in _WARM_MODULES:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        try:
+            from claw_lsp.providers.anthropic import default_model
+        except ImportError:
+            return None
+        return default_model()
+    finally:
+        startup.done()
 
 
 def create_server() -> ClawLanguageServer:
