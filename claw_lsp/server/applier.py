@@ -86,6 +86,8 @@ class DocumentTracker:
         self._by_path: dict[str, str] = {}  # normalized and resolved path -> uri
         self._waiters: dict[str, list[_Waiter]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        # An edit sent to a document: (version sent against, its one TextEdit, the text it gives).
+        self._expected: dict[str, tuple[int, types.TextEdit, str]] = {}
 
     # -- notifications ---------------------------------------------------------------------------
 
@@ -123,7 +125,20 @@ class DocumentTracker:
         doc = self._docs.get(uri)
         if doc is None:
             return False
+        before = doc.version
         doc.lines, changed = apply_content_changes(doc.lines, changes, encoding)
+        expected = self._expected.pop(uri, None)
+        if expected is not None and expected[0] == before and len(changes) == 1:
+            _sent, edit, text = expected
+            change = changes[0]
+            if (
+                isinstance(change, types.TextDocumentContentChangePartial)
+                and change.range == edit.range
+                and change.text == edit.new_text
+            ):
+                # The editor applied exactly the edit sent, to the text it was computed on: the
+                # text is the one the edit gives, known already (no join of every line).
+                doc.lines.known_text(text)
         doc.version = version
         doc.dirty = doc.dirty or changed
         self._notify(uri)
@@ -191,6 +206,16 @@ class DocumentTracker:
         """True when the document changed since it was opened or last saved."""
         doc = self._docs.get(uri)
         return bool(doc and doc.dirty)
+
+    def expect(self, uri: str, version: int, edits: Sequence[types.TextEdit], text: str) -> None:
+        """An edit is being sent to `uri` at `version` and gives `text`: when the editor's next
+        didChange is that one edit, the tracker takes `text` as the document's (a single-edit
+        change only: several changes in one didChange apply one after the other, unlike a
+        WorkspaceEdit's, so their ranges mean other things)."""
+        if len(edits) == 1:
+            self._expected[uri] = (version, edits[0], text)
+        else:
+            self._expected.pop(uri, None)
 
     def lock(self, uri: str) -> asyncio.Lock:
         """The lock serializing applies to one document (shared by every run)."""
@@ -462,6 +487,7 @@ class LspApplier:
                 moved_on = True
                 await self._leave_version_zero(uri)
                 continue  # recompute against the buffer as it is now
+            self.documents.expect(uri, current.version, edits, expected)
             response = await self._send_edit(self._text_document_edit_params(uri, current.version, edits))
             sent = current
             if response.applied:

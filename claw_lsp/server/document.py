@@ -108,6 +108,12 @@ class LineDocument:
             self._text = "".join(self._lines)
         return self._text
 
+    def known_text(self, text: str) -> None:
+        """Keep `text` as the whole text, known to be what the lines join to (the result of an
+        edit whose outcome was computed beforehand); ignored when the lengths disagree."""
+        if len(text) == self._size:
+            self._text = text
+
     def __len__(self) -> int:
         """The length of the text in code points."""
         return self._size

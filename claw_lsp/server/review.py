@@ -112,13 +112,13 @@ class Reviewer:
 
     async def review(self, change: FileChange, old_text: str, new_text: str) -> ReviewOutcome:
         """Ask the user about `old_text` -> `new_text`; auto-accept in acceptEdits/bypass modes."""
-        hunks = compute_hunks(old_text, new_text)
-        every = {h.index for h in hunks}
         # acceptEdits and "Apply all in this run" never cover protected paths (.git/, .claw/, …):
         # the permission engine did not preapprove those, so they are reviewed.
         auto = self.apply_all or self.mode_getter() in AUTO_ACCEPT_MODES
         if change.preapproved or (auto and protected_reason(change.path, self.roots_getter()) is None):
-            return ReviewOutcome(decision="accept", accepted_hunks=every, hunks=hunks, auto=True)
+            # Nobody is asked, so no hunks: the whole change lands (a diff of a big file saved).
+            return ReviewOutcome(decision="accept", auto=True)
+        hunks = compute_hunks(old_text, new_text)
         change_id = f"c-{uuid.uuid4().hex[:8]}"
         loop = asyncio.get_running_loop()
         pending = _Pending(future=loop.create_future(), hunks=hunks)

@@ -125,7 +125,8 @@ def test_review_results_map_to_outcomes() -> None:
 async def test_accept_edits_mode_never_asks() -> None:
     reviewer = Reviewer(None, ClientInfo(features=ClientFeatures(review=True)), lambda: "acceptEdits", "r-1")  # type: ignore[arg-type]
     outcome = await reviewer.review(FileChange(kind="modify", path=Path("/w/a.py")), "a\n", "b\n")
-    assert outcome.decision == "accept" and outcome.auto and outcome.accepted_hunks == {0}
+    # Nobody was asked, so no hunks were computed: the whole change lands.
+    assert outcome.decision == "accept" and outcome.auto and outcome.hunks == []
     assert not reviewer.resolve_from_command("c-unknown", True)
 
 
@@ -146,3 +147,49 @@ def test_apply_changes_follows_lsp_line_rules_where_pygls_splitlines_does_not() 
     assert buffer is not None and buffer.text == "replaced\nD"  # in order
     assert buffer.version == 3
     assert not tracker.apply_changes("file:///w/other", [whole], 1, "utf-8")
+
+
+def test_a_didchange_that_is_the_edit_sent_takes_the_known_text_without_a_join() -> None:
+    """The agent's edit comes back as the editor's didChange: the tracker keeps the text the edit
+    was computed to give (the same object, so confirming it is an identity compare), not a join
+    of every line. Anything else (other text, another range, a newer version, two changes) is
+    applied and joined as usual, and gives the editor's text."""
+    from claw_lsp.server.textedit import buffer_edits
+
+    uri = "file:///w/big.py"
+    old = "".join(f"value_{i} = {i}\n" for i in range(1000))
+    new = old.replace("value_500 =", "renamed_500 =", 1)
+    (edit,), expected = buffer_edits(old, new, "utf-16")
+
+    def change(rng: types.Range, text: str) -> types.TextDocumentContentChangePartial:
+        return types.TextDocumentContentChangePartial(range=rng, text=text)
+
+    tracker = DocumentTracker()
+    tracker.opened(uri, old, 4)
+    tracker.expect(uri, 4, [edit], expected)
+    tracker.apply_changes(uri, [change(edit.range, edit.new_text)], 5, "utf-16")
+    buffer = tracker.get(uri)
+    assert buffer is not None and buffer.text is expected and buffer.version == 5
+
+    other = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=5))
+    for version, changes in (
+        (5, [change(edit.range, "RENAMED")]),  # the editor wrote something else
+        (5, [change(other, edit.new_text)]),  # elsewhere
+        (4, [change(edit.range, edit.new_text)]),  # against another version than the one sent
+        (5, [change(edit.range, edit.new_text), change(other, "x")]),  # more than the edit
+    ):
+        tracker.opened(uri, old, 5)
+        tracker.expect(uri, version, [edit], expected)
+        tracker.apply_changes(uri, changes, 6, "utf-16")
+        buffer = tracker.get(uri)
+        assert buffer is not None and buffer.text is not expected
+        assert buffer.text == textedit_apply(old, changes)
+
+
+def textedit_apply(text: str, changes: list[types.TextDocumentContentChangePartial]) -> str:
+    """The changes of one didChange applied one after the other (LSP's rule for didChange)."""
+    from claw_lsp.server.textedit import apply_text_edits
+
+    for c in changes:
+        text = apply_text_edits(text, [types.TextEdit(range=c.range, new_text=c.text)], "utf-16")
+    return text
