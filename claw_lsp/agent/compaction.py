@@ -21,6 +21,7 @@ from claw_lsp.core.messages import (
     ToolResultBlock,
     ToolUseBlock,
     Usage,
+    api_view,
 )
 from claw_lsp.providers.base import Model, ModelRequest
 
@@ -102,15 +103,14 @@ IMAGE_TOKENS = 1_600
 
 
 def estimate_tokens(messages: list[Message]) -> int:
-    """A rough token count of messages (JSON characters / 4, images at IMAGE_TOKENS each)."""
+    """A rough token count of messages (JSON characters / 4, images at IMAGE_TOKENS each; each
+    message measured once, see `api_view`)."""
     chars = 0
     images = 0
     for m in messages:
-        for block in m.tool_results():
-            for image in block.images():
-                images += 1
-                chars -= len(image.source.data)
-        chars += len(json.dumps(m.to_api(), ensure_ascii=False))
+        view = api_view(m)
+        chars += view.chars - view.image_chars
+        images += view.images
     return chars // 4 + images * IMAGE_TOKENS
 
 

@@ -6,6 +6,8 @@ them to and from their wire formats (the Anthropic provider sends them nearly as
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -121,8 +123,52 @@ class Message(BaseModel):
         return [b for b in self.content if isinstance(b, ToolResultBlock)]
 
     def to_api(self) -> dict[str, Any]:
-        """The message as a Messages API dict."""
+        """The message as a Messages API dict (a new one, the caller's own)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class ApiView:
+    """A message as requests send it, with what size estimates need (see `api_view`)."""
+
+    api: dict[str, Any]  # the Messages API dict: shared, never to be changed
+    chars: int  # the length of its JSON
+    images: int  # image blocks in its tool results
+    image_chars: int  # the length of their base64 data (in `chars`, but not text to the model)
+
+
+# Every request sends the whole conversation and estimates its size, so each message's view is kept
+# once made, by message object (messages are not changed once made: a change is a new message).
+# Entries hold their message, so an id is never reused while its entry lives; the least recently
+# used go once the entries hold more than _VIEW_CHARS characters of JSON.
+_VIEWS: dict[int, tuple[Message, ApiView]] = {}
+_VIEW_CHARS = 64 * 1024 * 1024
+_view_chars = 0
+
+
+def api_view(message: Message) -> ApiView:
+    """The message's view, built once per message object, so a request costs what is new in it
+    (`to_api` gives a dict of one's own to change)."""
+    global _view_chars
+    key = id(message)
+    hit = _VIEWS.pop(key, None)
+    if hit is None or hit[0] is not message:
+        if hit is not None:
+            _view_chars -= hit[1].chars
+        api = message.to_api()
+        images = [i for b in message.content if isinstance(b, ToolResultBlock) for i in b.images()]
+        view = ApiView(
+            api,
+            len(json.dumps(api, ensure_ascii=False)),
+            len(images),
+            sum(len(i.source.data) for i in images),
+        )
+        hit = (message, view)
+        _view_chars += view.chars
+        while _VIEWS and _view_chars > _VIEW_CHARS:
+            _view_chars -= _VIEWS.pop(next(iter(_VIEWS)))[1].chars
+    _VIEWS[key] = hit  # (re)inserted last: the most recently used
+    return hit[1]
 
 
 class Usage(BaseModel):

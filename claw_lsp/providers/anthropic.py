@@ -40,6 +40,7 @@ from claw_lsp.core.messages import (
     ThinkingBlock,
     ToolUseBlock,
     Usage,
+    api_view,
 )
 from claw_lsp.providers import models, pricing
 from claw_lsp.providers.base import Delta, ModelRequest, ModelTurn, ProviderError
@@ -101,24 +102,31 @@ def _cacheable(block: dict[str, Any]) -> bool:
     return not (block.get("type") == "text" and not block.get("text"))
 
 
-def _mark_last_block(message: dict[str, Any]) -> None:
+def _mark_last_block(message: dict[str, Any]) -> dict[str, Any]:
+    """The message with a cache breakpoint on its last cacheable block (a copy where it changes:
+    the message dicts are shared, see `api_view`)."""
     content = message.get("content")
     if isinstance(content, list):
-        for block in reversed(content):
-            if _cacheable(block):
-                block["cache_control"] = dict(EPHEMERAL)
-                return
+        for i in range(len(content) - 1, -1, -1):
+            if _cacheable(content[i]):
+                marked = [*content]
+                marked[i] = {**content[i], "cache_control": dict(EPHEMERAL)}
+                return {**message, "content": marked}
+    return message
+
+
+def _unsigned_thinking(block: dict[str, Any]) -> bool:
+    return block.get("type") == "thinking" and not block.get("signature")
 
 
 def _api_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    """The messages as API dicts; thinking blocks without a signature (not the API's) left out."""
+    """The messages as API dicts (shared, built once per message: `api_view`); thinking blocks
+    without a signature (not the API's) left out."""
     out = []
     for m in messages:
-        data = m.to_api()
-        if m.role == "assistant":
-            data["content"] = [
-                b for b in data["content"] if not (b.get("type") == "thinking" and not b.get("signature"))
-            ]
+        data = api_view(m).api
+        if m.role == "assistant" and any(_unsigned_thinking(b) for b in data["content"]):
+            data = {**data, "content": [b for b in data["content"] if not _unsigned_thinking(b)]}
         out.append(data)
     return out
 
@@ -162,11 +170,11 @@ def build_params(
         params["tools"] = tools
     messages = _api_messages(request.messages)
     if messages:
-        _mark_last_block(messages[-1])
+        messages[-1] = _mark_last_block(messages[-1])
         # The previous request's rolling breakpoint: the user message before the newest one.
         earlier_user = [i for i, m in enumerate(messages[:-1]) if m["role"] == "user"]
         if earlier_user and messages[-1]["role"] == "user":
-            _mark_last_block(messages[earlier_user[-1]])
+            messages[earlier_user[-1]] = _mark_last_block(messages[earlier_user[-1]])
     params["messages"] = messages
     enabled = request.purpose != "compaction" and not _continues_without_thinking(messages)
     if thinking:

@@ -171,6 +171,42 @@ def test_breakpoint_skips_thinking_and_empty_text_and_caps_at_four() -> None:
     assert len(_breakpoints(build_params("m", ModelRequest(system="s", messages=long, tools=TOOLS)))) == 4
 
 
+def test_requests_reuse_each_messages_dict_and_never_carry_an_old_breakpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each message's API dict is built once and shared by every later request (a request costs
+    what is new in it); the breakpoints go on copies, so a block marked in one request is unmarked
+    in the next, and the shared dicts never change."""
+    from claw_lsp.core import messages as core_messages
+
+    convo = [Message.user("start")]
+    bodies = []
+    for turn in range(4):
+        convo.append(Message(role="assistant", content=[TextBlock(text=f"answer {turn}")]))
+        convo.append(Message.user(f"next {turn}"))
+        bodies.append(build_params("m", ModelRequest(system="s", messages=list(convo), tools=TOOLS)))
+    for body in bodies:
+        assert len(_breakpoints(body)) == 4  # tools, system, the last two user messages
+    # The first request's newest message is an older one in the last request: unmarked there.
+    assert "cache_control" in bodies[0]["messages"][-1]["content"][-1]
+    assert "cache_control" not in bodies[-1]["messages"][2]["content"][-1]
+    shared = core_messages.api_view(convo[1]).api
+    assert bodies[-1]["messages"][1] is shared and shared == convo[1].to_api()
+    views = [core_messages.api_view(m).api for m in convo]
+    assert all("cache_control" not in block for view in views for block in view["content"])
+    # A changed message is a new object: its own view, not the old one's.
+    changed = convo[1].model_copy(update={"content": [TextBlock(text="other")]})
+    assert core_messages.api_view(changed).api["content"][0]["text"] == "other"
+    # The views are bounded by their JSON size: the least recently used go first.
+    monkeypatch.setattr(core_messages, "_VIEW_CHARS", 400)
+    many = [Message.user("x" * 50) for _ in range(40)]
+    for m in many:
+        core_messages.api_view(m)
+    assert core_messages._view_chars <= 400 and id(many[-1]) in core_messages._VIEWS
+    assert id(many[0]) not in core_messages._VIEWS
+    assert core_messages._view_chars == sum(v.chars for _, v in core_messages._VIEWS.values())
+
+
 async def test_usage_includes_cache_fields_and_cost(fake_api: FakeMessagesAPI, model: AnthropicModel) -> None:
     usage = {
         "input_tokens": 100,
