@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import best_of, table
+from claw_lsp.core import startup
 from claw_lsp.core.tools import SessionState, ToolContext
 from claw_lsp.tools.bash import Bash, BashInput
 from claw_lsp.tools.files import Edit, EditInput, Read, ReadInput
@@ -65,6 +66,7 @@ def _row(case: str, ours: float, base: float) -> tuple[str, str, str, str]:
 
 def main() -> None:
     """Print each tool's time against its bare baseline."""
+    startup.tune_allocator()  # as in claw's own processes (`claw -p`, the servers)
     loop = asyncio.new_event_loop()
 
     def sync(make: Callable[[], Awaitable[Any]]) -> Callable[[], Any]:

@@ -25,6 +25,7 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"claw-lsp {__version__}")
     parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     parser.add_argument("--acp", action="store_true", help="talk the Agent Client Protocol on stdio instead")
+    startup.tune_allocator()
     if parser.parse_args(argv).acp:
         from claw_lsp.acp import serve_stdio as serve_acp
 
@@ -151,12 +152,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "acp":
         from claw_lsp.acp import serve_stdio as serve_acp
 
+        startup.tune_allocator()
+
         argparse.ArgumentParser(
             prog="claw acp", description="The Agent Client Protocol on stdio."
         ).parse_args(argv[1:])
         return serve_acp()
     # Claude Code's `-p` command line, flags, output formats and stream-json input (cli/claude.py).
     startup.begin()  # back on once the run's set-up has imported the model SDK
+    startup.tune_allocator()
     from claw_lsp.cli.claude import main as claude_main
 
     return claude_main(argv)

@@ -13,6 +13,7 @@ import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from claw_lsp.core.files import ApplyResult, BufferSource, ChangeApplier, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.workspace import textio
@@ -153,12 +154,14 @@ class WorkspaceView:
         return await asyncio.to_thread(self._read_disk, path)
 
     def _read_disk(self, path: Path) -> FileSnapshot:
-        st = path.stat()
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a directory")
-        if st.st_size > self.max_load_bytes:
-            raise FileTooLargeError(f"{path} is {st.st_size} bytes, too large to load whole")
-        data = textio.read_regular(path, self.folders)
+        with textio.open_regular(path, self.folders) as raw:  # (a directory raises there)
+            st = os.fstat(raw.fileno())
+            if st.st_size > self.max_load_bytes:
+                raise FileTooLargeError(f"{path} is {st.st_size} bytes, too large to load whole")
+            data = raw.read()
+        return self._snapshot(path, data, st.st_mtime_ns)
+
+    def _snapshot(self, path: Path, data: bytes, mtime_ns: int) -> FileSnapshot:
         if textio.looks_binary(data[: textio.SNIFF_BYTES]):
             raise BinaryFileError(f"{path} appears to be a binary file ({len(data)} bytes)")
         text, encoding = textio.decode(data)
@@ -166,7 +169,7 @@ class WorkspaceView:
             path=path,
             text=text,
             version=None,
-            mtime_ns=st.st_mtime_ns,
+            mtime_ns=mtime_ns,
             encoding=encoding,
             newline=textio.detect_newline(text),
         )
@@ -182,42 +185,48 @@ class WorkspaceView:
         cheaply (UTF-16).
         """
         start = max(offset, 1) - 1
-        if self._buffer(path) is None:
-            size = await asyncio.to_thread(_file_size, path)
-            if size is not None and size > self.page_threshold_bytes:
-                lines, total = await asyncio.to_thread(self._read_page, path, start, limit)
-                return lines, total, None
+        buffer = self._buffer(path)
+        if buffer is None:  # one trip to a worker thread: open, size, read, page and count there
+            return await asyncio.to_thread(self._read_lines_disk, path, start, limit)
         snapshot = await self.read(path)
-        # The page and the count without splitting the whole text (a 100k-line file's first page
-        # cost a split of every line before).
-        text = snapshot.text
-        return textio.line_window(text, start, limit), textio.count_lines(text), snapshot
+        return _page(snapshot, start, limit)
 
-    def _read_page(self, path: Path, start: int, limit: int) -> tuple[list[str], int | None]:
-        with textio.open_regular(path, self.folders) as raw:
-            head = raw.read(64 * 1024)
-            if textio.looks_binary(head[: textio.SNIFF_BYTES]):
-                raise BinaryFileError(f"{path} appears to be a binary file")
-            encoding = textio.detect_encoding(head)
-            bom = textio.bom_encoding(head)
-            raw.seek(0)
-            if bom in ("utf-16-le", "utf-16-be"):
-                raw.seek(2)
-            codec = "utf-8-sig" if bom == "utf-8-sig" else encoding
-            text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="\n")
-            lines: list[str] = []
-            index = 0
-            while index < start + limit:
-                line = _read_long_line(text)
-                if line is None:
-                    break
-                if index >= start:
-                    lines.append(line)
-                index += 1
-            text.detach()
+    def _read_lines_disk(
+        self, path: Path, start: int, limit: int
+    ) -> tuple[list[str], int | None, FileSnapshot | None]:
+        with textio.open_regular(path, self.folders) as raw:  # (a directory raises there)
+            st = os.fstat(raw.fileno())
+            if st.st_size > self.page_threshold_bytes:
+                lines, total = self._read_page(raw, path, start, limit)
+                return lines, total, None
+            data = raw.read()
+        return _page(self._snapshot(path, data, st.st_mtime_ns), start, limit)
+
+    def _read_page(self, raw: BinaryIO, path: Path, start: int, limit: int) -> tuple[list[str], int | None]:
+        """The lines wanted of an opened file too large to load whole, streamed; the total
+        counted in chunks (None for UTF-16, which cannot be counted that cheaply)."""
+        head = raw.read(64 * 1024)
+        if textio.looks_binary(head[: textio.SNIFF_BYTES]):
+            raise BinaryFileError(f"{path} appears to be a binary file")
+        encoding = textio.detect_encoding(head)
+        bom = textio.bom_encoding(head)
+        raw.seek(2 if bom in ("utf-16-le", "utf-16-be") else 0)
+        codec = "utf-8-sig" if bom == "utf-8-sig" else encoding
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="\n")
+        lines: list[str] = []
+        index = 0
+        while index < start + limit:
+            line = _read_long_line(text)
+            if line is None:
+                break
+            if index >= start:
+                lines.append(line)
+            index += 1
+        text.detach()
         if encoding in ("utf-16-le", "utf-16-be"):
             return lines, None
-        return lines, _count_lines(path)
+        raw.seek(0)
+        return lines, _count_lines(raw)
 
     async def exists(self, path: Path) -> bool:
         """True when the editor has the path open or it exists on disk."""
@@ -235,12 +244,11 @@ class WorkspaceView:
         return await self.applier.apply(change)
 
 
-def _file_size(path: Path) -> int | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return None if path.is_dir() else st.st_size
+def _page(snapshot: FileSnapshot, start: int, limit: int) -> tuple[list[str], int, FileSnapshot]:
+    """The page and the count of a loaded text without splitting it (a 100k-line file's first page
+    cost a split of every line before)."""
+    text = snapshot.text
+    return textio.line_window(text, start, limit), textio.count_lines(text), snapshot
 
 
 def _read_long_line(text: io.TextIOWrapper) -> str | None:
@@ -258,14 +266,13 @@ def _read_long_line(text: io.TextIOWrapper) -> str | None:
     return line[:-1] if line.endswith("\r") else line
 
 
-def _count_lines(path: Path) -> int:
-    """Lines in a file (a last line without a newline counts), reading it in chunks."""
+def _count_lines(raw: BinaryIO) -> int:
+    """Lines in an opened file (a last line without a newline counts), read in chunks."""
     count = 0
     last = b""
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            count += chunk.count(b"\n")
-            last = chunk
+    while chunk := raw.read(1024 * 1024):
+        count += chunk.count(b"\n")
+        last = chunk
     if last and not last.endswith(b"\n"):
         count += 1
     return count
