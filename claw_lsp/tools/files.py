@@ -175,9 +175,11 @@ def replace_text(text: str, newline: str, old: str, new: str, replace_all: bool)
         )
     if replace_all:
         return text.replace(old_form, new_form)
-    # The one match is the first: replace() copies the text once, where slicing around it and
-    # concatenating copies it three times (10 ms against 1.6 ms for 6 MB).
-    return text.replace(old_form, new_form, 1)
+    # The one match is where it was found: joined around it (0.2 ms for 6 MB, where replace()
+    # searches again and takes 1.4 ms; with the allocator tuned, see core/startup.py, the slices
+    # reuse freed memory instead of page-faulting theirs in).
+    at = positions[0]
+    return "".join((text[:at], new_form, text[at + len(old_form) :]))
 
 
 def edit_snippet(before: str, after: str) -> str:
