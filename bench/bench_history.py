@@ -35,16 +35,25 @@ from tests.fakes.fake_messages_api import FakeMessagesAPI, RecordedRequest
 
 TURNS = 200
 COMPACT_AT = 100
-WINDOW = 20  # turns averaged at each end (CPU times come in 10 ms clock ticks: means, not medians)
+WINDOW = 20  # turns averaged at each end
 PROMPT = "Look around the project, one tool call at a time, then say what you found."
 _CLK = os.sysconf("SC_CLK_TCK")
 _SUMMARY_ASK = re.compile(r"(create|write|provide|produce) an? (detailed |concise |brief )?summary", re.I)
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its waited-for children), in seconds."""
+    """CPU seconds of a process: its threads' run time in nanoseconds (/proc/PID/task/*/schedstat;
+    utime and stime come in 10 ms ticks, as coarse as a whole turn) plus its waited-for children's
+    (cutime, cstime: ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / _CLK  # utime stime cutime cstime
+    children = sum(int(f) for f in fields[13:15]) / _CLK
+    threads = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            threads += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return threads / 1e9 + children
 
 
 def _asks_for_summary(body: dict[str, Any]) -> bool:

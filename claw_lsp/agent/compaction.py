@@ -114,6 +114,33 @@ def estimate_tokens(messages: list[Message]) -> int:
     return chars // 4 + images * IMAGE_TOKENS
 
 
+class RunningEstimate:
+    """`estimate_tokens` of a conversation that grows by appends, each message counted once: a
+    request at turn 200 measures one new message, not 400 (a replaced or shortened list, as after a
+    compaction, is measured again from its start)."""
+
+    def __init__(self) -> None:
+        self._messages: list[Message] | None = None
+        self._count = 0
+        self._last: Message | None = None
+        self._chars = 0
+        self._images = 0
+
+    def tokens(self, messages: list[Message]) -> int:
+        """The estimate for `messages` (the same list as last time, perhaps longer, or another)."""
+        n = self._count
+        same = messages is self._messages and len(messages) >= n and (n == 0 or messages[n - 1] is self._last)
+        if not same:
+            n, self._chars, self._images = 0, 0, 0
+        for m in messages[n:]:
+            view = api_view(m)
+            self._chars += view.chars - view.image_chars
+            self._images += view.images
+        self._messages, self._count = messages, len(messages)
+        self._last = messages[-1] if messages else None
+        return self._chars // 4 + self._images * IMAGE_TOKENS
+
+
 def _is_turn_start(message: Message) -> bool:
     return message.role == "user" and not message.tool_results() and not is_summary(message)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from claw_lsp.agent.compaction import estimate_tokens
+from claw_lsp.agent.compaction import RunningEstimate, estimate_tokens
 from claw_lsp.agent.permissions import authorize, rule_family
 from claw_lsp.agent.session import make_title
 from claw_lsp.core.events import (
@@ -124,6 +124,7 @@ class Agent:
         self.model = model
         self.tools = {tool.name: tool for tool in tools}
         self._specs: tuple[tuple[tuple[str, int, str], ...], list[ToolSpec]] | None = None
+        self.history_estimate = RunningEstimate()  # the conversation's size, measured as it grows
         # Other names a tool answers to (`Task` for `Agent`), never shown to the model.
         self._aliases = {a: t.name for t in tools for a in getattr(t, "aliases", ()) if a not in self.tools}
         self.workspace = workspace
@@ -575,7 +576,7 @@ class Run:
         from claw_lsp.agent.compaction import should_compact
 
         agent = self.agent
-        estimate = len(agent.system_prompt) // 4 + estimate_tokens(agent.messages)
+        estimate = len(agent.system_prompt) // 4 + agent.history_estimate.tokens(agent.messages)
         estimate = max(agent.last_context_tokens, estimate)
         if should_compact(estimate, self._threshold()):
             await self._compact(manual=False)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from claw_lsp.agent.compaction import (
     SUMMARY_MARKER,
@@ -170,3 +173,37 @@ async def test_manual_instructions_reach_the_summariser() -> None:
     model = SummaryModel()
     await compact(model, turn(1) + turn(2) + turn(3), keep_recent_turns=1, instructions="focus on tests")
     assert "focus on tests" in model.prompt_text()
+
+
+def test_the_running_estimate_measures_only_new_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every turn checks the conversation's size: the running estimate equals `estimate_tokens`
+    and measures each appended message once; another or a shortened list is measured afresh."""
+    from claw_lsp.agent import compaction as comp
+
+    measured: list[Message] = []
+    real_view = comp.api_view
+
+    def counting_view(message: Message) -> Any:
+        measured.append(message)
+        return real_view(message)
+
+    monkeypatch.setattr(comp, "api_view", counting_view)
+    running = comp.RunningEstimate()
+    convo: list[Message] = []
+    for turn in range(30):
+        convo.append(Message.user(f"question {turn} " * 20))
+        convo.append(Message(role="assistant", content=[TextBlock(text=f"answer {turn} " * 30)]))
+        before = len(measured)
+        got = running.tokens(convo)
+        assert len(measured) - before == 2  # the two new messages only
+        measured_now = len(measured)
+        assert got == comp.estimate_tokens(convo)
+        del measured[measured_now:]
+    assert running.tokens(convo[:10]) == comp.estimate_tokens(convo[:10])  # another list
+    assert running.tokens(convo) == comp.estimate_tokens(convo)
+    del convo[-3:]  # the same list, shortened
+    assert running.tokens(convo) == comp.estimate_tokens(convo)
+    convo[-1] = Message.user("replaced " * 50)  # the same length, another last message
+    assert running.tokens(convo) == comp.estimate_tokens(convo)
+    compacted = [Message.user("summary"), *convo[-4:]]
+    assert running.tokens(compacted) == comp.estimate_tokens(compacted)
