@@ -93,6 +93,7 @@ class DocumentTracker:
 
     def opened(self, uri: str, text: str, version: int) -> None:
         """The editor opened a document."""
+        self._expected.pop(uri, None)  # an edit sent to the text before is no guide to this one
         self._docs[uri] = _Doc(uri, LineDocument(text), version)
         for key in self._path_keys(uri):
             self._by_path[key] = uri
@@ -105,6 +106,7 @@ class DocumentTracker:
             self.opened(uri, text, version)
             self._docs[uri].dirty = True
             return
+        self._expected.pop(uri, None)
         doc.dirty = doc.dirty or doc.text != text
         doc.lines, doc.version = LineDocument(text), version
         self._notify(uri)
@@ -155,6 +157,7 @@ class DocumentTracker:
     def closed(self, uri: str) -> None:
         """The editor closed a document."""
         self._docs.pop(uri, None)
+        self._expected.pop(uri, None)
         for key, value in list(self._by_path.items()):
             if value == uri:
                 del self._by_path[key]

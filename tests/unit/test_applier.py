@@ -184,6 +184,17 @@ def test_a_didchange_that_is_the_edit_sent_takes_the_known_text_without_a_join()
         buffer = tracker.get(uri)
         assert buffer is not None and buffer.text is not expected
         assert buffer.text == textedit_apply(old, changes)
+    # Closed and opened again (another text, the same length and version): the edit sent to the
+    # old text says nothing about the new one.
+    other_text = old.replace("value_0 =", "VALUE_0 =", 1)
+    tracker.opened(uri, old, 7)
+    tracker.expect(uri, 7, [edit], expected)
+    tracker.closed(uri)
+    tracker.opened(uri, other_text, 7)
+    tracker.apply_changes(uri, [change(edit.range, edit.new_text)], 8, "utf-16")
+    buffer = tracker.get(uri)
+    landed = textedit_apply(other_text, [change(edit.range, edit.new_text)])
+    assert buffer is not None and buffer.text == landed and landed != expected
 
 
 def textedit_apply(text: str, changes: list[types.TextDocumentContentChangePartial]) -> str:
