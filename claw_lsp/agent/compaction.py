@@ -105,13 +105,7 @@ IMAGE_TOKENS = 1_600
 def estimate_tokens(messages: list[Message]) -> int:
     """A rough token count of messages (JSON characters / 4, images at IMAGE_TOKENS each; each
     message measured once, see `api_view`)."""
-    chars = 0
-    images = 0
-    for m in messages:
-        view = api_view(m)
-        chars += view.chars - view.image_chars
-        images += view.images
-    return chars // 4 + images * IMAGE_TOKENS
+    return RunningEstimate().tokens(messages)
 
 
 class RunningEstimate:

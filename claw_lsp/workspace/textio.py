@@ -193,7 +193,7 @@ def line_window(text: str, start: int, limit: int, pos: int = 0) -> list[str]:
 
 
 def _lf_window(text: str, start: int, limit: int, pos: int) -> list[str]:
-    """`line_window` for a text whose only line ending is "\n"."""
+    """`line_window` for a text whose only line ending is "\\n"."""
     for _ in range(start):
         pos = text.find("\n", pos) + 1
         if pos == 0:
