@@ -53,6 +53,22 @@ class FileSnapshot:
 ChangeKind = Literal["create", "modify", "delete", "rename"]
 
 
+@dataclass(frozen=True)
+class ChangedRegion:
+    """Where a new text can differ from the text it was made from: nowhere in the first `start`
+    characters of either, nor in the last `suffix`. `start` begins a line (0, or just after a
+    "\\n") and `line` is its line number, so a big file's small change costs the change, not a
+    scan of the whole text for its differences and line numbers."""
+
+    start: int
+    suffix: int
+    line: int
+
+    def holds_for(self, old: str, new: str) -> bool:
+        """Whether the region is possible for texts of these lengths (a cheap sanity check)."""
+        return self.start + self.suffix <= min(len(old), len(new))
+
+
 @dataclass
 class FileChange:
     """One proposed change to one file, computed against the snapshot the agent read."""
@@ -65,6 +81,7 @@ class FileChange:
     tool_call_id: str = ""
     description: str = ""  # e.g. "Edit src/app.py"
     preapproved: bool = False  # allowed by a rule or the mode: no review needed
+    region: ChangedRegion | None = None  # where new_text can differ from base.text, when known
 
 
 @dataclass

@@ -35,7 +35,32 @@ def child_env(
 
 
 def credential_values(base: Mapping[str, str] | None = None) -> list[str]:
-    """The values of the credentials in `base` (default: ours) worth scrubbing, longest first."""
-    source = os.environ if base is None else base
+    """The values of the credentials in `base` (default: ours) worth scrubbing, longest first.
+
+    Ours are worked out again only when the environment changed: every transcript record asks
+    (an event stream writes hundreds a second), and matching each name costs far more than
+    comparing the environment with the copy the answer was made from."""
+    if base is not None:
+        return _credential_values(base)
+    data = getattr(os.environ, "_data", None)  # CPython's mapping behind os.environ
+    if not isinstance(data, dict):
+        return _credential_values(os.environ)
+    if _OURS.environ != data:
+        _OURS.values = _credential_values(os.environ)
+        _OURS.environ = dict(data)
+    return list(_OURS.values)
+
+
+class _Ours:
+    """The last answer for os.environ and a copy of the environment it was made from."""
+
+    environ: dict[object, object] | None = None
+    values: list[str] = []  # noqa: RUF012 - replaced, never changed in place
+
+
+_OURS = _Ours()
+
+
+def _credential_values(source: Mapping[str, str]) -> list[str]:
     values = {v for k, v in source.items() if is_credential(k) and len(v) >= MIN_SECRET_LENGTH}
     return sorted(values, key=len, reverse=True)

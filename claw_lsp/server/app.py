@@ -458,7 +458,7 @@ def register(server: ClawLanguageServer) -> None:
         if not folders and params.root_uri:
             folders = [path_of(params.root_uri)]
         ls._folders = [f.resolve() for f in folders if f is not None]
-        ls.warmup = ls.spawn(asyncio.to_thread(_warm_imports), name="claw-warm-imports")
+        ls.warmup = ls.spawn(asyncio.to_thread(_warm_imports, ls.converter), name="claw-warm-imports")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: ClawLanguageServer, params: types.InitializedParams) -> None:
@@ -525,14 +525,19 @@ def register(server: ClawLanguageServer) -> None:
 _WARM_MODULES = ("anthropic", "claw_lsp.compose", "claw_lsp.tools.registry", "claw_lsp.server.event_wire")
 
 
-def _warm_imports() -> str | None:
-    """Import the model SDK off the event loop (it costs about a second); the default model id.
-    Then what start-up built is frozen and the garbage collector is back on (`core/startup.py`)."""
+def _warm_imports(converter: Any = None) -> str | None:
+    """Import the model SDK off the event loop (it costs about a second) and have `converter`
+    ready for workspace edits; the default model id. Then what start-up built is frozen and the
+    garbage collector is back on (`core/startup.py`)."""
     startup.begin()
     try:
         for name in _WARM_MODULES:
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
+        if converter is not None:
+            from claw_lsp.server.applier import warm_converter
+
+            warm_converter(converter)
         try:
             from claw_lsp.providers.anthropic import default_model
         except ImportError:

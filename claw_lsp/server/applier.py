@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from claw_lsp.core.events import ReviewNote
-from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot, OpenBuffer
+from claw_lsp.core.files import ApplyResult, ChangedRegion, FileChange, FileSnapshot, OpenBuffer
 from claw_lsp.server.client import ClientInfo
 from claw_lsp.server.document import ContentLines, LineDocument
 from claw_lsp.server.document import apply_changes as apply_content_changes
@@ -402,13 +402,14 @@ class LspApplier:
         )
         target = change.new_text or ""
         notes: list[str] = []
+        region = change.region  # where target can differ from base (and so from the buffer)
         if buffer.text != base:
             merged = rebase(base, target, buffer.text)
             if merged is None:
                 return ApplyResult(applied=False, message=REFUSED_OVERLAP)
             if merged != buffer.text:
                 notes.append(REBASED_NOTE)
-            target = merged
+            target, region = merged, None
         shown_old = buffer.text
         if target == shown_old:
             return ApplyResult(
@@ -418,14 +419,14 @@ class LspApplier:
             )
         outcome = await self._review(change, shown_old, target)
         if outcome.decision == "partial":
-            target = apply_hunks(shown_old, target, outcome.accepted_hunks)
+            target, region = apply_hunks(shown_old, target, outcome.accepted_hunks), None
             notes.append(_partial_note(outcome))
         self.on_step(f"Applying edit to {display_path(self.server, change.path)}")
         disk_before = None
         if uri not in self._buffer_edits:
             on_disk = await asyncio.to_thread(_read_disk, change.path, self.disk.roots)
             disk_before = on_disk[0] if on_disk is not None else None
-        final, rebased = await self._send_and_confirm(uri, shown_old, target)
+        final, rebased = await self._send_and_confirm(uri, shown_old, target, region)
         if rebased and REBASED_NOTE not in notes:
             notes.insert(0, REBASED_NOTE)
         self._note_edited(uri, shown_old, final, disk_before, merged=REBASED_NOTE in notes)
@@ -457,8 +458,11 @@ class LspApplier:
                 return False
         return True
 
-    async def _send_and_confirm(self, uri: str, from_text: str, target: str) -> tuple[str, bool]:
-        """Send `from_text` -> `target` to the buffer and wait until a didChange shows it.
+    async def _send_and_confirm(
+        self, uri: str, from_text: str, target: str, region: ChangedRegion | None = None
+    ) -> tuple[str, bool]:
+        """Send `from_text` -> `target` to the buffer and wait until a didChange shows it
+        (`region`: where `target` can differ from `from_text`, when known).
 
         The edit is versioned with the buffer's version. When the editor refuses it, or drops it
         while answering `applied: true` (Neovim does for a stale version), the server waits for the
@@ -477,12 +481,13 @@ class LspApplier:
                 if merged is None:
                     raise _NotApplied(REFUSED_OVERLAP)
                 rebased = rebased or merged != current.text
-                from_text, target = current.text, merged
+                from_text, target, region = current.text, merged, None
             edits, expected = buffer_edits(
                 current.text,
                 target,
                 self.encoding,
                 final_newline_is_flag=self.client.final_newline_is_flag,
+                region=region,
             )
             if not edits:
                 return current.text, rebased
@@ -912,6 +917,32 @@ def _applied(
         old_text=old,
         review=_review_note(outcome),
     )
+
+
+def warm_converter(converter: Any) -> None:
+    """Have `converter` build its (un)structure functions for the edits this module sends, and
+    their answers, before the first edit needs them: cattrs generates and compiles them on first
+    use (a `workspace/applyEdit` cost 4 ms the first time and 1 ms the second, 0.01 ms after)."""
+    at = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
+    edits: list[Any] = [
+        types.TextEdit(range=at, new_text=""),
+        types.AnnotatedTextEdit(range=at, new_text="", annotation_id="warm"),
+    ]
+    document = types.OptionalVersionedTextDocumentIdentifier(uri="file:///warm", version=1)
+    annotations = {"warm": types.ChangeAnnotation(label="warm", needs_confirmation=False, description="")}
+    workspace_edits = [
+        types.WorkspaceEdit(
+            document_changes=[types.TextDocumentEdit(text_document=document, edits=edits)],
+            change_annotations=annotations,
+        ),
+        types.WorkspaceEdit(changes={"file:///warm": [edits[0]]}),
+    ]
+    response = {"id": "warm", "jsonrpc": "2.0", "result": {"applied": True}}
+    for _ in range(2):  # the second use still builds some (unions' dispatch)
+        for edit in workspace_edits:
+            params = types.ApplyWorkspaceEditParams(edit=edit, label="warm")
+            converter.unstructure(types.ApplyWorkspaceEditRequest(id="warm", params=params))
+        converter.structure(response, types.ApplyWorkspaceEditResponse)
 
 
 def _join(parts: Iterable[str]) -> str:

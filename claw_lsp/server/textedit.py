@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from claw_lsp.core.files import ChangedRegion
 from claw_lsp.server.protocol import ReviewHunk
 from claw_lsp.workspace import textio
 from claw_lsp.workspace.textio import split_lines
@@ -184,17 +185,29 @@ def _trim(old: str, new: str, old_range: tuple[int, int], new_range: tuple[int, 
 
 
 def _window(
-    old: str, new: str, context: int, old_end: int | None = None, new_end: int | None = None
+    old: str,
+    new: str,
+    context: int,
+    old_end: int | None = None,
+    new_end: int | None = None,
+    *,
+    same: tuple[int, int] = (0, 0),
 ) -> tuple[int, int, int]:
     """(a, k_old, k_new): `old[a:k_old]` and `new[a:k_new]` hold every difference between
     `old[:old_end]` and `new[:new_end]`, with `context` whole lines more on each side; `a` starts a
     line and the ends end one, in both texts. Found with C slice comparisons, so a small change to
-    a big text costs a scan, not a split (nor a copy)."""
+    a big text costs a scan, not a split (nor a copy); `same` (start, suffix) is what is known to
+    be common already (a `ChangedRegion`): only the rest is compared."""
     n_old = len(old) if old_end is None else old_end
     n_new = len(new) if new_end is None else new_end
     n = min(n_old, n_new)
-    prefix = textio.common_length(old, new, n, a_end=n_old, b_end=n_new)
-    suffix = textio.common_length(old, new, n - prefix, True, a_end=n_old, b_end=n_new)
+    known_start, known_suffix = same
+    prefix = known_start + textio.common_length(
+        old, new, n - known_start - known_suffix, a_end=n_old, b_end=n_new, start=known_start
+    )
+    suffix = known_suffix + textio.common_length(
+        old, new, n - prefix - known_suffix, True, a_end=n_old - known_suffix, b_end=n_new - known_suffix
+    )
     # The line holding the last common character (its whole line ending is common too).
     a = textio.line_start(old, prefix - 1) if prefix > 0 else 0
     for _ in range(context):
@@ -241,18 +254,46 @@ def _whole_char_spans(old: str, new: str) -> list[_Span]:
 
 
 def minimal_text_edits(
-    old: str, new: str, encoding: Encoding, old_end: int | None = None, new_end: int | None = None
+    old: str,
+    new: str,
+    encoding: Encoding,
+    old_end: int | None = None,
+    new_end: int | None = None,
+    *,
+    region: ChangedRegion | None = None,
 ) -> list[types.TextEdit]:
     """Minimal, non-overlapping TextEdits (in document order, against `old`) turning `old` into
-    `new` (or `old[:old_end]` into `new[:new_end]`: the rest of both is left alone)."""
+    `new` (or `old[:old_end]` into `new[:new_end]`: the rest of both is left alone). With the
+    `region` `new` was made in (from `old`), only that region is compared, and the line breaks
+    before it are not counted again."""
     n_old = len(old) if old_end is None else old_end
     n_new = len(new) if new_end is None else new_end
+    same = (0, 0)
+    if region is not None and region.holds_for(old, new):
+        # The region is about the whole texts; the ends cut the same length from both, or the
+        # common suffix it gives says nothing about the cut texts.
+        cut = len(old) - n_old
+        if cut == len(new) - n_new:
+            same = (min(region.start, n_old, n_new), max(region.suffix - cut, 0))
+        else:
+            region = None
+    else:
+        region = None
     if n_old == n_new and (
-        old == new if old_end is None and new_end is None else textio.common_length(old, new, n_old) == n_old
+        old == new
+        if old_end is None and new_end is None
+        else textio.differing_window(old, new, a_end=n_old, b_end=n_new, same=same)[0] == n_old
     ):
         return []
-    a, k_old, k_new = _window(old, new, 0, n_old, n_new)
-    base = textio.count_breaks(old, a)  # the window starts a line: columns need no shift
+    a, k_old, k_new = _window(old, new, 0, n_old, n_new, same=same)
+    # The window starts a line: columns need no shift. Its line number: counted from the region's
+    # start (a line start, before or after `a`) when one is known.
+    if region is None:
+        base = textio.count_breaks(old, a)
+    elif a >= region.start:
+        base = region.line + textio.count_breaks(old, a, region.start)
+    else:
+        base = region.line - textio.count_breaks(old, region.start, a)
     index = LineIndex(old[a:k_old])
     edits = []
     for s in _whole_char_spans(old[a:k_old], new[a:k_new]):
@@ -273,7 +314,12 @@ def final_break(text: str) -> str:
 
 
 def buffer_edits(
-    old: str, new: str, encoding: Encoding, *, final_newline_is_flag: bool = False
+    old: str,
+    new: str,
+    encoding: Encoding,
+    *,
+    final_newline_is_flag: bool = False,
+    region: ChangedRegion | None = None,
 ) -> tuple[list[types.TextEdit], str]:
     """The TextEdits that turn a buffer holding `old` into `new`, and the text it will then hold.
 
@@ -292,10 +338,12 @@ def buffer_edits(
     elif final_newline_is_flag and old_break != new_break:
         expected = new[: len(new) - len(new_break)] + old_break
     else:
-        return minimal_text_edits(old, new, encoding), new
+        return minimal_text_edits(old, new, encoding, region=region), new
     # The bodies before the final breaks, compared in place (no copy of a big buffer). Offsets
     # below the old body's end mean the same in `old`, so the positions are valid for it.
-    edits = minimal_text_edits(old, new, encoding, len(old) - len(old_break), len(new) - len(new_break))
+    edits = minimal_text_edits(
+        old, new, encoding, len(old) - len(old_break), len(new) - len(new_break), region=region
+    )
     return edits, expected
 
 

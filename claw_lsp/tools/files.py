@@ -19,7 +19,7 @@ from typing import ClassVar
 from pydantic import BaseModel, Field
 
 from claw_lsp.core.events import FileDiff, ToolKind
-from claw_lsp.core.files import ApplyResult, FileChange, FileSnapshot
+from claw_lsp.core.files import ApplyResult, ChangedRegion, FileChange, FileSnapshot
 from claw_lsp.core.messages import ImageBlock, ImageSource
 from claw_lsp.core.tools import ToolArgs, ToolContext, ToolError, ToolOutput
 from claw_lsp.workspace import textio
@@ -148,6 +148,13 @@ def replace_text(text: str, newline: str, old: str, new: str, replace_all: bool)
     The model writes "\\n": in a CRLF file old/new are matched and written with "\\r\\n" (falling
     back to the literal strings, for files with mixed endings).
     """
+    return replace_spans(text, newline, old, new, replace_all)[0]
+
+
+def replace_spans(text: str, newline: str, old: str, new: str, replace_all: bool) -> tuple[str, int, int]:
+    """`replace_text`, and where the result can differ from `text`: not in the first `start`
+    characters nor in the last `suffix` of either (the first match's offset, the length after the
+    last)."""
     if newline == "\r\n":
         candidates = [(textio.to_newline(old, "\r\n"), textio.to_newline(new, "\r\n")), (old, new)]
     else:
@@ -173,28 +180,43 @@ def replace_text(text: str, newline: str, old: str, new: str, replace_all: bool)
             "replace_all is false. Add more surrounding context to make it unique, or set "
             "replace_all to true to replace every occurrence."
         )
+    suffix = len(text) - positions[-1] - len(old_form)
     if replace_all:
-        return text.replace(old_form, new_form)
+        return text.replace(old_form, new_form), positions[0], suffix
     # The one match is where it was found: joined around it (0.2 ms for 6 MB, where replace()
     # searches again and takes 1.4 ms; with the allocator tuned, see core/startup.py, the slices
     # reuse freed memory instead of page-faulting theirs in).
     at = positions[0]
-    return "".join((text[:at], new_form, text[at + len(old_form) :]))
+    return "".join((text[:at], new_form, text[at + len(old_form) :])), at, suffix
 
 
-def edit_snippet(before: str, after: str) -> str:
+def changed_region(base: str, start: int, suffix: int) -> ChangedRegion | None:
+    """The `ChangedRegion` of a change to `base` that leaves its first `start` characters and its
+    last `suffix` alone: from the start of the line holding `start`, with that line's number (one
+    count of line breaks, shared by the edits sent and the snippet shown). None when that line
+    follows a lone "\\r" (a "\\n" inserted after it would join the two into one line break)."""
+    line_begin = textio.line_start(base, start)
+    if line_begin > 0 and base[line_begin - 1] == "\r":
+        return None
+    return ChangedRegion(line_begin, suffix, textio.count_breaks(base, line_begin))
+
+
+def edit_snippet(before: str, after: str, region: ChangedRegion | None = None) -> str:
     """`cat -n` lines of `after` around the region that differs from `before` (in a big file this
-    costs the comparison and the lines shown, not a split of the whole text)."""
-    limit = min(len(before), len(after))
-    prefix = textio.common_length(before, after, limit, from_end=False)
-    suffix = textio.common_length(before, after, limit - prefix, from_end=True)
+    costs the comparison and the lines shown, not a split of the whole text; with the `region`
+    the change was made in, only that region is compared and no line breaks are counted before
+    it)."""
+    if region is None or not region.holds_for(before, after):
+        region = ChangedRegion(0, 0, 0)
+    same_start = region.start
+    prefix, suffix = textio.differing_window(before, after, same=(same_start, region.suffix))
     # Lines by LSP's rules (a lone "\r" ends one too): the line holding the first changed
-    # character and the one holding the last.
+    # character and the one holding the last. (`same_start` starts a line in both texts.)
     pos = textio.line_start(after, prefix)
-    first = textio.count_breaks(after, pos)
+    first = region.line + textio.count_breaks(after, pos, same_start)
     change_end = max(prefix, len(after) - suffix)
     last_start = textio.line_start(after, change_end - 1) if change_end > prefix else pos
-    last = first + textio.count_breaks(after[pos:last_start])
+    last = first + textio.count_breaks(after, last_start, pos)
     start = max(first - SNIPPET_CONTEXT, 0)
     end = min(last + SNIPPET_CONTEXT + 1, start + SNIPPET_MAX_LINES)
     for _ in range(first - start):  # back from line `first` to line `start`
@@ -508,6 +530,9 @@ async def _edit(
         before, newline, todo = current.text, current.newline, edits
         running = before
     offset = len(edits) - len(todo)
+    # Where the running text can differ from `before`: not in its first `same_start` characters
+    # nor in its last `same_suffix` (each replacement narrows both to what it left alone).
+    same_start, same_suffix = len(before), len(before)
     for i, op in enumerate(todo, start=offset):
         try:
             if op.old_string == "":
@@ -515,7 +540,10 @@ async def _edit(
                     "old_string is empty but the file exists. Give the text to replace, or use "
                     "Write to replace the whole file."
                 )
-            running = replace_text(running, newline, op.old_string, op.new_string, op.replace_all)
+            running, at, suffix = replace_spans(
+                running, newline, op.old_string, op.new_string, op.replace_all
+            )
+            same_start, same_suffix = min(same_start, at), min(same_suffix, suffix)
         except ToolError as exc:
             if len(edits) == 1:
                 raise
@@ -523,6 +551,7 @@ async def _edit(
                 f"Edit {i + 1} of {len(edits)} failed: {exc} None of the edits were applied."
             ) from None
     rel = ctx.workspace.relative(path)
+    region = None if creating else changed_region(before, same_start, same_suffix)
     change = FileChange(
         kind="create" if creating else "modify",
         path=path,
@@ -531,6 +560,7 @@ async def _edit(
         tool_call_id=ctx.tool_call_id,
         preapproved=ctx.preapproved,
         description=f"{tool} {rel}",
+        region=region,
     )
     result = await apply_change(change, ctx)
     if not result.applied:
@@ -541,9 +571,10 @@ async def _edit(
     if creating:
         text = f"File created successfully at: {path}"
     else:
+        snippet = edit_snippet(before, final, region if final == running else None)
         text = (
             f"The file {path} has been updated. Here's the result of running `cat -n` on a "
-            f"snippet of the edited file:\n{edit_snippet(before, final)}"
+            f"snippet of the edited file:\n{snippet}"
         )
     return edit_output(_with_message(text, result), path, None if creating else before, final, result)
 

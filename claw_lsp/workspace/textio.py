@@ -160,13 +160,13 @@ def split_lines(text: str, *, keepends: bool = False) -> list[str]:
     return lines if keepends else [line.rstrip("\r\n") for line in lines]
 
 
-def count_breaks(text: str, end: int | None = None) -> int:
-    """The line endings in `text[:end]` by LSP's rules ("\\r\\n" counts once; so does a "\\r"
-    just before `end` whose "\\n" lies beyond it)."""
+def count_breaks(text: str, end: int | None = None, start: int = 0) -> int:
+    """The line endings in `text[start:end]` by LSP's rules ("\\r\\n" counts once; so does a "\\r"
+    just before `end` whose "\\n" lies beyond it), counted in place (no slice)."""
     stop = len(text) if end is None else end
-    breaks = text.count("\n", 0, stop)
-    if "\r" in text:
-        breaks += text.count("\r", 0, stop) - text.count("\r\n", 0, stop)
+    breaks = text.count("\n", start, stop)
+    if text.find("\r", start, stop) >= 0:
+        breaks += text.count("\r", start, stop) - text.count("\r\n", start, stop)
     return breaks
 
 
@@ -227,17 +227,18 @@ def common_length(
     *,
     a_end: int | None = None,
     b_end: int | None = None,
+    start: int = 0,
 ) -> int:
-    """How many characters `a[:a_end]` and `b[:b_end]` share at their start (or end), at most
-    `limit`: slices compared in growing blocks (at most `_COMPARE_BLOCK` long), then bisected
-    (C comparisons, not a loop per character, and no copy of a big text)."""
+    """How many characters `a[start:a_end]` and `b[start:b_end]` share at their start (or end),
+    at most `limit`: slices compared in growing blocks (at most `_COMPARE_BLOCK` long), then
+    bisected (C comparisons, not a loop per character, and no copy of a big text)."""
     na = len(a) if a_end is None else a_end
     nb = len(b) if b_end is None else b_end
 
     def same(lo: int, hi: int) -> bool:
         if from_end:
             return a[na - hi : na - lo] == b[nb - hi : nb - lo]
-        return a[lo:hi] == b[lo:hi]
+        return a[start + lo : start + hi] == b[start + lo : start + hi]
 
     lo, step = 0, 256
     while lo < limit:
@@ -255,12 +256,34 @@ def common_length(
     return lo
 
 
+def differing_window(
+    a: str, b: str, *, a_end: int | None = None, b_end: int | None = None, same: tuple[int, int] = (0, 0)
+) -> tuple[int, int]:
+    """(prefix, suffix): the lengths of the common start and end of `a[:a_end]` and `b[:b_end]`
+    (the suffix at most what the prefix leaves), with `common_length`. `same` (start, suffix) is
+    known to be common already: not compared again, so a small change to a big text costs the
+    change. The answer is the one a comparison of the whole texts gives."""
+    na = len(a) if a_end is None else a_end
+    nb = len(b) if b_end is None else b_end
+    n = min(na, nb)
+    known_start, known_suffix = min(same[0], n), same[1]
+    prefix = known_start + common_length(a, b, n - known_start, a_end=na, b_end=nb, start=known_start)
+    room = n - prefix
+    if room <= known_suffix:
+        return prefix, room
+    rest = common_length(a, b, room - known_suffix, True, a_end=na - known_suffix, b_end=nb - known_suffix)
+    return prefix, known_suffix + rest
+
+
 def next_line_end(text: str, pos: int) -> int:
     """The offset just after the first line ending at or after `pos` (the text's end if none)."""
-    ends = [i for i in (text.find("\n", pos), text.find("\r", pos)) if i >= 0]
-    if not ends:
+    i = text.find("\n", pos)
+    # A "\r" counts only before that "\n": looked for up to it, not through the rest of the text.
+    r = text.find("\r", pos, len(text) if i < 0 else i)
+    if r >= 0:
+        i = r
+    elif i < 0:
         return len(text)
-    i = min(ends)
     return i + 2 if text[i] == "\r" and text[i + 1 : i + 2] == "\n" else i + 1
 
 
@@ -269,7 +292,9 @@ def line_start(text: str, pos: int) -> int:
     end = pos
     if 0 < end < len(text) and text[end] == "\n" and text[end - 1] == "\r":
         end -= 1  # on the "\n" of a "\r\n": the "\r" before it is the same line ending
-    return max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+    n = text.rfind("\n", 0, end)
+    # A "\r" matters only after that "\n": looked for there, not through the whole text before.
+    return max(n, text.rfind("\r", n + 1, end)) + 1
 
 
 def to_newline(text: str, newline: str) -> str:

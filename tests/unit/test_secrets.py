@@ -42,3 +42,19 @@ def test_child_env_drops_credentials_and_adds_extra() -> None:
 def test_credential_values_are_long_enough_and_longest_first() -> None:
     base = {"A_TOKEN": "short", "B_TOKEN": "b" * 10, "C_API_KEY": "c" * 30, "PATH": "p" * 40}
     assert credential_values(base) == ["c" * 30, "b" * 10]
+
+
+def test_our_credential_values_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer for os.environ is kept between calls, and made again when the environment changes."""
+    monkeypatch.delenv("CLAW_TEST_SECRET_TOKEN", raising=False)
+    before = credential_values()
+    assert "s3cr3t-value-1" not in before
+    monkeypatch.setenv("CLAW_TEST_SECRET_TOKEN", "s3cr3t-value-1")
+    assert "s3cr3t-value-1" in credential_values()
+    monkeypatch.setenv("CLAW_TEST_SECRET_TOKEN", "s3cr3t-value-2")
+    values = credential_values()
+    assert "s3cr3t-value-2" in values and "s3cr3t-value-1" not in values
+    values.clear()  # a caller's copy: the kept answer is not changed
+    assert "s3cr3t-value-2" in credential_values()
+    monkeypatch.delenv("CLAW_TEST_SECRET_TOKEN")
+    assert credential_values() == before

@@ -13,8 +13,17 @@ import random
 
 import pytest
 
+from claw_lsp.core.files import ChangedRegion
+from claw_lsp.core.tools import ToolError
 from claw_lsp.server import textedit
-from claw_lsp.tools.files import SNIPPET_CONTEXT, SNIPPET_MAX_LINES, edit_snippet, format_numbered
+from claw_lsp.tools.files import (
+    SNIPPET_CONTEXT,
+    SNIPPET_MAX_LINES,
+    changed_region,
+    edit_snippet,
+    format_numbered,
+    replace_spans,
+)
 from claw_lsp.workspace import textio
 
 ALPHABET = ["a", "b", " ", "\n", "\r", "\r\n", "é", "😀", "\x0c", "\u2028"]
@@ -167,3 +176,97 @@ def test_numbering_fast_path_matches_the_line_by_line_one() -> None:
     body, cut = format_numbered(long_page, 1)
     assert cut == 1 and body.splitlines()[:3] == [f"{n:>6}\tline {n}" for n in (1, 2, 3)]
     assert "[line truncated:" in body.splitlines()[3]
+
+
+def _replacements(rnd: random.Random, text: str) -> tuple[str, int, int]:
+    """Edit's replacements of random pieces of `text` (one to three, some replace_all), applied in
+    turn as MultiEdit does: the new text and what it leaves alone (first `start`, last `suffix`)."""
+    same_start = same_suffix = len(text)
+    running = text
+    for _ in range(rnd.randint(1, 3)):
+        if not running:
+            break
+        i = rnd.randrange(len(running))
+        old = running[i : i + rnd.randint(1, 4)]
+        new = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 4)))
+        if old == new:
+            continue
+        try:
+            running, at, suffix = replace_spans(running, "\n", old, new, rnd.random() < 0.3)
+        except ToolError:  # more than one match
+            running, at, suffix = replace_spans(running, "\n", old, new, True)
+        same_start, same_suffix = min(same_start, at), min(same_suffix, suffix)
+    return running, same_start, same_suffix
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_known_region_gives_the_edits_and_snippet_of_a_full_comparison(seed: int) -> None:
+    """With the region a replacement was made in, the edits sent, the text they give and the snippet
+    are those of comparing the whole texts; a region after a lone "\\r" is not given at all."""
+    rnd = random.Random(seed)
+    given = 0
+    for _ in range(1500):
+        old = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(1, 60)))
+        new, start, suffix = _replacements(rnd, old)
+        if new == old:
+            continue
+        region = changed_region(old, start, suffix)
+        if region is None:
+            at = textio.line_start(old, start)
+            assert at > 0 and old[at - 1] == "\r", (old, start)
+            continue
+        given += 1
+        assert old[: region.start] == new[: region.start] and (
+            region.start == 0 or old[region.start - 1] == "\n"
+        )
+        assert region.suffix == 0 or old[-region.suffix :] == new[-region.suffix :]
+        assert region.line == textio.count_breaks(old, region.start)
+        for flag in (False, True):
+            with_region = textedit.buffer_edits(old, new, "utf-16", final_newline_is_flag=flag, region=region)
+            assert with_region == textedit.buffer_edits(old, new, "utf-16", final_newline_is_flag=flag), (
+                old,
+                new,
+                region,
+                flag,
+            )
+        assert edit_snippet(old, new, region) == edit_snippet(old, new), (old, new, region)
+    assert given > 500
+
+
+def test_a_known_region_skips_the_scan_of_a_big_text() -> None:
+    """The edits and snippet of a one-line Edit in 100,000 lines, from its region: the same as
+    from a full comparison, and the snippet's comparison is confined to the region (a region
+    that lied about the text would show in the result)."""
+    old = "".join(f"value_{i} = compute({i})\n" for i in range(100_000))
+    new, at, suffix = replace_spans(old, "\n", "value_50000 =", "renamed_50000 =", False)
+    region = changed_region(old, at, suffix)
+    assert region is not None and region.line == 50_000
+    (edit,) = textedit.buffer_edits(old, new, "utf-16", region=region)[0]
+    assert (edit.range.start.line, edit.range.end.character, edit.new_text) == (50_000, 5, "renamed")
+    assert edit_snippet(old, new, region) == edit_snippet(old, new)
+    # Only the region is compared: a wrong line number is taken on trust (which is why only the
+    # tool that made the change gives one).
+    wrong = ChangedRegion(region.start, region.suffix, region.line + 7)
+    (moved,) = textedit.buffer_edits(old, new, "utf-16", region=wrong)[0]
+    assert moved.range.start.line == 50_007
+
+
+def test_breaks_are_counted_in_a_range_and_line_ends_found_near() -> None:
+    """count_breaks(text, end, start) is count_breaks of the slice; line_start / next_line_end look
+    for "\\r" only near the position (the same answers as a search through the whole text)."""
+    rnd = random.Random(3)
+    for _ in range(3000):
+        text = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 30)))
+        i = rnd.randint(0, len(text))
+        j = rnd.randint(i, len(text))
+        assert textio.count_breaks(text, j, i) == textio.count_breaks(text[i:j])
+        if text:
+            p = rnd.randrange(len(text))
+            end = p - 1 if 0 < p < len(text) and text[p] == "\n" and text[p - 1] == "\r" else p
+            assert textio.line_start(text, p) == max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+            ends = [k for k in (text.find("\n", p), text.find("\r", p)) if k >= 0]
+            k = min(ends) if ends else -1
+            expected = (
+                len(text) if k < 0 else (k + 2 if text[k] == "\r" and text[k + 1 : k + 2] == "\n" else k + 1)
+            )
+            assert textio.next_line_end(text, p) == expected
