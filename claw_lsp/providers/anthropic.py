@@ -32,6 +32,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import pydantic
+
 from claw_lsp.core.messages import (
     ContentBlock,
     Message,
@@ -194,6 +196,25 @@ def build_params(
     return params
 
 
+class PlainJSON(pydantic.RootModel[list[Any]]):
+    """A list that is plain JSON data already (dicts, lists, strings, numbers, booleans, None),
+    handed to the SDK as one pydantic model.
+
+    The SDK copies a request's params before sending them, container by container in Python (so a
+    retry can send them again): for `messages` that is the whole history, every turn (2.4 ms for
+    400 messages). A model in the params it dumps instead, in one pydantic-core call (0.6 ms), to
+    the same data and the same JSON."""
+
+
+def sdk_params(params: dict[str, Any]) -> dict[str, Any]:
+    """`build_params`' result as handed to the SDK: the messages and tools as `PlainJSON`."""
+    sent = dict(params)
+    for key in ("messages", "tools"):
+        if key in sent:
+            sent[key] = PlainJSON.model_construct(root=sent[key])
+    return sent
+
+
 def _convert_content(blocks: list[Any]) -> list[ContentBlock]:
     """SDK content blocks -> our blocks (server-side tool blocks are dropped)."""
     out: list[ContentBlock] = []
@@ -286,8 +307,10 @@ class AnthropicModel(SDKModel):
     ) -> ModelTurn:
         """Stream one assistant turn, forwarding deltas; retry in-stream failures before content."""
         client = self._get_client()
-        params = build_params(
-            self.name, request, self.thinking, thinking_setting=self.thinking_setting, effort=self.effort
+        params = sdk_params(
+            build_params(
+                self.name, request, self.thinking, thinking_setting=self.thinking_setting, effort=self.effort
+            )
         )
         attempt = 0
         while True:

@@ -7,15 +7,18 @@ in tests/lsp/test_edit_*.py.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from pathlib import Path
+from typing import Any
 
+import pytest
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
 from claw_lsp.core.files import FileChange
-from claw_lsp.server.applier import DocumentTracker
+from claw_lsp.server.applier import DocumentTracker, warm_converter
 from claw_lsp.server.client import ClientInfo
-from claw_lsp.server.protocol import ClientFeatures
+from claw_lsp.server.protocol import ClientFeatures, json_converter
 from claw_lsp.server.review import Reviewer, _parse_review_result
 from claw_lsp.server.textedit import compute_hunks
 from claw_lsp.server.uris import path_of, uri_of
@@ -204,3 +207,45 @@ def textedit_apply(text: str, changes: list[types.TextDocumentContentChangeParti
     for c in changes:
         text = apply_text_edits(text, [types.TextEdit(range=c.range, new_text=c.text)], "utf-16")
     return text
+
+
+def _apply_edit_request() -> types.ApplyWorkspaceEditRequest:
+    """A workspace/applyEdit as the applier sends one (annotated, versioned)."""
+    at = types.Range(
+        start=types.Position(line=50_000, character=0), end=types.Position(line=50_000, character=5)
+    )
+    edit = types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri="file:///ws/big.py", version=7),
+        edits=[types.AnnotatedTextEdit(range=at, new_text="renamed", annotation_id="run-1")],
+    )
+    annotations = {"run-1": types.ChangeAnnotation(label="Claw", needs_confirmation=False, description="run")}
+    params = types.ApplyWorkspaceEditParams(
+        edit=types.WorkspaceEdit(document_changes=[edit], change_annotations=annotations), label="Claw"
+    )
+    return types.ApplyWorkspaceEditRequest(id="1", params=params)
+
+
+def test_the_apply_edit_converters_are_built_before_the_first_edit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cattrs generates (and compiles) the functions for a message type on its first uses: the
+    server has them built at start-up, so the user's first edits do not wait for that."""
+    compiled: list[object] = []
+    real = builtins.compile
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(args[1] if len(args) > 1 else kwargs.get("filename"))
+        return real(*args, **kwargs)
+
+    response = {"id": "1", "jsonrpc": "2.0", "result": {"applied": True}}
+    cold = json_converter()
+    monkeypatch.setattr(builtins, "compile", counting)
+    cold.unstructure(_apply_edit_request())
+    assert compiled, "a fresh converter builds its functions on first use (the test measures that)"
+    monkeypatch.setattr(builtins, "compile", real)
+    warm = json_converter()
+    warm_converter(warm)
+    compiled.clear()
+    monkeypatch.setattr(builtins, "compile", counting)
+    message = warm.unstructure(_apply_edit_request())
+    warm.structure(response, types.ApplyWorkspaceEditResponse)
+    assert compiled == []
+    assert message["params"]["edit"]["documentChanges"][0]["edits"][0]["annotationId"] == "run-1"

@@ -409,3 +409,51 @@ def test_default_model_is_the_newest_non_deprecated_sonnet() -> None:
     assert all(version(name) >= version(n) for n in others)
     model = AnthropicModel(api_key=KEY)
     assert model.name == name and model.context_window == 200_000
+
+
+def _history(turns: int) -> list[Message]:
+    """A tool loop `turns` long: text and a tool call, then its result (some of it not ASCII)."""
+    messages = [Message.user("look around — résumé ✓")]
+    for i in range(turns):
+        messages.append(
+            Message(
+                role="assistant",
+                content=[
+                    TextBlock(text=f"Step {i} 😀"),
+                    ToolUseBlock(id=f"toolu_{i}", name="Read", input={"n": i}),
+                ],
+            )
+        )
+        messages.append(
+            Message(role="user", content=[ToolResultBlock(tool_use_id=f"toolu_{i}", content="x\n" * i)])
+        )
+    return messages
+
+
+async def test_the_sdk_sends_the_history_as_built_without_copying_it_container_by_container(
+    fake_api: FakeMessagesAPI, model: AnthropicModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The messages and tools go to the SDK as one pydantic model each (`PlainJSON`): the body
+    on the wire is exactly the params built, and the SDK's own copy of the params (made container
+    by container, in Python) no longer grows with the history."""
+    from anthropic._utils import _prepare
+
+    copied: list[int] = []
+    real = _prepare.copy_mapping
+
+    def counting(mapping: Any, *args: Any, **kwargs: Any) -> Any:
+        copied.append(1)
+        return real(mapping, *args, **kwargs)
+
+    monkeypatch.setattr(_prepare, "copy_mapping", counting)
+    counts = []
+    for turns in (2, 60):
+        fake_api.queue(reply(text("ok")))
+        sent = request(*_history(turns), tools=TOOLS)
+        copied.clear()
+        await model.complete(sent)
+        counts.append(len(copied))
+        built = build_params(model.name, sent, model.thinking, thinking_setting=model.thinking_setting)
+        built.pop("extra_headers", None)
+        assert json.loads(fake_api.requests[-1].raw) == {**json.loads(json.dumps(built)), "stream": True}
+    assert counts[0] == counts[1] and counts[1] < 10, counts  # the params dict and a few small ones
