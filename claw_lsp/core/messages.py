@@ -135,6 +135,7 @@ class ApiView:
     chars: int  # the length of its JSON
     images: int  # image blocks in its tool results
     image_chars: int  # the length of their base64 data (in `chars`, but not text to the model)
+    wire: str = ""  # its JSON as a request body holds it (compact, not ASCII-escaped)
 
 
 # Every request sends the whole conversation and estimates its size, so each message's view is kept
@@ -142,6 +143,7 @@ class ApiView:
 # Entries hold their message, so an id is never reused while its entry lives; the least recently
 # used go once the entries hold more than _VIEW_CHARS characters of JSON.
 _VIEWS: dict[int, tuple[Message, ApiView]] = {}
+WIRE_SEPARATORS = (",", ":")  # how request bodies are written (as the model SDK writes them)
 _VIEW_CHARS = 64 * 1024 * 1024
 _view_chars = 0
 
@@ -157,12 +159,8 @@ def api_view(message: Message) -> ApiView:
             _view_chars -= hit[1].chars
         api = message.to_api()
         images = [i for b in message.content if isinstance(b, ToolResultBlock) for i in b.images()]
-        view = ApiView(
-            api,
-            len(json.dumps(api, ensure_ascii=False)),
-            len(images),
-            sum(len(i.source.data) for i in images),
-        )
+        wire = json.dumps(api, ensure_ascii=False, separators=WIRE_SEPARATORS)
+        view = ApiView(api, len(wire), len(images), sum(len(i.source.data) for i in images), wire)
         hit = (message, view)
         _view_chars += view.chars
         while _VIEWS and _view_chars > _VIEW_CHARS:

@@ -25,6 +25,7 @@ The SDK is imported lazily: importing it costs about a second.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import re
@@ -32,9 +33,8 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import pydantic
-
 from claw_lsp.core.messages import (
+    WIRE_SEPARATORS,
     ContentBlock,
     Message,
     RedactedThinkingBlock,
@@ -121,16 +121,22 @@ def _unsigned_thinking(block: dict[str, Any]) -> bool:
     return block.get("type") == "thinking" and not block.get("signature")
 
 
-def _api_messages(messages: list[Message]) -> list[dict[str, Any]]:
-    """The messages as API dicts (shared, built once per message: `api_view`); thinking blocks
-    without a signature (not the API's) left out."""
-    out = []
+def _api_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The messages as API dicts (shared, built once per message: `api_view`), and each one's
+    JSON where it is the shared dict (None where it was changed); thinking blocks without a
+    signature (not the API's) left out."""
+    out: list[dict[str, Any]] = []
+    wires: list[str | None] = []
     for m in messages:
-        data = api_view(m).api
+        view = api_view(m)
+        data = view.api
+        wire: str | None = view.wire
         if m.role == "assistant" and any(_unsigned_thinking(b) for b in data["content"]):
             data = {**data, "content": [b for b in data["content"] if not _unsigned_thinking(b)]}
+            wire = None
         out.append(data)
-    return out
+        wires.append(wire)
+    return out, wires
 
 
 def _continues_without_thinking(messages: list[dict[str, Any]]) -> bool:
@@ -160,6 +166,18 @@ def build_params(
     `thinking` is a raw API `thinking` param sent as given; otherwise the `thinking` / `effort`
     settings are planned against the model table (`models.thinking_plan`). The beta headers, if
     any, are in `extra_headers`."""
+    return _build(model, request, thinking, thinking_setting=thinking_setting, effort=effort)[0]
+
+
+def _build(
+    model: str,
+    request: ModelRequest,
+    thinking: Mapping[str, Any] | None = None,
+    *,
+    thinking_setting: object = None,
+    effort: str | None = None,
+) -> tuple[dict[str, Any], list[str | None]]:
+    """`build_params`, and the JSON of each message that is its shared dict (see `request_body`)."""
     params: dict[str, Any] = {"model": model, "max_tokens": request.max_tokens}
     if request.system:
         params["system"] = [{"type": "text", "text": request.system, "cache_control": dict(EPHEMERAL)}]
@@ -170,19 +188,25 @@ def build_params(
         ]
         tools[-1]["cache_control"] = dict(EPHEMERAL)
         params["tools"] = tools
-    messages = _api_messages(request.messages)
+    messages, wires = _api_messages(request.messages)
     if messages:
-        messages[-1] = _mark_last_block(messages[-1])
+        marked = [len(messages) - 1]
         # The previous request's rolling breakpoint: the user message before the newest one.
-        earlier_user = [i for i, m in enumerate(messages[:-1]) if m["role"] == "user"]
-        if earlier_user and messages[-1]["role"] == "user":
-            messages[earlier_user[-1]] = _mark_last_block(messages[earlier_user[-1]])
+        if messages[-1]["role"] == "user":
+            earlier = next(
+                (i for i in range(len(messages) - 2, -1, -1) if messages[i]["role"] == "user"), None
+            )
+            if earlier is not None:
+                marked.append(earlier)
+        for i in marked:
+            messages[i] = _mark_last_block(messages[i])
+            wires[i] = None
     params["messages"] = messages
     enabled = request.purpose != "compaction" and not _continues_without_thinking(messages)
     if thinking:
         if enabled:
             params["thinking"] = dict(thinking)
-        return params
+        return params, wires
     plan = models.thinking_plan(
         model, request.max_tokens, setting=thinking_setting, effort=effort, enabled=enabled
     )
@@ -193,26 +217,41 @@ def build_params(
         params["output_config"] = plan.output_config
     if plan.betas:
         params["extra_headers"] = {"anthropic-beta": ",".join(plan.betas)}
-    return params
+    return params, wires
 
 
-class PlainJSON(pydantic.RootModel[list[Any]]):
-    """A list that is plain JSON data already (dicts, lists, strings, numbers, booleans, None),
-    handed to the SDK as one pydantic model.
-
-    The SDK copies a request's params before sending them, container by container in Python (so a
-    retry can send them again): for `messages` that is the whole history, every turn (2.4 ms for
-    400 messages). A model in the params it dumps instead, in one pydantic-core call (0.6 ms), to
-    the same data and the same JSON."""
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=WIRE_SEPARATORS, allow_nan=False)
 
 
-def sdk_params(params: dict[str, Any]) -> dict[str, Any]:
-    """`build_params`' result as handed to the SDK: the messages and tools as `PlainJSON`."""
-    sent = dict(params)
-    for key in ("messages", "tools"):
-        if key in sent:
-            sent[key] = PlainJSON.model_construct(root=sent[key])
-    return sent
+def request_body(params: dict[str, Any], wires: list[str | None]) -> bytes:
+    """The JSON body of a streamed Messages API request for `params` (less `extra_headers`: those
+    are headers), written as the SDK writes it, with each message's JSON taken from `wires` where
+    it is known (`api_view`: made once per message).
+
+    `client.messages.stream(**params)` would copy the params container by container in Python
+    and encode them again, the whole history every turn (3-4 ms a turn at 400 messages); this
+    costs the new messages and a join. The SDK still sends it (`client.post` with `content`):
+    headers, retries, errors and the event stream are its own."""
+    parts = []
+    for key, value in params.items():
+        if key == "extra_headers":
+            continue
+        if key == "messages":
+            text = (
+                "["
+                + ",".join(w if w is not None else _dumps(m) for m, w in zip(value, wires, strict=True))
+                + "]"
+            )
+        else:
+            text = _dumps(value)
+        parts.append(f"{_dumps(key)}:{text}")
+    parts.append('"stream":true')
+    return ("{" + ",".join(parts) + "}").encode("utf-8")
+
+
+# What `client.messages.stream()` adds to a request's headers (the SDK's own usage telemetry).
+_STREAM_HEADERS = {"x-stainless-helper-method": "stream", "x-stainless-stream-helper": "messages"}
 
 
 def _convert_content(blocks: list[Any]) -> list[ContentBlock]:
@@ -307,15 +346,15 @@ class AnthropicModel(SDKModel):
     ) -> ModelTurn:
         """Stream one assistant turn, forwarding deltas; retry in-stream failures before content."""
         client = self._get_client()
-        params = sdk_params(
-            build_params(
-                self.name, request, self.thinking, thinking_setting=self.thinking_setting, effort=self.effort
-            )
+        params, wires = _build(
+            self.name, request, self.thinking, thinking_setting=self.thinking_setting, effort=self.effort
         )
+        body = request_body(params, wires)
+        headers = {**_STREAM_HEADERS, **params.get("extra_headers", {})}
         attempt = 0
         while True:
             try:
-                return await self._stream_once(client, params, on_delta)
+                return await self._stream_once(client, body, headers, on_delta)
             except _StreamRetry as retry:
                 if attempt >= self.stream_retries:
                     raise retry.error from retry.__cause__
@@ -325,14 +364,24 @@ class AnthropicModel(SDKModel):
                 await asyncio.sleep(delay)
 
     async def _stream_once(
-        self, client: Any, params: dict[str, Any], on_delta: Callable[[Delta], None] | None
+        self, client: Any, body: bytes, headers: dict[str, str], on_delta: Callable[[Delta], None] | None
     ) -> ModelTurn:
         import anthropic
         import httpx2
+        from anthropic.lib.streaming import AsyncMessageStreamManager
+        from anthropic.types import RawMessageStreamEvent
 
         delivered = False
+        request = client.post(
+            "/v1/messages",
+            cast_to=anthropic.types.Message,
+            content=body,
+            options={"headers": headers},
+            stream=True,
+            stream_cls=anthropic.AsyncStream[RawMessageStreamEvent],
+        )
         try:
-            async with client.messages.stream(**params) as stream:
+            async with AsyncMessageStreamManager(request) as stream:
                 async for event in stream:
                     if event.type != "content_block_delta":
                         continue

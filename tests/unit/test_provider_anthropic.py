@@ -19,6 +19,7 @@ from claw_lsp.core.messages import (
     ToolUseBlock,
     Usage,
 )
+from claw_lsp.providers import anthropic as anthropic_provider
 from claw_lsp.providers import make_model, pricing
 from claw_lsp.providers.anthropic import (
     AnthropicModel,
@@ -430,12 +431,13 @@ def _history(turns: int) -> list[Message]:
     return messages
 
 
-async def test_the_sdk_sends_the_history_as_built_without_copying_it_container_by_container(
+async def test_the_sdk_sends_the_body_as_built_without_copying_the_history_container_by_container(
     fake_api: FakeMessagesAPI, model: AnthropicModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The messages and tools go to the SDK as one pydantic model each (`PlainJSON`): the body
-    on the wire is exactly the params built, and the SDK's own copy of the params (made container
-    by container, in Python) no longer grows with the history."""
+    """The body is written from each message's JSON, made once per message (`request_body`),
+    and sent by the SDK as is: on the wire it is exactly the params built, and the SDK's own
+    copy of the params (made container by container, in Python) no longer grows with the
+    history."""
     from anthropic._utils import _prepare
 
     copied: list[int] = []
@@ -457,3 +459,22 @@ async def test_the_sdk_sends_the_history_as_built_without_copying_it_container_b
         built.pop("extra_headers", None)
         assert json.loads(fake_api.requests[-1].raw) == {**json.loads(json.dumps(built)), "stream": True}
     assert counts[0] == counts[1] and counts[1] < 10, counts  # the params dict and a few small ones
+
+
+def test_the_request_body_is_the_params_whichever_messages_were_changed() -> None:
+    """Messages sent as built (their JSON made once) and messages changed for the request (the
+    breakpoints, a thinking block without a signature dropped) give the params' JSON exactly."""
+    convo = _history(3)
+    convo[3] = Message(
+        role="assistant",
+        content=[ThinkingBlock(thinking="unsigned"), ToolUseBlock(id="toolu_1", name="Read", input={"n": 1})],
+    )
+    sent = request(*convo, tools=TOOLS)
+    params, wires = anthropic_provider._build(
+        "claude-sonnet-4-5", sent, {"type": "enabled", "budget_tokens": 2048}
+    )
+    assert wires.count(None) >= 3  # the two breakpoints and the dropped thinking block
+    assert any(w is not None for w in wires)
+    body = json.loads(anthropic_provider.request_body({**params, "extra_headers": {"x": "y"}}, wires))
+    assert body == {**json.loads(json.dumps(params)), "stream": True}
+    assert all(b.get("type") != "thinking" for m in body["messages"] for b in m["content"])
