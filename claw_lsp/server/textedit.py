@@ -200,14 +200,7 @@ def _window(
     be common already (a `ChangedRegion`): only the rest is compared."""
     n_old = len(old) if old_end is None else old_end
     n_new = len(new) if new_end is None else new_end
-    n = min(n_old, n_new)
-    known_start, known_suffix = same
-    prefix = known_start + textio.common_length(
-        old, new, n - known_start - known_suffix, a_end=n_old, b_end=n_new, start=known_start
-    )
-    suffix = known_suffix + textio.common_length(
-        old, new, n - prefix - known_suffix, True, a_end=n_old - known_suffix, b_end=n_new - known_suffix
-    )
+    prefix, suffix = textio.differing_window(old, new, a_end=n_old, b_end=n_new, same=same)
     # The line holding the last common character (its whole line ending is common too).
     a = textio.line_start(old, prefix - 1) if prefix > 0 else 0
     for _ in range(context):
