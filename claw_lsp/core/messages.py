@@ -135,7 +135,7 @@ class ApiView:
     chars: int  # the length of its JSON
     images: int  # image blocks in its tool results
     image_chars: int  # the length of their base64 data (in `chars`, but not text to the model)
-    wire: str = ""  # its JSON as a request body holds it (compact, not ASCII-escaped)
+    wire: str  # its JSON as a request body holds it (compact, not ASCII-escaped)
 
 
 # Every request sends the whole conversation and estimates its size, so each message's view is kept
