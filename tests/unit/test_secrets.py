@@ -58,3 +58,24 @@ def test_our_credential_values_follow_the_environment(monkeypatch: pytest.Monkey
     assert "s3cr3t-value-2" in credential_values()
     monkeypatch.delenv("CLAW_TEST_SECRET_TOKEN")
     assert credential_values() == before
+
+
+def test_our_credential_values_are_not_worked_out_again_while_the_environment_stays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every transcript record asks: with the environment unchanged, no name is matched again."""
+    from claw_lsp.core import secrets
+
+    monkeypatch.setenv("CLAW_TEST_SECRET_TOKEN", "s3cr3t-value-3")
+    first = credential_values()
+    matched: list[str] = []
+    real = secrets.is_credential
+
+    def counting(name: str) -> bool:
+        matched.append(name)
+        return real(name)
+
+    monkeypatch.setattr(secrets, "is_credential", counting)
+    assert credential_values() == first and matched == []
+    monkeypatch.setenv("CLAW_TEST_SECRET_TOKEN", "s3cr3t-value-4")
+    assert "s3cr3t-value-4" in credential_values() and matched  # changed: worked out again
