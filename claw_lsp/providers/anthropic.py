@@ -371,7 +371,7 @@ class AnthropicModel(SDKModel):
         from anthropic.lib.streaming import AsyncMessageStreamManager
         from anthropic.types import RawMessageStreamEvent
 
-        delivered = False
+        opened = delivered = False
         request = client.post(
             "/v1/messages",
             cast_to=anthropic.types.Message,
@@ -382,6 +382,7 @@ class AnthropicModel(SDKModel):
         )
         try:
             async with AsyncMessageStreamManager(request) as stream:
+                opened = True
                 async for event in stream:
                     if event.type != "content_block_delta":
                         continue
@@ -404,7 +405,12 @@ class AnthropicModel(SDKModel):
                 raise _StreamRetry(err) from e
             raise err from e
         except anthropic.APIConnectionError as e:
-            raise self._connection_error(e.__cause__ or e) from e
+            # Before the response, the SDK has already retried (max_retries). After it, a read
+            # that fails is the stream's: SDKs from 2.17 wrap it (httpx2's error as the cause).
+            err = self._connection_error(e.__cause__ or e)
+            if opened and not delivered:
+                raise _StreamRetry(err) from e
+            raise err from e
         except httpx2.TransportError as e:
             err = self._connection_error(e)
             if not delivered:

@@ -188,6 +188,11 @@ def dropped(after: int = 1) -> Response:
     return reply(drop_after=after)
 
 
+def hung_up() -> Response:
+    """The connection closed before any response: no status line, no headers."""
+    return {"hang_up": True}
+
+
 # ---------------------------------------------------------------------------------------------
 # Recorded requests
 
@@ -450,6 +455,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         req = RecordedRequest(path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
         resp = api._next(req)
         openai = path == "/v1/chat/completions"
+        if resp.get("hang_up"):
+            self._drop()
+            return
         try:
             if "http_status" in resp:
                 self._answer_http_error(resp, openai)

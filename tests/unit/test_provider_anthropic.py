@@ -33,6 +33,7 @@ from tests.fakes.fake_messages_api import (
     FakeMessagesAPI,
     dropped,
     http_error,
+    hung_up,
     reply,
     stream_error,
     text,
@@ -300,6 +301,28 @@ async def test_dropped_connection_before_content_is_retried(
 ) -> None:
     fake_api.queue(dropped(after=2), reply(text("reconnected")))
     assert (await model.complete(request())).message.text() == "reconnected"
+
+
+async def test_dropped_stream_before_any_event_is_retried(
+    fake_api: FakeMessagesAPI, model: AnthropicModel
+) -> None:
+    fake_api.queue(dropped(after=0), reply(text("second stream")))
+    assert (await model.complete(request())).message.text() == "second stream"
+    assert len(fake_api.requests) == 2
+
+
+async def test_hang_up_before_the_response_is_retried_by_the_sdk_alone(
+    fake_api: FakeMessagesAPI, make: Callable[..., AnthropicModel]
+) -> None:
+    """No response at all: the SDK's own retries (max_retries) are the only ones; the stream's
+    retries (for a stream that breaks after its 200) do not multiply them."""
+    model = make(max_retries=1, stream_retries=3)
+    fake_api.queue(*[hung_up()] * 8)
+    with pytest.raises(ProviderError) as err:
+        await model.complete(request())
+    assert err.value.kind == "connection" and err.value.retryable
+    assert fake_api.url in str(err.value)
+    assert len(fake_api.requests) == 2
 
 
 async def test_dropped_connection_after_content_is_a_connection_error(
